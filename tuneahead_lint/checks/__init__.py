@@ -1,0 +1,41 @@
+"""Check functions named by rules (``trigger: {check: NAME}``).
+
+A check is ``fn(examples, ctx) -> Iterable[Hit]``: it sees the whole dataset
+(a sequence of :class:`~tuneahead_lint.types.Example`) and the rule's merged
+options in ``ctx.options``. Register with :func:`check`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneahead_lint.types import Example, Hit
+
+CheckFn = Callable[[Sequence[Example], "CheckContext"], Iterable[Hit]]
+CHECKS: dict[str, CheckFn] = {}
+
+
+@dataclass
+class CheckContext:
+    """What a check may use: its options and lazily built shared tools."""
+
+    options: Mapping[str, Any]
+    tokenizer: Any = None  # object with .count(list[str]) -> list[int]
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+def check(name: str) -> Callable[[CheckFn], CheckFn]:
+    def register(fn: CheckFn) -> CheckFn:
+        if name in CHECKS:
+            raise ValueError(f"check {name} registered twice")
+        CHECKS[name] = fn
+        return fn
+    return register
+
+
+def load_all() -> Mapping[str, CheckFn]:
+    """Import every check module so that all checks are registered."""
+    from tuneahead_lint.checks import input as _input, record as _record  # noqa: F401
+    return CHECKS

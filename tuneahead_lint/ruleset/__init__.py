@@ -1,0 +1,1 @@
+"""Rule registry (load + validate ``rules/*.yaml``) and evaluation."""

@@ -1,0 +1,197 @@
+"""Frozen records passed between stages.
+
+Data flow (see STYLE.md): readers yield :class:`Example`; checks and features
+read them; rules turn check hits and features into :class:`Finding`; the
+pipeline assembles a :class:`Report`; reporters render it.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(str, enum.Enum):
+    """Finding severity; the values are SARIF ``level`` values."""
+
+    NOTE = "note"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"note": 0, "warning": 1, "error": 2}[self.value]
+
+
+ASSISTANT_ROLES = frozenset({"assistant"})
+KNOWN_ROLES = frozenset({"system", "user", "assistant"})
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One message. ``role`` is normalised to system/user/assistant when the
+    source role is known (human->user, gpt->assistant ...); unknown source roles
+    are kept verbatim so the ``unknown-role`` rule can name them."""
+
+    role: str
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Something the reader noticed while decoding one record.
+
+    ``check`` names the check function (and so the rule) that reports it,
+    e.g. ``invalid_json``; ``detail`` is a short human sentence; ``value`` an
+    optional measured number."""
+
+    check: str
+    detail: str
+    value: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """One training record, whatever its on-disk format.
+
+    ``line`` is the 1-based line where the record starts in ``path`` (for
+    JSON arrays: the line of its opening brace). ``index`` is its 0-based
+    position in the file. ``turns`` is empty when the record could not be
+    decoded; ``problems`` then says why. ``raw_hash`` is the sha256 of the
+    record's bytes, used by ``fix`` to keep records byte-exact."""
+
+    path: str
+    line: int
+    index: int
+    format: str
+    turns: tuple[Turn, ...]
+    problems: tuple[Problem, ...] = ()
+    raw_hash: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.turns)
+
+    @property
+    def prompt(self) -> str:
+        """Everything the model conditions on for the final response: all turns
+        before the last assistant turn, contents joined by blank lines."""
+        last = self._last_assistant()
+        turns = self.turns if last is None else self.turns[:last]
+        return "\n\n".join(t.content for t in turns)
+
+    @property
+    def response(self) -> str:
+        """Content of the last assistant turn ('' if there is none)."""
+        last = self._last_assistant()
+        return "" if last is None else self.turns[last].content
+
+    def _last_assistant(self) -> int | None:
+        for i in range(len(self.turns) - 1, -1, -1):
+            if self.turns[i].role == "assistant":
+                return i
+        return None
+
+
+def text_hash(*parts: str) -> str:
+    """Stable sha256 over text parts (NUL separated)."""
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """What a check function returns: one problem at one place.
+
+    ``lines`` are the 1-based lines of the evidence (first is the anchor).
+    ``evidence`` are name -> number/string pairs rendered into the rule's
+    message template and shown to the user. ``key`` is content-derived text
+    used for the SARIF partial fingerprint (not line numbers)."""
+
+    path: str
+    lines: tuple[int, ...]
+    evidence: tuple[tuple[str, Any], ...] = ()
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    message: str
+    path: str
+    lines: tuple[int, ...]
+    evidence: tuple[tuple[str, Any], ...]
+    remedy: str
+    fingerprint: str
+
+    @property
+    def line(self) -> int:
+        return self.lines[0] if self.lines else 0
+
+    def sort_key(self) -> tuple[str, int, str]:
+        return (self.path, self.line, self.rule_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """One feature value with the lines that explain it (may be empty)."""
+
+    value: float
+    lines: tuple[int, ...] = ()
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    rule_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileSummary:
+    path: str
+    format: str
+    records: int
+    unreadable: int
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """Dataset summary printed at the top of every report."""
+
+    files: tuple[FileSummary, ...]
+    records: int
+    formats: tuple[tuple[str, int], ...]
+    stats: tuple[tuple[str, float], ...]  # e.g. prompt_chars_mean
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """Seam for the predictor (issue 6)."""
+
+    score: float
+    low: float
+    high: float
+    model: str
+    base_score: float | None = None
+    in_distribution: bool = True
+    verdict: str = ""  # "go" | "no-go" | ""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    tool_version: str
+    summary: Summary
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...]
+    features: tuple[tuple[str, Measure], ...] = ()
+    prediction: Prediction | None = None
+    config_path: str | None = None
+    extra: tuple[tuple[str, Any], ...] = field(default=())
