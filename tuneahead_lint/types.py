@@ -117,6 +117,7 @@ class Hit:
     lines: tuple[int, ...]
     evidence: tuple[tuple[str, Any], ...] = ()
     key: str = ""
+    related: tuple[tuple[str, int], ...] = ()  # (path, line) in other files
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +131,8 @@ class Finding:
     evidence: tuple[tuple[str, Any], ...]
     remedy: str
     fingerprint: str
+    related: tuple[tuple[str, int], ...] = ()
+    lines_total: int = 0  # how many lines the hit named before capping ``lines``
 
     @property
     def line(self) -> int:
@@ -144,7 +147,7 @@ class Measure:
     """One feature value with the lines that explain it (may be empty)."""
 
     value: float
-    lines: tuple[int, ...] = ()
+    refs: tuple[tuple[str, int], ...] = ()  # (path, line) evidence, capped
     detail: str = ""
 
 

@@ -22,7 +22,9 @@ class CheckContext:
     """What a check may use: its options and lazily built shared tools."""
 
     options: Mapping[str, Any]
-    tokenizer: Any = None  # object with .count(list[str]) -> list[int]
+    tokenizer: Any = None  # tokenizers.Tokenizer (encode_batch) or None
+    features: Any = None  # tuneahead_lint.features result when features ran
+    probe: Any = None  # probe result when --probe ran
     cache: dict[str, Any] = field(default_factory=dict)
 
 
