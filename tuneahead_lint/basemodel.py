@@ -120,6 +120,11 @@ def fast_tokenizer(spec_str: str | None = None):
     for counting tokens in bulk without importing torch."""
     from tokenizers import Tokenizer
 
+    if spec_str in (None, "", DEFAULT_BASE_MODEL):
+        # shipped copy: no torch, transformers or GGUF parsing in fast runs
+        from tuneahead_lint.resources import data_dir
+
+        return Tokenizer.from_file(str(data_dir("models") / DEFAULT_BASE_MODEL / "tokenizer.json"))
     src = materialize(resolve(spec_str))
     local = Path(src) / "tokenizer.json"
     if local.exists():

@@ -17,16 +17,13 @@ from typing import Any
 import jsonschema
 import yaml
 
+from tuneahead_lint.resources import data_dir
 from tuneahead_lint.types import Severity
 
 
 def rules_dir() -> Path:
     """``rules/`` next to the package (source checkout) or inside the wheel."""
-    here = Path(__file__).resolve().parent.parent
-    for cand in (here / "_data" / "rules", here.parent / "rules"):
-        if cand.is_dir():
-            return cand
-    raise FileNotFoundError("rules/ directory not found next to tuneahead_lint")
+    return data_dir("rules")
 
 
 @dataclass(frozen=True, slots=True)

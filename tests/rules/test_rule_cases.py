@@ -1,0 +1,42 @@
+"""Run every case in tests/rules/cases/*.yaml (sqlfluff style).
+
+A case is data (JSONL by default, ``ext`` for other containers; ``escaped``
+for raw bytes written with Python escapes), optional rule options in
+``config``, and the lines the rule must report in ``expect``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tuneahead_lint.config import Config
+from tuneahead_lint.pipeline import LintOptions, lint
+from tuneahead_lint.ruleset.registry import find_rule
+
+CASES = Path(__file__).parent / "cases"
+
+
+def _cases():
+    for f in sorted(CASES.glob("*.yaml")):
+        spec = yaml.safe_load(f.read_text())
+        for case in spec["cases"]:
+            yield pytest.param(spec["rule"], case, id=f"{spec['rule']}-{case['name']}")
+
+
+@pytest.mark.parametrize(("rule_id", "case"), list(_cases()))
+def test_rule_case(rule_id, case, tmp_path):
+    raw = case["data"]
+    data = codecs.escape_decode(raw.encode("latin-1"))[0] if case.get("escaped") else raw.encode()
+    path = tmp_path / f"data.{case.get('ext', 'jsonl')}"
+    path.write_bytes(data)
+    rule = find_rule(rule_id)
+    config = Config(None, {"select": [rule_id], "rules": {rule_id: case.get("config", {})}})
+    report = lint([str(path)], config, LintOptions(features=False))
+    got = sorted(f.line for f in report.findings if f.rule_id == rule_id)
+    assert got == case["expect"], [f.message for f in report.findings]
+    for f in report.findings:
+        assert f.rule_name == rule.name and f.remedy == rule.remedy

@@ -1,0 +1,129 @@
+"""Record-level checks over decoded turns (empty turns, roles, budgets,
+template leakage, exact duplicates)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.types import KNOWN_ROLES, Example, Hit, text_hash
+
+
+def _valid(examples: Sequence[Example]) -> Iterator[Example]:
+    return (ex for ex in examples if ex.ok)
+
+
+@check("empty_response")
+def empty_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Assistant turns that are empty or whitespace only (or no assistant turn)."""
+    for ex in _valid(examples):
+        roles = [t.role for t in ex.turns]
+        if "assistant" not in roles:
+            yield Hit(ex.path, (ex.line,), (("turn", "none"), ("detail", "no assistant turn")),
+                      key=f"noassistant:{text_hash(ex.prompt)}")
+            continue
+        for i, t in enumerate(ex.turns):
+            if t.role == "assistant" and not t.content.strip():
+                yield Hit(ex.path, (ex.line,), (("turn", i + 1), ("detail", f"assistant turn {i + 1} is empty")),
+                          key=f"empty:{i}:{text_hash(ex.prompt)}")
+
+
+@check("empty_prompt")
+def empty_prompt(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Records whose user turns are all empty: the response answers nothing."""
+    for ex in _valid(examples):
+        users = [t for t in ex.turns if t.role == "user"]
+        if not users or not any(t.content.strip() for t in users):
+            yield Hit(ex.path, (ex.line,), (("user_turns", len(users)),),
+                      key=f"emptyprompt:{text_hash(ex.response)}")
+
+
+@check("unknown_role")
+def unknown_role(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Turns whose role is not system/user/assistant after normalisation."""
+    for ex in _valid(examples):
+        bad = sorted({t.role for t in ex.turns if t.role not in KNOWN_ROLES})
+        if bad:
+            yield Hit(ex.path, (ex.line,), (("roles", ", ".join(bad)),),
+                      key=f"role:{','.join(bad)}:{text_hash(ex.response)}")
+
+
+def _count_tokens(ctx: CheckContext, texts: list[str]) -> list[int]:
+    tok = ctx.tokenizer
+    if tok is None:  # ~4 characters per token, the usual estimate for English BPE
+        return [(len(t) + 3) // 4 for t in texts]
+    return [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
+
+
+@check("token_budget")
+def token_budget(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Prompts or responses longer than the configured token budget."""
+    valid = list(_valid(examples))
+    limits = {"prompt": int(ctx.options["max_prompt_tokens"]),
+              "response": int(ctx.options["max_response_tokens"])}
+    for part, limit in limits.items():
+        texts = [getattr(ex, part) for ex in valid]
+        # a text shorter than the limit in characters cannot exceed it in tokens
+        long_idx = [i for i, t in enumerate(texts) if len(t) > limit]
+        counts = _count_tokens(ctx, [texts[i] for i in long_idx])
+        for i, n in zip(long_idx, counts):
+            if n > limit:
+                ex = valid[i]
+                yield Hit(ex.path, (ex.line,), (("part", part), ("tokens", n), ("limit", limit)),
+                          key=f"budget:{part}:{text_hash(texts[i])}")
+
+
+_LEAK_PATTERNS = [
+    r"<\|endoftext\|>", r"<\|im_start\|>", r"<\|im_end\|>", r"<\|eot_id\|>",
+    r"<\|start_header_id\|>", r"<\|(?:user|assistant|system|end)\|>", r"</s>", r"<s>",
+    r"\[/?INST\]", r"<<SYS>>", r"^#{2,4} ?(?:Instruction|Response|Input)s?:",
+    r"^(?:Human|Assistant): ",
+]
+
+
+@check("template_leak")
+def template_leak(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Chat-template or special tokens left inside the text of a turn."""
+    patterns = list(ctx.options.get("patterns") or _LEAK_PATTERNS)
+    rx = re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
+    for ex in _valid(examples):
+        for i, t in enumerate(ex.turns):
+            m = rx.search(t.content)
+            if m:
+                yield Hit(ex.path, (ex.line,),
+                          (("token", m.group(0).strip()), ("role", t.role), ("turn", i + 1)),
+                          key=f"leak:{m.group(0).strip()}:{text_hash(t.content)}")
+                break
+
+
+def normalise(text: str) -> str:
+    """NFKC, case-folded, whitespace collapsed: the key of exact duplicates."""
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+@check("exact_duplicate")
+def exact_duplicate(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Records whose normalised turns are identical to an earlier record's.
+
+    The first occurrence (in input order) is kept; every later copy is one hit
+    anchored at its own line that names the kept partner."""
+    first: dict[str, Example] = {}
+    groups: dict[str, list[Example]] = defaultdict(list)
+    for ex in _valid(examples):
+        key = text_hash(*(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns))
+        if key in first:
+            groups[key].append(ex)
+        else:
+            first[key] = ex
+    for key, dups in groups.items():
+        keep = first[key]
+        for ex in dups:
+            related = () if ex.path == keep.path else ((keep.path, keep.line),)
+            lines = (ex.line, keep.line) if ex.path == keep.path else (ex.line,)
+            yield Hit(ex.path, lines,
+                      (("partner", f"{keep.path}:{keep.line}" if related else f"line {keep.line}"),
+                       ("copies", len(dups) + 1)),
+                      key=f"dup:{key}", related=related)

@@ -1,0 +1,206 @@
+"""Command line: ``tuneahead-lint [lint] PATHS...``, ``tuneahead-lint rules [ID]``.
+
+Exit codes (documented in README):
+  0  no finding at or above --fail-on
+  1  findings at or above --fail-on (or, with a predictor, a predicted failure)
+  2  usage error, invalid config, unreadable input (missing file, no data files)
+  3  internal error (a bug: rerun with TUNEAHEAD_DEBUG=1 for the traceback)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from tuneahead_lint import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UserError(Exception):
+    """A one-line error for the user (exit 2)."""
+
+
+class DefaultGroup(click.Group):
+    """Route ``tuneahead-lint data.jsonl`` to the ``lint`` command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = ["lint", *args]
+        elif not args:
+            args = ["lint"]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tuneahead-lint")
+def cli() -> None:
+    """Lint LLM instruction-tuning data and predict whether fine-tuning on it will work."""
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and rename."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, target)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise UserError(f"{path}: cannot write output: {exc.strerror or exc}") from None
+
+
+@cli.command("lint")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-f", "--format", "out_format", type=click.Choice(["text", "json", "sarif"]),
+              default="text", show_default=True, help="Report format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
+@click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]),
+              help="Lowest severity that makes the exit code 1 [config, default: error].")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="Config file (default: .tuneahead.toml or pyproject.toml found upwards).")
+@click.option("--select", help="Comma-separated rule ids/names/prefixes to run.")
+@click.option("--ignore", help="Comma-separated rule ids/names/prefixes to skip.")
+@click.option("--input-format", help="Force the input format of every file (see `formats`).")
+@click.option("--fast", is_flag=True, help="Record checks only: no embeddings or perplexity.")
+@click.option("--features", "show_features", is_flag=True, help="Print the full feature vector.")
+@click.option("--base-model", help="HF model id or local path (default: embedded SmolLM2-135M-Instruct).")
+@click.option("--embedder", help="sentence-transformers id or path (default: embedded all-MiniLM-L6-v2).")
+@click.option("--seed", type=int, help="Seed of every sample and of the probe [default: 0].")
+@click.option("--probe", is_flag=True, default=None, help="Run the short LoRA probe (dynamic features).")
+@click.option("--probe-steps", type=click.IntRange(1), help="Probe optimizer steps.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Probe learning rate.")
+@click.option("--batch-size", type=click.IntRange(1), help="Probe batch size.")
+@click.option("--lora-r", type=click.IntRange(1), help="Probe LoRA rank.")
+@click.option("--color/--no-color", default=None, help="Colour the text report (default: when a TTY).")
+def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_on: str | None,
+             config_file: str | None, select: str | None, ignore: str | None,
+             input_format: str | None, fast: bool, show_features: bool, base_model: str | None,
+             embedder: str | None, seed: int | None, probe: bool | None, probe_steps: int | None,
+             lr: float | None, batch_size: int | None, lora_r: int | None,
+             color: bool | None) -> None:
+    """Lint PATHS (files or directories of .jsonl/.json/.gz/.parquet)."""
+    from tuneahead_lint.pipeline import LintOptions, lint
+    from tuneahead_lint.reporters import Format, render
+    from tuneahead_lint.ruleset.registry import load_rules
+
+    rules = load_rules()
+    config = _load_config(config_file, paths, rules, select, ignore)
+    probe_params = {k: v for k, v in (("steps", probe_steps), ("lr", lr),
+                                       ("batch_size", batch_size), ("lora_r", lora_r)) if v is not None}
+    interactive = output is None and sys.stdout.isatty()
+    opts = LintOptions(input_format=input_format, features=False if fast else None, probe=probe,
+                       base_model=base_model, embedder=embedder, seed=seed,
+                       probe_params=probe_params, progress=sys.stderr.isatty())
+    report = lint(list(paths), config, opts, rules)
+    use_color = interactive if color is None else color
+    text = render(report, Format(out_format), rules, color=use_color and out_format == "text",
+                  show_features=show_features)
+    if output:
+        write_atomic(output, text)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+    raise SystemExit(exit_code(report, fail_on or config.get("fail-on")))
+
+
+def exit_code(report, fail_on: str) -> int:
+    """1 when a finding reaches ``fail_on`` or the predictor says no-go."""
+    if report.prediction is not None and report.prediction.verdict == "no-go":
+        return EXIT_FINDINGS
+    if fail_on == "never":
+        return EXIT_OK
+    from tuneahead_lint.types import Severity
+
+    floor = Severity(fail_on).rank
+    return EXIT_FINDINGS if any(f.severity.rank >= floor for f in report.findings) else EXIT_OK
+
+
+def _load_config(config_file, paths, rules, select, ignore):
+    from tuneahead_lint.config import Config, find_config, load_config
+
+    found = config_file or (find_config(paths[0]) if paths else None)
+    config = load_config(found, rules)
+    extra = {k: v for k, v in (("select", _csv(select)), ("ignore", _csv(ignore))) if v}
+    if extra:
+        from tuneahead_lint.config import validate
+
+        data = {**config.data, **extra}
+        validate(data, rules, "command line")
+        config = Config(config.path, data)
+    return config
+
+
+@cli.command("rules")
+@click.argument("rule_id", required=False)
+def rules_cmd(rule_id: str | None) -> None:
+    """List the rules, or print the documentation of RULE_ID."""
+    from tuneahead_lint.ruleset.registry import find_rule, load_rules
+
+    rules = load_rules()
+    if rule_id:
+        rule = find_rule(rule_id, rules)
+        if rule is None:
+            raise UserError(f"unknown rule {rule_id!r} (see `tuneahead-lint rules`)")
+        click.echo(rule.full_doc())
+        return
+    for r in rules:
+        needs = f"  [needs {', '.join(x for x in r.requires if x != 'records')}]" if set(r.requires) - {"records"} else ""
+        click.echo(f"{r.id}  {r.name:<28} {r.severity.value:<8} {r.summary}{needs}")
+
+
+@cli.command("formats")
+def formats_cmd() -> None:
+    """List the input formats the readers detect."""
+    from tuneahead_lint.readers import FORMATS
+
+    for name in FORMATS:
+        click.echo(name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the CLI and map every error to a one-line message."""
+    from tuneahead_lint.basemodel import BaseModelError
+    from tuneahead_lint.config import ConfigError
+    from tuneahead_lint.readers import InputError
+    from tuneahead_lint.ruleset.registry import RuleFileError
+
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="tuneahead-lint",
+                 standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except click.exceptions.Abort:
+        click.echo("tuneahead-lint: aborted", err=True)
+        return 130
+    except click.ClickException as exc:
+        click.echo(f"tuneahead-lint: error: {exc.format_message()}", err=True)
+        return EXIT_USAGE
+    except (UserError, ConfigError, InputError, BaseModelError, RuleFileError) as exc:
+        click.echo(f"tuneahead-lint: error: {exc}", err=True)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
+        if os.environ.get("TUNEAHEAD_DEBUG"):
+            raise
+        click.echo(f"tuneahead-lint: internal error: {type(exc).__name__}: {exc} "
+                   "(rerun with TUNEAHEAD_DEBUG=1 for the traceback)", err=True)
+        return EXIT_INTERNAL
+    return EXIT_OK
+
+
+def entry() -> None:
+    """Console-script wrapper: exit with :func:`main`'s code."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,139 @@
+"""Wire the stages in order; no logic of its own beyond choosing which
+stages run and recording why a stage did not.
+
+read -> check records -> features (optional) -> probe (optional)
+-> predict (seam, issue 6) -> evaluate rules -> Report
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneahead_lint import __version__
+from tuneahead_lint.config import Config
+from tuneahead_lint.ruleset.evaluate import Context, evaluate
+from tuneahead_lint.ruleset.registry import Rule, load_rules
+from tuneahead_lint.types import Example, FileSummary, Report, Summary
+
+
+@dataclass(frozen=True)
+class LintOptions:
+    """What the command line adds to the config (None = take the config's)."""
+
+    input_format: str | None = None
+    features: bool | None = None
+    probe: bool | None = None
+    base_model: str | None = None
+    embedder: str | None = None
+    seed: int | None = None
+    probe_params: dict[str, Any] = field(default_factory=dict)
+    progress: bool = False
+
+
+def _pick(opt: Any, config: Config, key: str) -> Any:
+    return config.get(key) if opt is None else opt
+
+
+def read_all(paths: Sequence[str], fmt: str | None) -> tuple[list[Example], list[FileSummary]]:
+    """Read every data file under ``paths``. Raises readers.InputError."""
+    from tuneahead_lint.readers import discover, read
+
+    examples: list[Example] = []
+    files: list[FileSummary] = []
+    for path in discover(paths):
+        recs = list(read(path, fmt))
+        formats = Counter(ex.format for ex in recs if ex.ok)
+        major = formats.most_common(1)[0][0] if formats else "unknown"
+        files.append(FileSummary(path, major, len(recs), sum(not ex.ok for ex in recs)))
+        examples.extend(recs)
+    return examples, files
+
+
+def summarise(examples: Sequence[Example], files: Sequence[FileSummary]) -> Summary:
+    ok = [ex for ex in examples if ex.ok]
+    stats: list[tuple[str, float]] = [("records_valid", float(len(ok))),
+                                      ("records_unreadable", float(len(examples) - len(ok)))]
+    for part in ("prompt", "response"):
+        lens = sorted(len(getattr(ex, part)) for ex in ok)
+        if lens:
+            stats += [(f"{part}_chars_mean", statistics.fmean(lens)),
+                      (f"{part}_chars_p50", float(lens[len(lens) // 2])),
+                      (f"{part}_chars_max", float(lens[-1]))]
+    turns = [len(ex.turns) for ex in ok]
+    if turns:
+        stats.append(("turns_mean", statistics.fmean(turns)))
+    formats = Counter(ex.format for ex in ok)
+    return Summary(tuple(files), len(examples), tuple(sorted(formats.items())), tuple(stats))
+
+
+def _tokenizer(base_model: str | None, missing: dict[str, str]) -> Any:
+    from tuneahead_lint.basemodel import BaseModelError, fast_tokenizer
+
+    try:
+        return fast_tokenizer(base_model)
+    except BaseModelError as exc:
+        missing["tokenizer"] = f"no tokenizer: {exc}"
+        return None
+
+
+def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions(),
+         rules: Sequence[Rule] | None = None,
+         on_stage: Callable[[str], None] | None = None) -> Report:
+    """Run the whole pipeline over ``paths`` and return the report."""
+    rules = tuple(rules or load_rules())
+    stage = on_stage or (lambda name: None)
+    stage("read")
+    examples, files = read_all(paths, _pick(opts.input_format, config, "format"))
+    base_model = _pick(opts.base_model, config, "base-model")
+    available = {"records"}
+    missing: dict[str, str] = {}
+    stage("tokenizer")
+    tokenizer = _tokenizer(base_model, missing)
+    if tokenizer is not None:
+        available.add("tokenizer")
+    features = probe = None
+    if _pick(opts.features, config, "features"):
+        stage("features")
+        features = _run_features(examples, config, opts, base_model, available, missing)
+    else:
+        for need in ("embeddings", "base_model"):
+            missing[need] = "skipped: dataset features are off (--no-features)"
+    if _pick(opts.probe, config, "probe"):
+        stage("probe")
+        probe = _run_probe(examples, config, opts, base_model, available, missing)
+    else:
+        missing["probe"] = "skipped: needs --probe"
+    missing.setdefault("predictor", "skipped: no predictor model for this run")
+    stage("rules")
+    ctx = Context(examples, frozenset(available), missing, tokenizer, features, probe)
+    findings, skipped = evaluate(rules, config, ctx)
+    values = tuple(getattr(features, "values", ()) or ()) + tuple(getattr(probe, "values", ()) or ())
+    return Report(
+        tool_version=__version__, summary=summarise(examples, files),
+        findings=tuple(findings), skipped=tuple(skipped), features=values,
+        prediction=None, config_path=config.path,
+    )
+
+
+def _run_features(examples, config, opts, base_model, available, missing):
+    from tuneahead_lint.features import FeatureConfig, compute_features
+
+    cfg = FeatureConfig(base_model=base_model, embedder=_pick(opts.embedder, config, "embedder"),
+                        seed=int(_pick(opts.seed, config, "seed")), progress=opts.progress)
+    result = compute_features([ex for ex in examples if ex.ok], cfg)
+    available.update({"embeddings", "base_model"})
+    return result
+
+
+def _run_probe(examples, config, opts, base_model, available, missing):
+    from tuneahead_lint.probe import ProbeConfig, run_probe
+
+    cfg = ProbeConfig(base_model=base_model, seed=int(_pick(opts.seed, config, "seed")),
+                      progress=opts.progress, **opts.probe_params)
+    result = run_probe([ex for ex in examples if ex.ok], cfg)
+    available.add("probe")
+    return result
