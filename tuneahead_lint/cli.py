@@ -140,11 +140,15 @@ def _load_config(config_file, paths, rules, select, ignore):
 
 @cli.command("rules")
 @click.argument("rule_id", required=False)
-def rules_cmd(rule_id: str | None) -> None:
+@click.option("--markdown", is_flag=True, help="Print the README rule table.")
+def rules_cmd(rule_id: str | None, markdown: bool) -> None:
     """List the rules, or print the documentation of RULE_ID."""
-    from tuneahead_lint.ruleset.registry import find_rule, load_rules
+    from tuneahead_lint.ruleset.registry import find_rule, load_rules, markdown_table
 
     rules = load_rules()
+    if markdown:
+        click.echo(markdown_table(rules), nl=False)
+        return
     if rule_id:
         rule = find_rule(rule_id, rules)
         if rule is None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from tuneahead_lint import __version__
 from tuneahead_lint.config import Config
-from tuneahead_lint.ruleset.evaluate import Context, evaluate
+from tuneahead_lint.ruleset.evaluate import Context, evaluate, one_line_files
 from tuneahead_lint.ruleset.registry import Rule, load_rules
 from tuneahead_lint.types import Example, FileSummary, Report, Summary
 
@@ -109,7 +109,8 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
         missing["probe"] = "skipped: needs --probe"
     missing.setdefault("predictor", "skipped: no predictor model for this run")
     stage("rules")
-    ctx = Context(examples, frozenset(available), missing, tokenizer, features, probe)
+    ctx = Context(examples, frozenset(available), missing, tokenizer, features, probe,
+                  one_line_files(examples))
     findings, skipped = evaluate(rules, config, ctx)
     values = tuple(getattr(features, "values", ()) or ()) + tuple(getattr(probe, "values", ()) or ())
     return Report(

@@ -118,6 +118,7 @@ class Hit:
     evidence: tuple[tuple[str, Any], ...] = ()
     key: str = ""
     related: tuple[tuple[str, int], ...] = ()  # (path, line) in other files
+    records: tuple[int, ...] = ()  # 1-based record numbers matching ``lines``
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,8 @@ def _problems(examples: Sequence[Example], kind: str) -> Iterator[Hit]:
         for prob in ex.problems:
             if prob.check == kind:
                 yield Hit(ex.path, (ex.line,), (("reason", prob.detail),),
-                          key=f"{kind}:{ex.raw_hash or ex.index}:{prob.detail}")
+                          key=f"{kind}:{ex.raw_hash or ex.index}:{prob.detail}",
+                          records=(ex.index + 1,))
 
 
 def _register(kind: str) -> None:

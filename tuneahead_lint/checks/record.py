@@ -23,12 +23,12 @@ def empty_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[H
         roles = [t.role for t in ex.turns]
         if "assistant" not in roles:
             yield Hit(ex.path, (ex.line,), (("turn", "none"), ("detail", "no assistant turn")),
-                      key=f"noassistant:{text_hash(ex.prompt)}")
+                      key=f"noassistant:{text_hash(ex.prompt)}", records=(ex.index + 1,))
             continue
         for i, t in enumerate(ex.turns):
             if t.role == "assistant" and not t.content.strip():
                 yield Hit(ex.path, (ex.line,), (("turn", i + 1), ("detail", f"assistant turn {i + 1} is empty")),
-                          key=f"empty:{i}:{text_hash(ex.prompt)}")
+                          key=f"empty:{i}:{text_hash(ex.prompt)}", records=(ex.index + 1,))
 
 
 @check("empty_prompt")
@@ -38,7 +38,7 @@ def empty_prompt(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
         users = [t for t in ex.turns if t.role == "user"]
         if not users or not any(t.content.strip() for t in users):
             yield Hit(ex.path, (ex.line,), (("user_turns", len(users)),),
-                      key=f"emptyprompt:{text_hash(ex.response)}")
+                      key=f"emptyprompt:{text_hash(ex.response)}", records=(ex.index + 1,))
 
 
 @check("unknown_role")
@@ -48,7 +48,7 @@ def unknown_role(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
         bad = sorted({t.role for t in ex.turns if t.role not in KNOWN_ROLES})
         if bad:
             yield Hit(ex.path, (ex.line,), (("roles", ", ".join(bad)),),
-                      key=f"role:{','.join(bad)}:{text_hash(ex.response)}")
+                      key=f"role:{','.join(bad)}:{text_hash(ex.response)}", records=(ex.index + 1,))
 
 
 def _count_tokens(ctx: CheckContext, texts: list[str]) -> list[int]:
@@ -73,7 +73,7 @@ def token_budget(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
             if n > limit:
                 ex = valid[i]
                 yield Hit(ex.path, (ex.line,), (("part", part), ("tokens", n), ("limit", limit)),
-                          key=f"budget:{part}:{text_hash(texts[i])}")
+                          key=f"budget:{part}:{text_hash(texts[i])}", records=(ex.index + 1,))
 
 
 _LEAK_PATTERNS = [
@@ -95,7 +95,7 @@ def template_leak(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hi
             if m:
                 yield Hit(ex.path, (ex.line,),
                           (("token", m.group(0).strip()), ("role", t.role), ("turn", i + 1)),
-                          key=f"leak:{m.group(0).strip()}:{text_hash(t.content)}")
+                          key=f"leak:{m.group(0).strip()}:{text_hash(t.content)}", records=(ex.index + 1,))
                 break
 
 
@@ -123,7 +123,10 @@ def exact_duplicate(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
         for ex in dups:
             related = () if ex.path == keep.path else ((keep.path, keep.line),)
             lines = (ex.line, keep.line) if ex.path == keep.path else (ex.line,)
+            same = ex.path == keep.path
             yield Hit(ex.path, lines,
-                      (("partner", f"{keep.path}:{keep.line}" if related else f"line {keep.line}"),
+                      (("partner", f"{keep.path}:{keep.line} (record {keep.index + 1})" if related
+                        else f"line {keep.line} (record {keep.index + 1})"),
                        ("copies", len(dups) + 1)),
-                      key=f"dup:{key}", related=related)
+                      key=f"dup:{key}", related=related,
+                      records=(ex.index + 1, keep.index + 1) if same else (ex.index + 1,))

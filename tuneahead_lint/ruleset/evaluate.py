@@ -27,6 +27,20 @@ class Context:
     tokenizer: Any = None
     features: Any = None
     probe: Any = None
+    one_line_files: frozenset[str] = frozenset()  # several records share a line
+
+
+def one_line_files(examples: Sequence[Example]) -> frozenset[str]:
+    """Files where line numbers do not identify records (e.g. a JSON array
+    written on one line): findings there also name the record number."""
+    seen: set[tuple[str, int]] = set()
+    out: set[str] = set()
+    for ex in examples:
+        key = (ex.path, ex.line)
+        if key in seen:
+            out.add(ex.path)
+        seen.add(key)
+    return frozenset(out)
 
 
 class _Fmt(string.Formatter):
@@ -52,9 +66,14 @@ def fingerprint(rule_id: str, path: str, key: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
-def to_finding(rule: Rule, hit: Hit, severity: Any, max_lines: int) -> Finding:
+def to_finding(rule: Rule, hit: Hit, severity: Any, max_lines: int,
+               name_records: bool = False) -> Finding:
     evidence = tuple(sorted(hit.evidence))
     message = _FMT.format(rule.message, **dict(evidence))
+    if name_records and hit.records:
+        shown = ", ".join(str(r) for r in hit.records[:max_lines])
+        more = f" and {len(hit.records) - max_lines} more" if len(hit.records) > max_lines else ""
+        message += f" [record {shown}{more}]"
     lines = tuple(dict.fromkeys(hit.lines))
     return Finding(
         rule_id=rule.id, rule_name=rule.name, severity=severity, message=message,
@@ -112,6 +131,7 @@ def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[
             continue
         for hit in hits_for(rule, ctx, settings.options):
             if not config.ignored_in(rule, hit.path):
-                findings.append(to_finding(rule, hit, settings.severity, max_lines))
+                findings.append(to_finding(rule, hit, settings.severity, max_lines,
+                                           hit.path in ctx.one_line_files))
     findings.sort(key=lambda f: (*f.sort_key(), f.fingerprint))
     return findings, skipped

@@ -115,3 +115,12 @@ def find_rule(key: str, rules: tuple[Rule, ...] | None = None) -> Rule | None:
         if key.upper() == r.id or key == r.name or key in r.aliases:
             return r
     return None
+
+
+def markdown_table(rules: tuple[Rule, ...]) -> str:
+    """The README rule table (kept in sync by tests/test_registry.py)."""
+    rows = ["| id | name | severity | needs | what it reports |", "|---|---|---|---|---|"]
+    for r in rules:
+        needs = ", ".join(x for x in r.requires if x != "records") or "-"
+        rows.append(f"| {r.id} | {r.name} | {r.severity.value} | {needs} | {r.summary} |")
+    return "\n".join(rows) + "\n"

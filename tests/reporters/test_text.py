@@ -1,0 +1,95 @@
+"""Text reporter: what a person reading a CI log needs to see."""
+
+from __future__ import annotations
+
+import pytest
+
+from reporters.sample import ALPACA, RULES, finding, report
+from tuneahead_lint.reporters import Format, render
+from tuneahead_lint.types import Prediction
+
+
+def text(rep=None, **kw) -> str:
+    return render(rep or report(), Format.TEXT, RULES, **kw)
+
+
+@pytest.fixture(scope="module")
+def out() -> str:
+    return text()
+
+
+def test_summary(out):
+    assert "Dataset: 100 records in 2 files (alpaca 60, prompt-response 40)" in out
+    assert "data/dolly_slice.jsonl         40            0   prompt-response" in out
+    assert "response_chars    388.6   1,204   2,950" in out
+
+
+def test_findings_show_message_lines_related_and_remedy(out):
+    assert "data/alpaca_slice.jsonl:12  TA101 empty-response  error" in out
+    assert "  empty response: assistant turn is empty (0 characters)" in out
+    assert "  lines 3, 40, 41, 57, 88 … and 18 more" in out
+    assert "  related: data/dolly_slice.jsonl:5, data/dolly_slice.jsonl:17" in out
+    assert "data/alpaca_slice.jsonl:40  TA106 exact-duplicate  warning\n" \
+           "  duplicate of line 3 (2 copies in total)\n  lines 40, 3\n" in out
+    assert "  fix: Delete the record, or write the missing answer (tuneahead-lint fix drops such " \
+           "records)." in out
+
+
+def test_whole_file_finding_has_no_line_number(out):
+    assert "data/alpaca_slice.jsonl  TA202 constant-instruction  warning" in out
+
+
+def test_findings_in_path_line_rule_order(out):
+    heads = ["TA202 constant", ":3  TA201", ":7  TA001", ":12  TA101", ":19  TA110", ":31  TA101",
+             ":40  TA106", "dolly_slice.jsonl:2  TA105"]
+    positions = [out.index(h) for h in heads]
+    assert positions == sorted(positions)
+
+
+def test_lines_not_truncated_when_few():
+    f = finding("TA201", ALPACA, (3, 40), "near-duplicate pairs in 7.4% of examples", "k")
+    out = text(report(findings=(f,)))
+    assert "lines 3, 40\n" in out and "more" not in out
+
+
+def test_skipped_rules_named_with_reason(out):
+    assert "Skipped rules\n  TA301 probe-loss-gap: needs --probe\n" in out
+
+
+def test_features_short_and_full(out):
+    assert "Features (8 of 10; --features lists all)" in out
+    assert "lexical_overlap_eval" not in out
+    full = text(show_features=True, width=140)
+    assert "Features (10 of 10)" in full
+    assert "knn_distance_mean          n/a   embeddings not computed" in full
+    assert "data/alpaca_slice.jsonl:44" in full
+
+
+def test_prediction_block(out):
+    assert "score 0.6123 (interval 0.5712–0.6549); base model 0.5841 (+0.0282)" in out
+    assert "verdict: go" in out
+    assert "outside the predictor's training distribution" in out
+    in_dist = text(report(prediction=Prediction(0.5, 0.4, 0.6, "m")))
+    assert "training distribution" not in in_dist and "verdict" not in in_dist
+    assert "Prediction" not in text(report(prediction=None))
+
+
+def test_tally_is_last_line(out):
+    assert out.endswith("\n3 errors, 4 warnings, 1 note in 2 files\n")
+    assert text(report(findings=())).endswith("\nNo findings in 2 files\n")
+
+
+def test_plain_by_default_width_respected_no_trailing_spaces(out):
+    assert "\x1b[" not in out
+    narrow = text(width=60)
+    assert max(len(line) for line in narrow.splitlines()) <= 60
+    assert all(line == line.rstrip() for line in out.splitlines())
+
+
+def test_color_on_request():
+    assert "\x1b[" in text(color=True)
+
+
+def test_brackets_in_messages_are_not_markup():
+    f = finding("TA101", ALPACA, (5,), "response is [bold]empty[/bold] :smile:", "k")
+    assert "response is [bold]empty[/bold] :smile:" in text(report(findings=(f,)))

@@ -1,0 +1,70 @@
+"""Helpers shared by the renderers: finding order, counts, the tally line."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tuneahead_lint.ruleset.registry import Rule
+from tuneahead_lint.types import Finding, Severity, Skipped
+
+SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)  # worst first
+
+
+@dataclass(frozen=True, slots=True)
+class RenderOptions:
+    """Options every renderer receives; each uses the ones that apply to it.
+
+    ``width`` is in terminal columns; ``root`` is the folder SARIF URIs are
+    made relative to (``None``: git top-level of the first file, else cwd)."""
+
+    color: bool = False
+    width: int = 100
+    show_features: bool = False
+    root: str | None = None
+    max_results_per_rule: int = 1000
+
+
+def ordered(findings: Iterable[Finding]) -> list[Finding]:
+    """Findings in report order: (path, line, rule id), ties broken by content
+    so that any input order gives the same output."""
+    return sorted(findings, key=lambda f: (*f.sort_key(), f.message, f.fingerprint, f.lines))
+
+
+def ordered_skipped(skipped: Iterable[Skipped]) -> list[Skipped]:
+    """Skipped rules by rule id."""
+    return sorted(skipped, key=lambda s: (s.rule_id, s.reason))
+
+
+def lines_total(finding: Finding) -> int:
+    """How many lines the finding names, counting those capped away."""
+    return max(finding.lines_total, len(finding.lines))
+
+
+def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    """``{"error": n, "warning": n, "note": n}``, all three keys present."""
+    counts = Counter(f.severity.value for f in findings)
+    return {s.value: counts.get(s.value, 0) for s in SEVERITIES}
+
+
+def plural(n: int, word: str) -> str:
+    """``1 error`` / ``3 errors``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def tally(findings: Iterable[Finding], n_files: int) -> str:
+    """Final line, e.g. ``3 errors, 2 warnings, 1 note in 2 files``;
+    ``n_files`` is used when there are no findings."""
+    findings = list(findings)
+    if not findings:
+        return f"No findings in {plural(n_files, 'file')}"
+    counts = severity_counts(findings)
+    parts = [plural(counts[s.value], s.value) for s in SEVERITIES if counts[s.value]]
+    files = len({f.path for f in findings})
+    return f"{', '.join(parts)} in {plural(files, 'file')}"
+
+
+def rules_by_id(rules: Iterable[Rule]) -> dict[str, Rule]:
+    """Registry lookup by rule id."""
+    return {r.id: r for r in rules}

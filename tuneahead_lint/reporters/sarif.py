@@ -1,0 +1,145 @@
+"""SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
+
+One run; ``tool.driver.rules`` holds every rule of the registry; results are
+in (path, line, rule id) order with repo-relative URIs (uriBaseId %SRCROOT%)
+and a content-based partial fingerprint, so a finding keeps its identity when
+lines move. Results beyond ``max_results_per_rule`` for one rule are dropped
+and counted in a tool execution notification and ``run.properties``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from tuneahead_lint.reporters._common import (
+    RenderOptions, lines_total, ordered, ordered_skipped, plural,
+)
+from tuneahead_lint.reporters._paths import artifact_location, default_root
+from tuneahead_lint.reporters._serialize import dumps
+from tuneahead_lint.ruleset.registry import Rule
+from tuneahead_lint.types import Finding, Report
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+TOOL_NAME = "tuneahead-lint"
+INFORMATION_URI = "https://pypi.org/project/tuneahead-lint/"
+FINGERPRINT_KEY = "tuneaheadFinding/v1"
+MAX_RELATED = 100  # GitHub shows at most 100 related locations per result
+
+
+class SarifRenderer:
+    """Renders a :class:`Report` as a SARIF 2.1.0 log (one run)."""
+
+    def __init__(self, rules: tuple[Rule, ...] = (), options: RenderOptions = RenderOptions()) -> None:
+        self.rules = tuple(sorted(rules, key=lambda r: r.id))
+        self.options = options
+        self._index = {r.id: i for i, r in enumerate(self.rules)}
+
+    def render(self, report: Report) -> str:
+        """The SARIF log as JSON text ending in a newline."""
+        return dumps(self.log(report))
+
+    def log(self, report: Report) -> dict[str, Any]:
+        """The SARIF log as plain dicts and lists."""
+        findings = ordered(report.findings)
+        kept, omitted = self._cap(findings)
+        root = self._root(findings, report)
+        run = {
+            "tool": {"driver": self._driver(report.tool_version)},
+            "invocations": [self._invocation(report, omitted)],
+            "results": [self._result(f, root) for f in kept],
+            "columnKind": "unicodeCodePoints",
+            "properties": {"omittedResults": omitted},
+        }
+        return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
+
+    def _root(self, findings: list[Finding], report: Report) -> Path:
+        if self.options.root is not None:
+            return Path(self.options.root)
+        paths = [f.path for f in findings] or sorted(f.path for f in report.summary.files)
+        return default_root(paths)
+
+    def _cap(self, findings: list[Finding]) -> tuple[list[Finding], dict[str, int]]:
+        """Keep the first ``max_results_per_rule`` results of each rule;
+        return them and ``{rule id: number omitted}``."""
+        limit = self.options.max_results_per_rule
+        seen: dict[str, int] = defaultdict(int)
+        kept = []
+        for f in findings:
+            seen[f.rule_id] += 1
+            if seen[f.rule_id] <= limit:
+                kept.append(f)
+        return kept, {rid: n - limit for rid, n in sorted(seen.items()) if n > limit}
+
+    def _driver(self, version: str) -> dict[str, Any]:
+        return {"name": TOOL_NAME, "version": version, "semanticVersion": version,
+                "informationUri": INFORMATION_URI,
+                "rules": [reporting_descriptor(r) for r in self.rules]}
+
+    def _invocation(self, report: Report, omitted: dict[str, int]) -> dict[str, Any]:
+        limit = self.options.max_results_per_rule
+        notes = [self._notification(rid, f"{plural(n, 'result')} of rule {rid} omitted: "
+                                         f"only the first {limit} are listed (max_results_per_rule)")
+                 for rid, n in omitted.items()]
+        notes += [self._notification(s.rule_id, f"rule {s.rule_id} skipped: {s.reason}")
+                  for s in ordered_skipped(report.skipped)]
+        return {"executionSuccessful": True, "toolExecutionNotifications": notes}
+
+    def _notification(self, rule_id: str, text: str) -> dict[str, Any]:
+        return {"level": "note", "message": {"text": text},
+                "associatedRule": self._rule_ref(rule_id)}
+
+    def _rule_ref(self, rule_id: str) -> dict[str, Any]:
+        ref: dict[str, Any] = {"id": rule_id}
+        if rule_id in self._index:
+            ref["index"] = self._index[rule_id]
+        return ref
+
+    def _result(self, f: Finding, root: Path) -> dict[str, Any]:
+        result = {
+            "ruleId": f.rule_id, "level": f.severity.value, "message": {"text": f.message},
+            "locations": [_location(f.path, f.line, root)],
+            "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+            "properties": {"evidence": dict(f.evidence), "linesTotal": lines_total(f),
+                           "remedy": f.remedy},
+        }
+        if f.rule_id in self._index:
+            result["ruleIndex"] = self._index[f.rule_id]
+        related = _related(f, root)
+        if related:
+            result["relatedLocations"] = related
+        return result
+
+
+def reporting_descriptor(rule: Rule) -> dict[str, Any]:
+    """SARIF ``reportingDescriptor`` for one registry rule."""
+    what = rule.doc("what").strip()
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": what},
+        "help": {"text": f"{rule.summary}\n\n{what}\n\nRemedy: {rule.remedy}",
+                 "markdown": rule.full_doc()},
+        "defaultConfiguration": {"level": rule.severity.value},
+        "properties": {"tags": [rule.category]},
+    }
+
+
+def _location(path: str, line: int, root: Path) -> dict[str, Any]:
+    """Physical location; whole-file findings (line 0) point at line 1."""
+    return {"physicalLocation": {"artifactLocation": artifact_location(path, root),
+                                 "region": {"startLine": max(line, 1)}}}
+
+
+def _related(f: Finding, root: Path) -> list[dict[str, Any]]:
+    """The finding's other lines, then its related (path, line) pairs."""
+    places = [(f.path, n) for n in f.lines[1:]] + list(f.related)
+    out = []
+    for i, (path, line) in enumerate(places[:MAX_RELATED]):
+        loc = _location(path, line, root)
+        loc.update(id=i + 1, message={"text": f"{path}:{line}" if line else path})
+        out.append(loc)
+    return out

@@ -1,0 +1,178 @@
+"""Human-readable report for terminals and CI logs (the only rich user).
+
+Sections, in order: dataset summary, findings, skipped rules, features,
+prediction, tally. Rendered on a rich Console writing to a string with a
+fixed width and no colour unless asked, so the text is deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from io import StringIO
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from tuneahead_lint.reporters._common import (
+    RenderOptions, lines_total, ordered, ordered_skipped, rules_by_id, tally,
+)
+from tuneahead_lint.ruleset.registry import Rule
+from tuneahead_lint.types import Finding, Measure, Prediction, Report, Summary
+
+SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
+SHORT_FEATURES = 8  # features listed unless show_features
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
+
+
+class TextRenderer:
+    """Renders a :class:`Report` as plain (or coloured) terminal text."""
+
+    def __init__(self, rules: tuple[Rule, ...] = (), options: RenderOptions = RenderOptions()) -> None:
+        self.rules = rules_by_id(rules)
+        self.options = options
+
+    def render(self, report: Report) -> str:
+        """The report as text ending in a newline."""
+        console = self._console()
+        for block in self._blocks(report):
+            console.print(block)
+            console.print()
+        console.print(Text(tally(report.findings, len(report.summary.files)), style="bold"))
+        # rich pads grid cells to their column width; drop that padding
+        return "".join(line.rstrip() + "\n" for line in console.file.getvalue().splitlines())
+
+    def _console(self) -> Console:
+        color = self.options.color
+        return Console(file=StringIO(), width=self.options.width, height=25,
+                       color_system="standard" if color else None, force_terminal=color,
+                       no_color=not color, legacy_windows=False, markup=False,
+                       emoji=False, highlight=False, soft_wrap=False)
+
+    def _blocks(self, report: Report) -> list[RenderableType]:
+        blocks: list[RenderableType] = [Text(f"tuneahead-lint {report.tool_version}", style="bold")]
+        blocks += summary_blocks(report.summary)
+        blocks += [self._finding(f) for f in ordered(report.findings)]
+        if report.skipped:
+            blocks.append(self._skipped(report))
+        if report.features:
+            blocks.append(features_table(report.features, self.options.show_features))
+        if report.prediction is not None:
+            blocks.append(prediction_block(report.prediction))
+        return blocks
+
+    def _finding(self, f: Finding) -> RenderableType:
+        where = f"{f.path}:{f.line}" if f.line else f.path
+        head = Text.assemble((where, "bold"), "  ", (f"{f.rule_id} {f.rule_name}", "bold"),
+                             "  ", (f.severity.value, SEVERITY_STYLE[f.severity.value]))
+        body = [Text(f.message)]
+        if lines_total(f) > 1:
+            body.append(Text(lines_text(f), style="dim"))
+        if f.related:
+            body.append(Text("related: " + ", ".join(f"{p}:{n}" for p, n in f.related), style="dim"))
+        if f.remedy:
+            body.append(Text.assemble(("fix: ", "green"), f.remedy))
+        return _stack(head, *[Padding(t, (0, 0, 0, 2)) for t in body])
+
+    def _skipped(self, report: Report) -> RenderableType:
+        rows = []
+        for s in ordered_skipped(report.skipped):
+            rule = self.rules.get(s.rule_id)
+            name = f"{s.rule_id} {rule.name}" if rule else s.rule_id
+            rows.append(Padding(Text.assemble((name, "bold"), f": {s.reason}"), (0, 0, 0, 2)))
+        return _stack(Text("Skipped rules", style="bold"), *rows)
+
+
+def _stack(*items: RenderableType) -> Table:
+    """Renderables one under another, without borders or padding."""
+    grid = Table.grid()
+    for item in items:
+        grid.add_row(item)
+    return grid
+
+
+def lines_text(f: Finding) -> str:
+    """``line 12`` or ``lines 3, 40, 41, 57, 88 … and 18 more``."""
+    shown = f.lines[:SHOWN_LINES]
+    more = lines_total(f) - len(shown)
+    text = ("line " if lines_total(f) == 1 else "lines ") + ", ".join(map(str, shown))
+    return text + (f" … and {more} more" if more > 0 else "")
+
+
+def number(x: float | None) -> str:
+    """Compact display of a measured value: ``1,204``, ``143.2``, ``0.074``,
+    ``n/a`` for None/NaN/inf."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "n/a"
+    if abs(x) >= 1000 or float(x).is_integer():
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
+
+
+def summary_blocks(summary: Summary) -> list[RenderableType]:
+    """Dataset line, per-file table and length statistics."""
+    formats = ", ".join(f"{name} {number(n)}" for name, n in summary.formats)
+    n_files = len(summary.files)
+    head = Text(f"Dataset: {number(summary.records)} records in {n_files} "
+                f"file{'s' * (n_files != 1)}" + (f" ({formats})" if formats else ""), style="bold")
+    table = _table("file", "records", "unreadable", "format", numeric=2)
+    for f in sorted(summary.files, key=lambda f: f.path):
+        table.add_row(f.path, number(f.records), number(f.unreadable), f.format)
+    blocks: list[RenderableType] = [_stack(head, table)]
+    if summary.stats:
+        blocks.append(stats_table(summary.stats))
+    return blocks
+
+
+def _table(*columns: str, numeric: int = 1) -> Table:
+    """Borderless table; the first column is text, the next ``numeric`` are
+    right-aligned numbers, any others text."""
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    for i, name in enumerate(columns):
+        table.add_column(name, justify="right" if 0 < i <= numeric else "left")
+    return table
+
+
+def stats_table(stats: tuple[tuple[str, float], ...]) -> Table:
+    """Stats named ``<quantity>_<statistic>`` (``prompt_chars_mean``) as a
+    quantity x statistic table."""
+    cells: dict[str, dict[str, float]] = {}
+    columns: list[str] = []
+    for name, value in stats:
+        row, _, col = name.rpartition("_") if "_" in name else (name, "", "value")
+        cells.setdefault(row, {})[col] = value
+        columns += [col] if col not in columns else []
+    table = _table("stats", *columns, numeric=len(columns))
+    for row, values in cells.items():
+        table.add_row(row, *[number(values[c]) if c in values else "" for c in columns])
+    return table
+
+
+def features_table(features: tuple[tuple[str, Measure], ...], full: bool) -> RenderableType:
+    """Feature vector: the first few features, or all of them with refs."""
+    shown = features if full else features[:SHORT_FEATURES]
+    columns = ("feature", "value", "detail", "refs") if full else ("feature", "value", "detail")
+    table = _table(*columns)
+    for name, m in shown:
+        refs = [", ".join(f"{p}:{n}" for p, n in m.refs)] if full else []
+        table.add_row(name, number(m.value), m.detail, *refs)
+    title = f"Features ({len(shown)} of {len(features)}" + ("" if full else "; --features lists all") + ")"
+    return _stack(Text(title, style="bold"), table)
+
+
+def prediction_block(p: Prediction) -> RenderableType:
+    """Predicted score with interval, base score, verdict and OOD warning."""
+    score = f"score {number(p.score)} (interval {number(p.low)}–{number(p.high)})"
+    if p.base_score is not None:
+        score += f"; base model {number(p.base_score)} ({p.score - p.base_score:+.3g})"
+    rows: list[RenderableType] = [Text(score)]
+    if p.verdict:
+        style = "bold green" if p.verdict == "go" else "bold red"
+        rows.append(Text.assemble("verdict: ", (p.verdict, style)))
+    if not p.in_distribution:
+        rows.append(Text("note: this dataset is outside the predictor's training distribution; "
+                         "treat the score as a rough guide", style="yellow"))
+    return _stack(Text(f"Prediction (model {p.model})", style="bold"),
+                  *[Padding(r, (0, 0, 0, 2)) for r in rows])
