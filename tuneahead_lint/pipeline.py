@@ -55,17 +55,17 @@ def read_all(paths: Sequence[str], fmt: str | None) -> tuple[list[Example], list
 
 def summarise(examples: Sequence[Example], files: Sequence[FileSummary]) -> Summary:
     ok = [ex for ex in examples if ex.ok]
-    stats: list[tuple[str, float]] = [("records_valid", float(len(ok))),
-                                      ("records_unreadable", float(len(examples) - len(ok)))]
+    stats: list[tuple[str, float]] = []
     for part in ("prompt", "response"):
         lens = sorted(len(getattr(ex, part)) for ex in ok)
         if lens:
             stats += [(f"{part}_chars_mean", statistics.fmean(lens)),
                       (f"{part}_chars_p50", float(lens[len(lens) // 2])),
                       (f"{part}_chars_max", float(lens[-1]))]
-    turns = [len(ex.turns) for ex in ok]
+    turns = sorted(len(ex.turns) for ex in ok)
     if turns:
-        stats.append(("turns_mean", statistics.fmean(turns)))
+        stats += [("turns_mean", statistics.fmean(turns)), ("turns_p50", float(turns[len(turns) // 2])),
+                  ("turns_max", float(turns[-1]))]
     formats = Counter(ex.format for ex in ok)
     return Summary(tuple(files), len(examples), tuple(sorted(formats.items())), tuple(stats))
 

@@ -125,8 +125,14 @@ def exact_duplicate(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
             lines = (ex.line, keep.line) if ex.path == keep.path else (ex.line,)
             same = ex.path == keep.path
             yield Hit(ex.path, lines,
-                      (("partner", f"{keep.path}:{keep.line} (record {keep.index + 1})" if related
-                        else f"line {keep.line} (record {keep.index + 1})"),
+                      (("partner", _place(keep, ex)),
                        ("copies", len(dups) + 1)),
                       key=f"dup:{key}", related=related,
                       records=(ex.index + 1, keep.index + 1) if same else (ex.index + 1,))
+
+
+def _place(target: Example, seen_from: Example) -> str:
+    """How to name ``target`` in a message about ``seen_from``: its line, or
+    its record number when the line alone is ambiguous (one-line arrays)."""
+    where = f"line {target.line}" if target.line != seen_from.line else f"record {target.index + 1}"
+    return where if target.path == seen_from.path else f"{target.path}:{target.line} ({where})"

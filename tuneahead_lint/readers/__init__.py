@@ -1,0 +1,145 @@
+"""Input readers: find data files and stream their records as :class:`Example`.
+
+Public API (used by the pipeline)::
+
+    discover(paths) -> list[str]            files to read, sorted, deduplicated
+    read(path, fmt=None) -> Records         iterator of Example, one per record
+    FORMATS                                 record format names (see formats.py)
+
+Containers (JSON Lines, JSON array, Parquet, gzip) are in ``containers.py``;
+record formats in ``formats.py``; JSON decoding in ``records.py``. Problems in
+the data never raise: they are :class:`~tuneahead_lint.types.Problem` objects
+on the example (``invalid_json``, ``not_object``, ``invalid_utf8``, ``bom``,
+``missing_field``, ``empty_field``, ``non_string``, ``unknown_format``).
+:class:`InputError` is raised only for paths that cannot be read at all.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+
+from tuneahead_lint.readers.containers import pieces
+from tuneahead_lint.readers.formats import FORMATS, UNKNOWN
+from tuneahead_lint.readers.records import to_example
+from tuneahead_lint.types import Example, FileSummary
+
+__all__ = ["DATA_SUFFIXES", "FORMATS", "InputError", "Records", "UNKNOWN",
+           "discover", "majority_format", "read"]
+
+DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet")
+
+
+class InputError(Exception):
+    """A path that cannot be read: missing, unreadable, or a directory
+    without data files. ``str()`` is ``path:line: message`` or ``path: message``."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        super().__init__(path, line, message)
+        self.path, self.line, self.message = path, line, message
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.message}"
+
+
+def discover(paths: Sequence[str]) -> list[str]:
+    """Files to read: each file as given, each directory searched recursively
+    for ``DATA_SUFFIXES`` (hidden files and directories skipped).
+
+    :returns: normalised paths, sorted, each real file once.
+    :raises InputError: a path does not exist, or a directory holds no data file.
+    """
+    found: dict[str, str] = {}
+    for path in paths:
+        for file in _expand(path):
+            found.setdefault(os.path.realpath(file), os.path.normpath(file))
+    return sorted(set(found.values()))
+
+
+def _expand(path: str) -> list[str]:
+    if os.path.isfile(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise InputError(path, None, "no such file or directory")
+    files = [os.path.join(root, name)
+             for root, dirs, names in os.walk(path)
+             if not _prune_hidden(dirs)
+             for name in names if name.lower().endswith(DATA_SUFFIXES) and not name.startswith(".")]
+    if not files:
+        raise InputError(path, None, "directory has no data files (" + ", ".join(
+            "*" + s for s in DATA_SUFFIXES) + ")")
+    return files
+
+
+def _prune_hidden(dirs: list[str]) -> bool:
+    """Drop hidden directories from an os.walk listing in place (returns False)."""
+    dirs[:] = [d for d in dirs if not d.startswith(".")]
+    return False
+
+
+def read(path: str, fmt: str | None = None) -> Records:
+    """Stream the records of one file as :class:`Example` objects, in file order.
+
+    :param fmt: a name from ``FORMATS`` to use for every record instead of
+        per-record detection.
+    :raises InputError: the file is missing, a directory or not readable (at
+        the call; an open that still fails raises on the first ``next``).
+    :raises ValueError: ``fmt`` is not in ``FORMATS``.
+    """
+    if fmt is not None and fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+    if not os.path.isfile(path):
+        raise InputError(path, None, "is a directory" if os.path.isdir(path) else "no such file")
+    if not os.access(path, os.R_OK):
+        raise InputError(path, None, "permission denied")
+    return Records(path, _examples(path, fmt))
+
+
+def _examples(path: str, fmt: str | None) -> Iterator[Example]:
+    try:
+        handle = open(path, "rb")  # noqa: SIM115 - closed by ``with`` below
+    except OSError as exc:
+        raise InputError(path, None, exc.strerror or str(exc)) from exc
+    with handle:
+        for index, piece in enumerate(pieces(path, handle)):
+            yield to_example(path, index, piece, fmt)
+
+
+class Records(Iterator[Example]):
+    """Iterator over one file's examples that counts formats as it goes;
+    after the last example ``format`` is the file's majority format."""
+
+    def __init__(self, path: str, examples: Iterator[Example]) -> None:
+        self.path = path
+        self._examples = examples
+        self.formats: Counter[str] = Counter()
+        self.records = self.unreadable = 0
+
+    def __next__(self) -> Example:
+        example = next(self._examples)
+        self.records += 1
+        self.unreadable += not example.ok
+        self.formats[example.format] += 1
+        return example
+
+    def close(self) -> None:
+        """Close the file early (when not iterating to the end)."""
+        self._examples.close()  # type: ignore[attr-defined]
+
+    @property
+    def format(self) -> str:
+        return majority_format(self.formats.elements())
+
+    def summary(self) -> FileSummary:
+        """Counts so far as a :class:`FileSummary`."""
+        return FileSummary(self.path, self.format, self.records, self.unreadable)
+
+
+def majority_format(formats: Iterable[str]) -> str:
+    """The most common known format (ties: earlier in ``FORMATS``); 'unknown' if none."""
+    counts = Counter(f for f in formats if f != UNKNOWN)
+    if not counts:
+        return UNKNOWN
+    return max(counts, key=lambda f: (counts[f], -FORMATS.index(f)))
