@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from tuneahead_lint.checks import CheckContext, check
 from tuneahead_lint.types import KNOWN_ROLES, Example, Hit, text_hash
@@ -58,22 +59,36 @@ def _count_tokens(ctx: CheckContext, texts: list[str]) -> list[int]:
     return [len(e.ids) for e in tok.encode_batch(texts, add_special_tokens=False)]
 
 
+def _grouped(found: dict[tuple, list[tuple[Example, Any]]], make) -> Iterator[Hit]:
+    """One hit per group (file + kind): all its lines, in file order."""
+    for key, items in found.items():
+        items.sort(key=lambda it: it[0].index)
+        yield make(key, items)
+
+
 @check("token_budget")
 def token_budget(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """Prompts or responses longer than the configured token budget."""
+    """Prompts or responses longer than the configured token budget; one hit
+    per file and part, listing every record over budget."""
     valid = list(_valid(examples))
     limits = {"prompt": int(ctx.options["max_prompt_tokens"]),
               "response": int(ctx.options["max_response_tokens"])}
+    found: dict[tuple, list] = defaultdict(list)
     for part, limit in limits.items():
         texts = [getattr(ex, part) for ex in valid]
         # a text shorter than the limit in characters cannot exceed it in tokens
         long_idx = [i for i, t in enumerate(texts) if len(t) > limit]
-        counts = _count_tokens(ctx, [texts[i] for i in long_idx])
-        for i, n in zip(long_idx, counts):
+        for i, n in zip(long_idx, _count_tokens(ctx, [texts[i] for i in long_idx])):
             if n > limit:
-                ex = valid[i]
-                yield Hit(ex.path, (ex.line,), (("part", part), ("tokens", n), ("limit", limit)),
-                          key=f"budget:{part}:{text_hash(texts[i])}", records=(ex.index + 1,))
+                found[(valid[i].path, part, limit)].append((valid[i], n))
+
+    def make(key, items):
+        path, part, limit = key
+        return Hit(path, tuple(ex.line for ex, _ in items),
+                   (("part", part), ("count", len(items)), ("max_tokens", max(n for _, n in items)),
+                    ("limit", limit)),
+                   key=f"budget:{part}:{limit}", records=tuple(ex.index + 1 for ex, _ in items))
+    return _grouped(found, make)
 
 
 _LEAK_PATTERNS = [
@@ -86,17 +101,24 @@ _LEAK_PATTERNS = [
 
 @check("template_leak")
 def template_leak(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """Chat-template or special tokens left inside the text of a turn."""
+    """Chat-template or special tokens left inside the text of a turn; one hit
+    per file, marker and role, listing every record where it occurs."""
     patterns = list(ctx.options.get("patterns") or _LEAK_PATTERNS)
     rx = re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
+    found: dict[tuple, list] = defaultdict(list)
     for ex in _valid(examples):
-        for i, t in enumerate(ex.turns):
+        for t in ex.turns:
             m = rx.search(t.content)
             if m:
-                yield Hit(ex.path, (ex.line,),
-                          (("token", m.group(0).strip()), ("role", t.role), ("turn", i + 1)),
-                          key=f"leak:{m.group(0).strip()}:{text_hash(t.content)}", records=(ex.index + 1,))
+                found[(ex.path, m.group(0).strip(), t.role)].append((ex, None))
                 break
+
+    def make(key, items):
+        path, token, role = key
+        return Hit(path, tuple(ex.line for ex, _ in items),
+                   (("token", token), ("role", role), ("count", len(items))),
+                   key=f"leak:{token}:{role}", records=tuple(ex.index + 1 for ex, _ in items))
+    return _grouped(found, make)
 
 
 def normalise(text: str) -> str:
