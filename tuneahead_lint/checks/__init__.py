@@ -39,5 +39,10 @@ def check(name: str) -> Callable[[CheckFn], CheckFn]:
 
 def load_all() -> Mapping[str, CheckFn]:
     """Import every check module so that all checks are registered."""
-    from tuneahead_lint.checks import input as _input, record as _record  # noqa: F401
+    from tuneahead_lint.checks import (  # noqa: F401
+        dataset as _dataset,
+        input as _input,
+        probe as _probe,
+        record as _record,
+    )
     return CHECKS

@@ -1,0 +1,262 @@
+"""Decide what ``fix`` does to each record, and why.
+
+Remedies run in this order, each over the records the previous ones kept:
+
+1. broken records (TA0xx: invalid JSON, missing fields ...): dropped
+2. template markup (TA105): stripped from the fields that feed the turns
+3. empty responses / prompts (TA101, TA102, also when stripping emptied them): dropped
+4. exact duplicates (TA106, the same key as the check): every copy after the first dropped
+5. near-duplicates (TA201, cosine >= threshold): all but each cluster's first record dropped
+6. embedding outliers (TA202, z-score of the distance to the mean embedding > limit): dropped
+
+5 and 6 come from the dataset-feature stage (see ``semantic.py``).
+
+"First" is input order (files in the order given, then record order; for
+near-duplicates the feature stage's order: path, then line), so the record
+kept is always the earliest one and the plan is deterministic. A record
+gets one action, the last one that applies: a stripped record that is then
+dropped is logged as dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tuneahead_lint.checks import CHECKS, CheckContext, load_all
+from tuneahead_lint.checks.record import normalise
+from tuneahead_lint.fix.source import SourceFile
+from tuneahead_lint.fix.strip import leaks, markup, strip_record
+from tuneahead_lint.ruleset.registry import Rule, find_rule
+from tuneahead_lint.types import Example, Hit, text_hash
+
+Key = tuple[str, int]  # (path, 0-based record index)
+DROP, STRIP = "drop", "strip"
+NEAR_DUPLICATES, OUTLIERS = "near-duplicates", "embedding-outliers"
+
+
+@dataclass(frozen=True)
+class FixOptions:
+    """Which remedies run, with their thresholds (CLI defaults)."""
+
+    exact_dedup: bool = True
+    semantic_dedup: bool = True
+    dedup_threshold: float = 0.95  # cosine similarity, SemDeDup's 0.95
+    outliers: bool = True
+    outlier_sigma: float = 3.0  # limit on the outlier score
+    outlier_method: str = "sigma"  # "sigma": z-score (the paper); "robust": median/MAD
+    drop_empty: bool = True  # empty responses/prompts and broken records
+    strip_templates: bool = True
+    fast: bool = False  # record-level remedies only: no embeddings
+    input_format: str | None = None
+    embedder: str | None = None
+    leak_patterns: tuple[str, ...] = ()  # TA105 ``patterns`` option; () = built-in
+
+    @property
+    def semantic(self) -> bool:
+        return not self.fast and (self.semantic_dedup or self.outliers)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One line of the removal log."""
+
+    path: str
+    line: int
+    record: int  # 1-based record number in the file
+    action: str  # DROP | STRIP
+    rule_id: str
+    rule_name: str
+    detail: str
+
+    @property
+    def reason(self) -> str:
+        return f"{self.rule_id} {self.rule_name}".strip()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "record": self.record,
+                "action": self.action, "reason": self.reason, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """What to write: per file, the records dropped and the new values of the
+    changed ones. ``notes`` say what was skipped or could not be done."""
+
+    files: tuple[SourceFile, ...]
+    actions: tuple[Action, ...]
+    values: Mapping[Key, Any]
+    notes: tuple[str, ...] = ()
+    semantic_source: str = ""
+
+    def dropped(self, path: str) -> frozenset[int]:
+        """0-based indexes of the records of ``path`` that are not written."""
+        return frozenset(a.record - 1 for a in self.actions if a.path == path and a.action == DROP)
+
+    def changed(self, path: str) -> dict[int, Any]:
+        """0-based index -> new decoded value, for the records of ``path`` rewritten."""
+        return {i: v for (p, i), v in self.values.items() if p == path}
+
+    def counts(self) -> dict[str, int]:
+        """'records', 'dropped', 'changed', 'written', and one count per action + reason."""
+        records = sum(len(f.records) for f in self.files)
+        dropped = sum(a.action == DROP for a in self.actions)
+        out = {"records": records, "dropped": dropped, "changed": len(self.actions) - dropped,
+               "written": records - dropped}
+        for a in self.actions:
+            out[f"{a.action} {a.reason}"] = out.get(f"{a.action} {a.reason}", 0) + 1
+        return out
+
+
+@dataclass
+class _State:
+    """Working set of the planner: the records still kept, with their current turns."""
+
+    files: Sequence[SourceFile]
+    opts: FixOptions
+    rules: Sequence[Rule]
+    alive: dict[Key, Example] = field(default_factory=dict)
+    actions: dict[Key, Action] = field(default_factory=dict)
+    values: dict[Key, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def drop(self, ex: Example, rule: tuple[str, str], detail: str) -> None:
+        key = (ex.path, ex.index)
+        if key in self.values:
+            detail += " (after stripping template markup)"
+            del self.values[key]
+        self.actions[key] = Action(ex.path, ex.line, ex.index + 1, DROP, *rule, detail)
+        self.alive.pop(key, None)
+
+
+def plan_fix(files: Sequence[SourceFile], opts: FixOptions,
+             rules: Sequence[Rule], progress: Any = None) -> FixPlan:
+    """The :class:`FixPlan` for ``files`` (read by :func:`~.source.load`)."""
+    load_all()
+    state = _State(files, opts, rules)
+    for file in files:
+        for r in file.records:
+            if r.example.ok:
+                state.alive[(r.example.path, r.example.index)] = r.example
+    _broken(state)
+    if opts.strip_templates:
+        _strip(state)
+    if opts.drop_empty:
+        _empty(state)
+    if opts.exact_dedup:
+        _exact(state)
+    source = ""
+    if opts.semantic:
+        from tuneahead_lint.fix.semantic import apply_semantic
+
+        source = apply_semantic(state, progress)
+    elif opts.fast and (opts.semantic_dedup or opts.outliers):
+        state.notes.append("near-duplicates and outliers: skipped (--fast: no embeddings)")
+    order = {f.path: i for i, f in enumerate(files)}
+    actions = sorted(state.actions.values(), key=lambda a: (order[a.path], a.record))
+    return FixPlan(tuple(files), tuple(actions), dict(state.values), tuple(state.notes), source)
+
+
+def rule_ref(rules: Sequence[Rule], key: str) -> tuple[str, str]:
+    """(id, name) of the rule called ``key`` (id, name or alias); ('', key) if none."""
+    rule = find_rule(key, tuple(rules))
+    return (rule.id, rule.name) if rule else ("", key)
+
+
+def _broken(state: _State) -> None:
+    """Drop records the readers could not turn into turns (TA0xx, first rule wins)."""
+    broken = [r.example for f in state.files for r in f.records if not r.example.ok]
+    if not broken or not state.opts.drop_empty:
+        if broken:
+            state.notes.append(f"{len(broken)} broken record(s) kept (--keep-empty)")
+        return
+    named: set[Key] = set()
+    for rule in state.rules:
+        if rule.category != "input" or rule.check in (None, "bom"):  # a BOM breaks nothing
+            continue
+        for ex, hit in _hits(rule, broken):
+            if (ex.path, ex.index) not in named:
+                named.add((ex.path, ex.index))
+                state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+    for ex in broken:
+        if (ex.path, ex.index) not in named:
+            detail = "; ".join(p.detail for p in ex.problems) or "unreadable record"
+            state.drop(ex, rule_ref(state.rules, "invalid-json"), detail)
+
+
+def _hits(rule: Rule, examples: Sequence[Example]) -> Iterator[tuple[Example, Hit]]:
+    """(example, hit) for each hit of ``rule``'s check that names one record."""
+    by_key = {(ex.path, ex.index): ex for ex in examples}
+    ctx = CheckContext(options=rule.defaults())
+    for hit in CHECKS[rule.check](examples, ctx):
+        for rec in hit.records[:1]:
+            if (ex := by_key.get((hit.path, rec - 1))) is not None:
+                yield ex, hit
+
+
+def _message(rule: Rule, hit: Hit) -> str:
+    """The rule's message filled with the hit's evidence (as lint prints it)."""
+    evidence = dict(hit.evidence)
+    try:
+        return string.Formatter().vformat(rule.message, (), evidence)
+    except (KeyError, IndexError, ValueError):
+        return ", ".join(f"{k}={v}" for k, v in hit.evidence)
+
+
+def _strip(state: _State) -> None:
+    m = markup(state.opts.leak_patterns)
+    rule = rule_ref(state.rules, "template-leak")
+    files = {f.path: f for f in state.files}
+    for key, ex in list(state.alive.items()):
+        marker = leaks(ex.turns, m)
+        if marker is None:
+            continue
+        piece = files[ex.path].records[ex.index].piece
+        value = piece.value if piece.decoded else json.loads(piece.raw)
+        done = strip_record(value, state.opts.input_format or ex.format, m)
+        if done is None:
+            state.notes.append(f"{ex.path}:{ex.line}: template markup {marker!r} left in place "
+                               "(it cannot be removed without changing the record's turns)")
+            continue
+        markers = sorted({f.group(0).strip() for t in ex.turns for f in m.rx.finditer(t.content)})
+        state.values[key], turns = done
+        state.alive[key] = replace(ex, turns=turns)
+        state.actions[key] = Action(ex.path, ex.line, ex.index + 1, STRIP, *rule,
+                                    "removed " + ", ".join(repr(m) for m in markers))
+
+
+def _empty(state: _State) -> None:
+    for name in ("empty-response", "empty-prompt"):
+        rule = find_rule(name, tuple(state.rules))
+        if rule is None or rule.check is None:
+            continue
+        for ex, hit in _hits(rule, list(state.alive.values())):
+            if (ex.path, ex.index) in state.alive:
+                state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+
+
+def duplicate_key(ex: Example) -> str:
+    """The TA106 key: every turn's role and normalised content (see
+    :func:`~tuneahead_lint.checks.record.exact_duplicate`)."""
+    return text_hash(*(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns))
+
+
+def _exact(state: _State) -> None:
+    rule = rule_ref(state.rules, "exact-duplicate")
+    first: dict[str, Example] = {}
+    for ex in list(state.alive.values()):
+        key = duplicate_key(ex)
+        if key in first:
+            state.drop(ex, rule, f"duplicate of {place(first[key], ex)}")
+        else:
+            first[key] = ex
+
+
+def place(target: Example, seen_from: Example) -> str:
+    """How to name ``target`` in a message about ``seen_from``: its line, or
+    its record number when the line does not identify it (one-line arrays)."""
+    where = f"line {target.line}" if target.line != seen_from.line else f"record {target.index + 1}"
+    return where if target.path == seen_from.path else f"{target.path}:{target.line} ({where})"

@@ -1,0 +1,136 @@
+"""Semantic remedies: near-duplicate removal (SemDeDup-style) and embedding outliers.
+
+Both come from the dataset-feature stage (:func:`tuneahead_lint.features.
+compute_features`), run over the records still kept after the record-level
+remedies, so ``fix`` removes exactly what ``lint`` reports as TA201 and TA202:
+
+* near-duplicates: clusters in which every two records have cosine >= the
+  threshold (default 0.95, SemDeDup's setting); the cluster's representative
+  (its earliest record) is kept, every other member is dropped.
+* outliers: the distance of each record's vector to the mean vector, as a
+  z-score ``(d - mean) / std`` (``sigma``, the paper's "beyond 3 standard
+  deviations", default) or a robust z ``(d - median) / 1.4826 MAD``
+  (``robust``); records above the limit (default 3.0) are dropped. The scores
+  are those of the same feature run, i.e. before near-duplicates are removed.
+
+The base-model stage (perplexity) is skipped: fix needs embeddings only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from tuneahead_lint.types import Example, text_hash
+
+if TYPE_CHECKING:
+    from tuneahead_lint.fix.plan import Key, _State
+
+
+class SemanticUnavailable(RuntimeError):
+    """The dataset-feature stage is not installed (the remedies are skipped, with a note)."""
+
+
+class EmbedderUnavailable(RuntimeError):
+    """The embedder asked for cannot be loaded (a one-line error, exit 2)."""
+
+
+def apply_semantic(state: _State, progress: Any = None) -> str:
+    """Drop near-duplicates and outliers from ``state``; returns what computed them."""
+    opts = state.opts
+    examples = list(state.alive.values())
+    try:
+        result = feature_evidence(examples, opts, progress)
+    except SemanticUnavailable as exc:
+        state.notes.append(f"near-duplicates and outliers: skipped ({exc})")
+        return ""
+    refs = RefIndex(examples)
+    if opts.semantic_dedup:
+        _drop_clusters(state, result.clusters, refs)
+    if opts.outliers:
+        _drop_outliers(state, result.outliers, refs)
+    return f"dataset features ({_embedder_name(result)})"
+
+
+def feature_evidence(examples: Sequence[Example], opts: Any, progress: Any = None) -> Any:
+    """The :class:`~tuneahead_lint.features.FeatureResult` of ``examples``
+    with the fix thresholds. Raises :class:`SemanticUnavailable` or
+    :class:`EmbedderUnavailable`."""
+    try:
+        from tuneahead_lint.features import FeatureConfig, compute_features
+        from tuneahead_lint.features.embed.embedder import EmbedderError
+    except ImportError as exc:
+        raise SemanticUnavailable(f"dataset features are not installed: {exc}") from None
+    cfg = FeatureConfig(embedder=opts.embedder, dup_threshold=opts.dedup_threshold,
+                        outlier_sigma=opts.outlier_sigma, skip=frozenset({"base_model"}),
+                        progress=bool(progress))
+    try:
+        return compute_features(examples, cfg)
+    except (EmbedderError, OSError) as exc:
+        raise EmbedderUnavailable(f"near-duplicates and outliers need the embedder: {exc} "
+                                  "(--fast: record-level remedies only)") from None
+
+
+class RefIndex:
+    """Finds the example a feature result names by (path, line) and content
+    key: the content key tells apart records that share a line (one-line
+    JSON arrays)."""
+
+    def __init__(self, examples: Sequence[Example]) -> None:
+        self._by: dict[tuple, list[Example]] = defaultdict(list)
+        for ex in examples:
+            self._by[(ex.path, ex.line, text_hash(ex.prompt, ex.response))].append(ex)
+
+    def find(self, ref: tuple[str, int], content_key: str, taken: set[Key]) -> Example | None:
+        """The first example at ``ref`` with ``content_key`` not in ``taken``."""
+        for ex in self._by.get((ref[0], ref[1], content_key), ()):
+            if (ex.path, ex.index) not in taken:
+                return ex
+        return None
+
+
+def _drop_clusters(state: _State, clusters: Sequence[Any], refs: RefIndex) -> None:
+    from tuneahead_lint.fix.plan import NEAR_DUPLICATES, place, rule_ref
+
+    rule = rule_ref(state.rules, NEAR_DUPLICATES)
+    threshold = state.opts.dedup_threshold
+    for c in clusters:
+        taken: set[Key] = set()
+        members = []
+        for ref, key in zip(c.members, c.content_keys):
+            if (ex := refs.find(ref, key, taken)) is not None:
+                taken.add((ex.path, ex.index))
+                members.append(ex)
+        if len(members) < 2:
+            continue
+        keep, rest = members[0], members[1:]  # members[0] is the representative
+        cosine = (f"cosine {c.min_similarity:.3f}" if c.min_similarity == c.max_similarity
+                  else f"cosine {c.min_similarity:.3f}-{c.max_similarity:.3f}")
+        for ex in rest:
+            state.drop(ex, rule, f"near-duplicate of {place(keep, ex)} ({cosine} in a cluster of "
+                                 f"{len(members)}, >= {threshold:g})")
+
+
+def _drop_outliers(state: _State, outliers: Sequence[Any], refs: RefIndex) -> None:
+    from tuneahead_lint.fix.plan import OUTLIERS, rule_ref
+
+    rule = rule_ref(state.rules, OUTLIERS)
+    limit, method = state.opts.outlier_sigma, state.opts.outlier_method
+    taken: set[Key] = set()
+    for o in sorted(outliers, key=lambda o: (o.ref, o.content_key)):
+        score = o.z if method == "sigma" else o.robust_z
+        ex = refs.find(o.ref, o.content_key, taken)
+        if ex is None or score <= limit:
+            continue
+        taken.add((ex.path, ex.index))
+        if (ex.path, ex.index) in state.alive:
+            name, other = ("z", f"robust z {o.robust_z:.2f}") if method == "sigma" else (
+                "robust z", f"z {o.z:.2f}")
+            state.drop(ex, rule, f"{name}={score:.2f} > {limit:g} (distance {o.distance:.3f} "
+                                 f"to the mean embedding; {other})")
+
+
+def _embedder_name(result: Any) -> str:
+    info = dict(result.stats).get("embedding") or {}
+    return str(info.get("model") or info.get("name") or "embedder")
