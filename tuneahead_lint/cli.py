@@ -80,12 +80,18 @@ def write_atomic(path: str, text: str) -> None:
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Probe learning rate.")
 @click.option("--batch-size", type=click.IntRange(1), help="Probe batch size.")
 @click.option("--lora-r", type=click.IntRange(1), help="Probe LoRA rank.")
+@click.option("--min-score", type=float,
+              help="Gate: exit 1 when the predicted score is below this [config min-score].")
+@click.option("--model", help="Predictor folder, or name under models/ [tuneahead-smollm2-135m].")
+@click.option("--plot", type=click.Path(dir_okay=False),
+              help="Write a waterfall plot of the prediction's SHAP attributions (.png or .svg).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a TTY).")
 def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_on: str | None,
              config_file: str | None, select: str | None, ignore: str | None,
              input_format: str | None, fast: bool, show_features: bool, base_model: str | None,
              embedder: str | None, seed: int | None, probe: bool | None, probe_steps: int | None,
              lr: float | None, batch_size: int | None, lora_r: int | None,
+             min_score: float | None, model: str | None, plot: str | None,
              color: bool | None) -> None:
     """Lint PATHS (files or directories of .jsonl/.json/.gz/.parquet)."""
     from tuneahead_lint.pipeline import LintOptions, lint
@@ -99,8 +105,13 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
     interactive = output is None and sys.stdout.isatty()
     opts = LintOptions(input_format=input_format, features=False if fast else None, probe=probe,
                        base_model=base_model, embedder=embedder, seed=seed,
-                       probe_params=probe_params, progress=sys.stderr.isatty())
+                       probe_params=probe_params, progress=sys.stderr.isatty(),
+                       model=model, min_score=min_score)
+    if plot and Path(plot).suffix.lower() not in (".png", ".svg"):
+        raise UserError(f"{plot}: --plot writes .png or .svg")
     report = lint(list(paths), config, opts, rules)
+    if plot:
+        _write_plot(report, plot)
     use_color = interactive if color is None else color
     text = render(report, Format(out_format), rules, color=use_color and out_format == "text",
                   show_features=show_features)
@@ -109,6 +120,22 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
     else:
         click.echo(text, nl=not text.endswith("\n"))
     raise SystemExit(exit_code(report, fail_on or config.get("fail-on")))
+
+
+def _write_plot(report, path: str) -> None:
+    """Waterfall of the prediction's attributions; a UserError when there is none."""
+    extra = dict(report.extra)
+    if report.prediction is None or "attributions" not in extra:
+        why = next((s.reason for s in report.skipped if s.rule_id.startswith("TA4")), "no prediction")
+        raise UserError(f"{path}: nothing to plot ({why})")
+    from tuneahead_lint.predict.explain import waterfall
+
+    detail = extra["prediction_detail"]
+    try:
+        waterfall(path, extra["attributions"], detail["expected_score"], report.prediction.score,
+                  detail["points_per_unit"], title=f"{report.prediction.model}: SHAP attributions (points)")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write plot: {exc.strerror or exc}") from None
 
 
 def exit_code(report, fail_on: str) -> int:
@@ -167,6 +194,60 @@ def formats_cmd() -> None:
 
     for name in FORMATS:
         click.echo(name)
+
+
+@cli.command("fix")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-o", "--output", help="Write the fixed data here (a folder for several inputs).")
+@click.option("--in-place", is_flag=True, help="Replace each input atomically, keeping FILE.bak.")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write no data file.")
+@click.option("--log", type=click.Path(dir_okay=False), help="Write the removal log here (.jsonl: JSON Lines; also with --dry-run).")
+@click.option("--exact-dedup/--no-exact-dedup", default=True, help="Drop exact duplicates (TA106).")
+@click.option("--semantic-dedup/--no-semantic-dedup", default=True, help="Drop near-duplicates (embeddings).")
+@click.option("--dedup-threshold", type=click.FloatRange(0, 1), default=0.95, show_default=True,
+              help="Cosine similarity at which records are near-duplicates.")
+@click.option("--outliers/--no-outliers", default=True, help="Drop embedding outliers.")
+@click.option("--outlier-sigma", type=click.FloatRange(min=0, min_open=True), default=3.0,
+              show_default=True, help="z-score above which a record is an outlier.")
+@click.option("--outlier-method", type=click.Choice(["sigma", "robust"]), default="sigma", show_default=True,
+              help="Outlier score: z-score (mean/std) or robust z (median/MAD).")
+@click.option("--drop-empty/--keep-empty", default=True, help="Drop empty and broken records (TA0xx, TA101, TA102).")
+@click.option("--strip-templates/--no-strip-templates", default=True, help="Strip template markup (TA105).")
+@click.option("--fast", is_flag=True, help="Record-level remedies only: no embeddings.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Config file.")
+@click.option("--input-format", help="Force the input format of every file (see `formats`).")
+@click.option("--embedder", help="sentence-transformers id or path (default: embedded all-MiniLM-L6-v2).")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Planned learning rate [2e-4].")
+def fix_cmd(**kwargs) -> None:
+    """Apply the remedies the findings name to PATHS; log every change; re-lint."""
+    from tuneahead_lint.fix.command import fix_command
+
+    fix_command(**kwargs)
+
+
+@cli.group("meta")
+def meta_group() -> None:
+    """Build the meta-dataset of fine-tuning runs (ground truth for the predictor)."""
+
+
+def _add_meta_commands() -> None:
+    from tuneahead_lint.meta.commands import COMMANDS  # click + stdlib only
+
+    for command in COMMANDS:
+        meta_group.add_command(command)
+
+
+_add_meta_commands()
+
+
+def _add_predict_commands() -> None:
+    from tuneahead_lint.predict.commands import COMMANDS  # click + stdlib only
+
+    for command in COMMANDS:
+        meta_group.add_command(command)
+
+
+_add_predict_commands()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

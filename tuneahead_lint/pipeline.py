@@ -2,7 +2,7 @@
 stages run and recording why a stage did not.
 
 read -> check records -> features (optional) -> probe (optional)
--> predict (seam, issue 6) -> evaluate rules -> Report
+-> predict (needs features) -> evaluate rules -> Report
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tuneahead_lint import __version__
@@ -32,6 +32,8 @@ class LintOptions:
     seed: int | None = None
     probe_params: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
+    model: str | None = None  # predictor folder or name under models/ (None: shipped default)
+    min_score: float | None = None
 
 
 def _pick(opt: Any, config: Config, key: str) -> Any:
@@ -104,19 +106,24 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
             missing[need] = "skipped: dataset features are off (--no-features)"
     if _pick(opts.probe, config, "probe"):
         stage("probe")
-        probe = _run_probe(examples, config, opts, base_model, available, missing)
+        probe = _run_probe(examples, config, _with_probe_defaults(opts), base_model, available, missing)
     else:
         missing["probe"] = "skipped: needs --probe"
-    missing.setdefault("predictor", "skipped: no predictor model for this run")
+    values = tuple(getattr(features, "values", ()) or ()) + tuple(getattr(probe, "values", ()) or ())
+    outcome = None
+    if features is not None:
+        stage("predict")
+        outcome = _run_predict(values, probe is not None, config, opts, base_model, available, missing)
+    missing.setdefault("predictor", "skipped: needs dataset features (not with --fast / --no-features)")
     stage("rules")
     ctx = Context(examples, frozenset(available), missing, tokenizer, features, probe,
-                  one_line_files(examples))
+                  one_line_files(examples), prediction=outcome)
     findings, skipped = evaluate(rules, config, ctx)
-    values = tuple(getattr(features, "values", ()) or ()) + tuple(getattr(probe, "values", ()) or ())
     return Report(
         tool_version=__version__, summary=summarise(examples, files),
         findings=tuple(findings), skipped=tuple(skipped), features=values,
-        prediction=None, config_path=config.path,
+        prediction=outcome.prediction if outcome else None, config_path=config.path,
+        extra=outcome.extra() if outcome else (),
     )
 
 
@@ -138,3 +145,31 @@ def _run_probe(examples, config, opts, base_model, available, missing):
     result = run_probe([ex for ex in examples if ex.ok], cfg)
     available.add("probe")
     return result
+
+
+def _with_probe_defaults(opts: LintOptions) -> LintOptions:
+    """Probe with the predictor's recorded probe recipe (command-line values win)."""
+    try:
+        from tuneahead_lint.predict.stage import probe_defaults
+    except ImportError:  # pragma: no cover - the ml extra is missing
+        return opts
+    return replace(opts, probe_params={**probe_defaults(opts.model), **opts.probe_params})
+
+
+def _run_predict(values, probe_ran, config, opts, base_model, available, missing):
+    try:
+        from tuneahead_lint.predict.stage import predict_stage
+        from tuneahead_lint.predict.table import PredictError
+    except ImportError as exc:  # pragma: no cover - the ml extra is missing
+        missing["predictor"] = f"skipped: needs the ml extra (lightgbm, shap): {exc}"
+        return None
+    hparams = {k: v for k, v in opts.probe_params.items() if k in ("lr", "batch_size", "lora_r")}
+    try:
+        outcome = predict_stage(values, model=opts.model, probe=probe_ran,
+                                min_score=_pick(opts.min_score, config, "min-score"),
+                                hparams=hparams, base_model=base_model)
+    except (PredictError, ImportError) as exc:
+        missing["predictor"] = f"skipped: {exc}"
+        return None
+    available.add("predictor")
+    return outcome

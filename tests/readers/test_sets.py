@@ -63,5 +63,6 @@ def test_fixtures_cover_every_format():
 
 
 def test_fixtures_stay_small():
-    size = sum(p.stat().st_size for p in FIXTURES.parent.rglob("*") if p.is_file())
+    # the reader fixtures (instruct/); other stages keep their own slices
+    size = sum(p.stat().st_size for p in FIXTURES.rglob("*") if p.is_file())
     assert size < 300_000

@@ -48,7 +48,8 @@ def decode(piece: Piece) -> tuple[Any, Problem | None]:
     try:
         return json.loads(text, parse_constant=_reject_constant), None
     except json.JSONDecodeError as exc:
-        return None, Problem("invalid_json", f"{exc.msg} {_where(piece, exc)}")
+        msg = exc.msg.removesuffix(" at")  # "Unterminated string starting at"
+        return None, Problem("invalid_json", f"{msg} {_where(piece, exc)}")
     except _NotJson as exc:
         return None, Problem("invalid_json", str(exc))
     except (ValueError, RecursionError) as exc:  # e.g. int too long, nesting too deep

@@ -60,7 +60,7 @@ class TextRenderer:
         if report.features:
             blocks.append(features_table(report.features, self.options.show_features))
         if report.prediction is not None:
-            blocks.append(prediction_block(report.prediction))
+            blocks.append(prediction_block(report.prediction, dict(report.extra)))
         return blocks
 
     def _finding(self, f: Finding) -> RenderableType:
@@ -162,9 +162,14 @@ def features_table(features: tuple[tuple[str, Measure], ...], full: bool) -> Ren
     return _stack(Text(title, style="bold"), table)
 
 
-def prediction_block(p: Prediction) -> RenderableType:
-    """Predicted score with interval, base score, verdict and OOD warning."""
-    score = f"score {number(p.score)} (interval {number(p.low)}–{number(p.high)})"
+def prediction_block(p: Prediction, extra: dict | None = None) -> RenderableType:
+    """Predicted score with interval, base score, verdict and OOD warning;
+    with ``extra`` from the predict stage, also min-score, the planned
+    hyperparameters and the largest SHAP attributions."""
+    extra = extra or {}
+    interval = (f"{number(p.low)}–{number(p.high)}" if math.isfinite(p.high - p.low)
+                else "unbounded: too few calibration runs")
+    score = f"score {number(p.score)} (interval {interval})"
     if p.base_score is not None:
         score += f"; base model {number(p.base_score)} ({p.score - p.base_score:+.3g})"
     rows: list[RenderableType] = [Text(score)]
@@ -174,5 +179,33 @@ def prediction_block(p: Prediction) -> RenderableType:
     if not p.in_distribution:
         rows.append(Text("note: this dataset is outside the predictor's training distribution; "
                          "treat the score as a rough guide", style="yellow"))
+    rows += _prediction_detail(extra)
     return _stack(Text(f"Prediction (model {p.model})", style="bold"),
                   *[Padding(r, (0, 0, 0, 2)) for r in rows])
+
+
+def _prediction_detail(extra: dict) -> list[RenderableType]:
+    detail, attributions = extra.get("prediction_detail") or {}, extra.get("attributions") or ()
+    rows: list[RenderableType] = []
+    if detail.get("min_score") is not None:
+        rows.append(Text(f"min-score {number(detail['min_score'])}"))
+    if detail.get("hparams"):
+        rows.append(Text("planned hyperparameters: " + ", ".join(
+            f"{h['feature']} {number(h['value'])} ({h['source']})" for h in detail["hparams"])))
+    if attributions:
+        rows.append(attributions_table(attributions, detail.get("expected_score"),
+                                       detail.get("points_per_unit", 1.0)))
+    return rows
+
+
+def attributions_table(attributions, expected: float | None, points_per_unit: float) -> RenderableType:
+    """The largest SHAP attributions (points), with the successful-run range."""
+    ranked = sorted(attributions, key=lambda a: (-abs(a["points"]), a["feature"]))
+    table = _table("feature", "value", "points", "successful runs", numeric=2)
+    for a in ranked[:SHORT_FEATURES]:
+        span = ("–".join(number(v) for v in (a["success_low"], a["success_high"]))
+                if a["success_low"] is not None else "none")
+        table.add_row(a["feature"], number(a["value"]), f"{a['points']:+.2f}", span)
+    base = f"from the expected {number(expected * points_per_unit)} points" if expected is not None else ""
+    title = f"SHAP attributions ({min(len(ranked), SHORT_FEATURES)} of {len(ranked)} largest, {base})"
+    return _stack(Text(title), table)

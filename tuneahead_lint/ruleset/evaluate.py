@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import hashlib
 import string
 from collections.abc import Iterable, Mapping, Sequence
@@ -28,6 +30,8 @@ class Context:
     features: Any = None
     probe: Any = None
     one_line_files: frozenset[str] = frozenset()  # several records share a line
+    prediction: Any = None  # predict.stage.PredictOutcome when the predictor ran
+    claimed: tuple[tuple[str, str], ...] = ()  # (pattern, direction) of the specific attribution rules
 
 
 def one_line_files(examples: Sequence[Example]) -> frozenset[str]:
@@ -112,7 +116,116 @@ def hits_for(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> Iterable[H
         return fn(ctx.examples, cctx)
     if "feature" in dict(rule.trigger):
         return _feature_hits(rule, ctx, options)
-    return ()  # attribution triggers are evaluated by the predictor stage
+    return _attribution_hits(rule, ctx, options)
+
+
+# Attribution triggers. ``attribution`` names features with fnmatch patterns
+# separated by "|"; "*" alone is the catch-all for features that no other
+# attribution rule names. Two names are reserved: ``predicted_score`` (the
+# predicted score's margin to min-score, in points) and ``training_range``
+# (features outside the predictor's training range). A feature pattern fires
+# once per matching feature whose SHAP attribution is below ``-points``
+# (rule option, else the trigger's ``below``) and, with the ``direction``
+# option "above"/"below", only when the value is above/below the median of
+# the successful training runs (the rule's remedy assumes that direction).
+# The catch-all takes every feature that no other rule's pattern and
+# direction cover.
+RESERVED_ATTRIBUTIONS = ("predicted_score", "training_range")
+
+
+def _matches(pattern: str, name: str) -> bool:
+    return any(fnmatch.fnmatchcase(name, p.strip()) for p in pattern.split("|"))
+
+
+def _direction_ok(direction: str, a: Any) -> bool:
+    mid = a.success_median
+    if direction == "any" or mid is None:
+        return True
+    return a.value > mid if direction == "above" else a.value < mid
+
+
+def claimed_patterns(rules: Sequence[Rule], config: Config | None = None) -> tuple[tuple[str, str], ...]:
+    """(pattern, direction) of every attribution rule except the catch-all
+    and the reserved ones, enabled or not (a disabled rule silences its
+    features rather than passing them to the catch-all)."""
+    out = []
+    for r in rules:
+        pat = dict(r.trigger).get("attribution")
+        if pat and pat != "*" and pat not in RESERVED_ATTRIBUTIONS:
+            opts = config.rule(r).options if config is not None else r.defaults()
+            out.append((pat, str(opts.get("direction", "any"))))
+    return tuple(sorted(out))
+
+
+def _attribution_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> Iterable[Hit]:
+    out = ctx.prediction
+    trig = dict(rule.trigger)
+    if out is None or "attribution" not in trig:
+        return ()
+    pattern = trig["attribution"]
+    if pattern == "predicted_score":
+        return _predicted_failure(out, trig, ctx)
+    if pattern == "training_range":
+        return _out_of_range(out, ctx)
+    limit = -abs(float(options["points"])) if "points" in options else float(trig.get("below", -1.0))
+    direction = str(options.get("direction", "any"))
+    hits = []
+    for a in out.attributions:
+        if pattern == "*":
+            mine = not any(_matches(p, a.feature) and _direction_ok(d, a) for p, d in ctx.claimed)
+        else:
+            mine = _matches(pattern, a.feature) and _direction_ok(direction, a)
+        if mine and a.points < limit:
+            hits.append(_attribution_hit(a, limit, out, ctx))
+    return hits
+
+
+def _where(refs: Sequence[tuple[str, int]], ctx: Context) -> tuple[str, tuple[int, ...], tuple]:
+    """Path, lines and related lines for dataset-level evidence."""
+    if not refs:
+        return (ctx.examples[0].path if ctx.examples else ""), (), ()
+    path = refs[0][0]
+    return path, tuple(n for p, n in refs if p == path), tuple(r for r in refs if r[0] != path)
+
+
+def _span(a: Any) -> str:
+    if a.success_low is None or a.success_high is None:
+        return "none"
+    mid = f", median {a.success_median:.4g}" if a.success_median is not None else ""
+    return f"{a.success_low:.4g} to {a.success_high:.4g}{mid}"
+
+
+def _attribution_hit(a: Any, limit: float, out: Any, ctx: Context) -> Hit:
+    path, lines, related = _where(out.refs.get(a.feature, ()), ctx)
+    evidence = (("feature", a.feature), ("value", a.value), ("points", a.points),
+                ("points_lost", -a.points), ("threshold", -limit),
+                ("success_range", _span(a)),
+                ("score", out.prediction.score))
+    return Hit(path, lines, evidence, key=f"attribution:{a.feature}", related=related)
+
+
+def _predicted_failure(out: Any, trig: Mapping[str, Any], ctx: Context) -> Iterable[Hit]:
+    p = out.prediction
+    if p.verdict != "no-go" or out.min_score is None:
+        return ()
+    margin = (p.score - out.min_score) * out.points_per_unit
+    if margin >= float(trig.get("below", 0.0)):
+        return ()
+    path, _, _ = _where((), ctx)
+    base = "n/a" if p.base_score is None else f"{p.base_score:.4g}"
+    interval = f"{p.low:.4g}-{p.high:.4g}" if p.high - p.low < float("inf") else "unbounded"
+    evidence = (("score", p.score), ("interval", interval), ("min_score", out.min_score),
+                ("points_below", -margin), ("base_score", base), ("model", p.model))
+    return (Hit(path, (), evidence, key="prediction:no-go"),)
+
+
+def _out_of_range(out: Any, ctx: Context) -> Iterable[Hit]:
+    hits = []
+    for feature, value, low, high in out.out_of_range:
+        path, lines, related = _where(out.refs.get(feature, ()), ctx)
+        evidence = (("feature", feature), ("value", value), ("train_low", low), ("train_high", high))
+        hits.append(Hit(path, lines, evidence, key=f"ood:{feature}", related=related))
+    return hits
 
 
 def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[Finding], list[Skipped]]:
@@ -120,6 +233,7 @@ def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[
     findings: list[Finding] = []
     skipped: list[Skipped] = []
     max_lines = int(config.get("max-lines-shown"))
+    ctx = dataclasses.replace(ctx, claimed=claimed_patterns(rules, config))
     for rule in rules:
         settings = config.rule(rule)
         if not settings.enabled:

@@ -1,0 +1,40 @@
+"""Content-addressed cache: round trip, namespaces, disabled mode."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuneahead_lint.cache import VectorCache, namespace, text_key
+
+
+def test_round_trip_and_namespace(tmp_path) -> None:
+    ns = namespace("embedding", {"model": "m", "max_tokens": 128})
+    cache = VectorCache(tmp_path, ns)
+    vec = np.linspace(-1, 1, 8, dtype=np.float32)
+    cache.put_many([(text_key("hello"), vec)])
+    got = cache.get_many([text_key("hello"), text_key("other")])
+    assert list(got) == [text_key("hello")]
+    assert np.array_equal(got[text_key("hello")], vec.astype(np.float16))
+    cache.close()
+    other = VectorCache(tmp_path, namespace("embedding", {"model": "m", "max_tokens": 64}))
+    assert other.get_many([text_key("hello")]) == {}
+    other.close()
+
+
+def test_namespace_is_order_independent() -> None:
+    assert namespace("k", {"a": 1, "b": 2}) == namespace("k", {"b": 2, "a": 1})
+    assert namespace("k", {"a": 1}) != namespace("j", {"a": 1})
+
+
+def test_disabled_cache_misses() -> None:
+    cache = VectorCache(None, "ns")
+    cache.put_many([(text_key("x"), np.zeros(2))])
+    assert cache.get_many([text_key("x")]) == {}
+
+
+def test_many_keys(tmp_path) -> None:
+    cache = VectorCache(tmp_path, "ns", dtype="float64")
+    items = [(text_key(str(i)), np.array([i, 1.0])) for i in range(2500)]
+    cache.put_many(items)
+    got = cache.get_many([k for k, _ in items])
+    assert len(got) == 2500 and got[text_key("1234")][0] == 1234.0

@@ -1,0 +1,117 @@
+"""Attribution triggers (TA4xx): thresholds in points, direction, catch-all,
+predicted failure, out-of-distribution. The predictor output is built by
+hand here; tests/predict/test_lint_predict.py runs the real stage."""
+
+from __future__ import annotations
+
+import fnmatch
+
+import pytest
+
+from tuneahead_lint.config import Config
+from tuneahead_lint.predict.explain import Attribution
+from tuneahead_lint.predict.stage import PredictOutcome
+from tuneahead_lint.predict.table import HPARAMS
+from tuneahead_lint.ruleset.evaluate import RESERVED_ATTRIBUTIONS, Context, evaluate
+from tuneahead_lint.ruleset.registry import load_rules
+from tuneahead_lint.types import Example, Prediction, Turn
+
+RULES = load_rules()
+EXAMPLES = (Example("data.jsonl", 1, 0, "alpaca", (Turn("user", "Hi"), Turn("assistant", "Hello"))),)
+
+
+def outcome(attributions, score=0.5, min_score=None, ood=(), verdict=None, refs=None):
+    verdict = verdict if verdict is not None else (
+        "" if min_score is None or ood else ("no-go" if score < min_score else "go"))
+    pred = Prediction(score, score - 0.02, score + 0.02, "m/full", 0.48, not ood, verdict)
+    return PredictOutcome(pred, 0.52, tuple(attributions), tuple(ood), min_score, 100.0, "m", (),
+                          refs or {})
+
+
+def run(out, config=None):
+    ctx = Context(EXAMPLES, frozenset({"records", "predictor"}), {}, prediction=out)
+    findings, _ = evaluate(RULES, Config(None, config or {"select": ["TA4"]}), ctx)
+    return findings
+
+
+def attr(feature, points, value=0.3, lo=0.0, hi=0.1, mid=0.05):
+    return Attribution(feature, value, points, lo, hi, mid)
+
+
+def test_feature_rule_fires_past_its_points_threshold():
+    found = run(outcome([attr("near_dup_ratio", -2.5), attr("embedding_outlier_ratio", -0.5)]))
+    assert [(f.rule_id, dict(f.evidence)["feature"]) for f in found] == [("TA402", "near_dup_ratio")]
+    f = found[0]
+    assert "near_dup_ratio = 0.3 costs 2.5 points" in f.message
+    assert "successful runs: 0 to 0.1, median 0.05" in f.message
+    assert f.remedy.startswith("Deduplicate semantically")
+
+
+def test_points_option_changes_the_threshold():
+    out = outcome([attr("near_dup_ratio", -2.5)])
+    cfg = {"select": ["TA4"], "rules": {"TA402": {"points": 3.0}}}
+    assert not [f for f in run(out, cfg) if f.rule_id == "TA402"]
+
+
+def test_direction_sends_the_other_side_to_the_catch_all():
+    small = attr("record_count", -4.0, value=64, lo=500, hi=2000, mid=1000)
+    large = attr("record_count", -4.0, value=5000, lo=500, hi=2000, mid=1000)
+    assert [f.rule_id for f in run(outcome([small]))] == ["TA405"]
+    assert [f.rule_id for f in run(outcome([large]))] == ["TA499"]
+
+
+def test_positive_attributions_never_fire():
+    assert run(outcome([attr("near_dup_ratio", 5.0), attr("lora_r", 3.0)])) == []
+
+
+def test_catch_all_takes_unclaimed_features():
+    found = run(outcome([attr("lora_r", -1.5, value=4, lo=8, hi=32, mid=16)]))
+    assert [f.rule_id for f in found] == ["TA499"]
+
+
+def test_predicted_failure_and_its_evidence():
+    found = run(outcome([], score=0.40, min_score=0.45))
+    assert [f.rule_id for f in found] == ["TA401"]
+    ev = dict(found[0].evidence)
+    assert ev["points_below"] == pytest.approx(5.0) and ev["min_score"] == 0.45
+    assert found[0].severity.value == "error"
+
+
+def test_out_of_distribution_reports_and_does_not_gate():
+    out = outcome([], score=0.40, min_score=0.45, ood=(("record_count", 90000.0, 64.0, 2000.0),))
+    assert out.prediction.verdict == ""
+    assert [f.rule_id for f in run(out)] == ["TA407"]
+
+
+def test_findings_point_at_the_feature_evidence_lines():
+    refs = {"embedding_outlier_ratio": (("data.jsonl", 7), ("data.jsonl", 9), ("other.jsonl", 3))}
+    f = run(outcome([attr("embedding_outlier_ratio", -2.0)], refs=refs))[0]
+    assert (f.path, f.lines, f.related) == ("data.jsonl", (7, 9), (("other.jsonl", 3),))
+
+
+def _known_features():
+    from tuneahead_lint.features import FEATURE_NAMES
+    from tuneahead_lint.probe import CONTRAST_FEATURES, PROBE_FEATURES
+
+    return (*FEATURE_NAMES, *(s.name for s in PROBE_FEATURES), *(n for n, _ in CONTRAST_FEATURES),
+            *sorted(HPARAMS))
+
+
+def test_each_known_feature_has_at_most_one_specific_rule():
+    patterns = {r.id: dict(r.trigger)["attribution"] for r in RULES
+                if "attribution" in dict(r.trigger)}
+    specific = {k: p for k, p in patterns.items() if p != "*" and p not in RESERVED_ATTRIBUTIONS}
+    for name in _known_features():
+        owners = [k for k, p in specific.items()
+                  if any(fnmatch.fnmatchcase(name, q.strip()) for q in p.split("|"))]
+        assert len(owners) <= 1, (name, owners)
+
+
+def test_attribution_rules_have_points_and_a_catch_all():
+    ids = {r.id for r in RULES if r.id.startswith("TA4")}
+    assert {"TA401", "TA407", "TA499"} <= ids
+    for r in RULES:
+        trig = dict(r.trigger)
+        if "attribution" in trig and trig["attribution"] not in RESERVED_ATTRIBUTIONS:
+            assert r.defaults()["points"] == -trig["below"], r.id
+            assert r.requires == ("predictor",)

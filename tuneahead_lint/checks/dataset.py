@@ -1,0 +1,191 @@
+"""Dataset checks (TA2xx) over the static features.
+
+Checks that need embeddings or the base model read ``ctx.features`` (a
+:class:`~tuneahead_lint.features.FeatureResult`) and yield nothing when it
+is ``None``: the pipeline then reports their rule as skipped. Checks that
+need only the records (constant instruction, repetitive responses) compute
+from the examples and always run.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+
+from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.types import Example, Hit, text_hash
+
+Ref = tuple[str, int]
+
+
+def _place(refs: Sequence[Ref]) -> tuple[str, tuple[int, ...], tuple[Ref, ...]]:
+    """Anchor path, its lines (first ref first) and refs in other files."""
+    path = refs[0][0]
+    lines = tuple(line for p, line in refs if p == path)
+    related = tuple(r for r in refs if r[0] != path)
+    return path, lines, related
+
+
+def _record_numbers(examples: Sequence[Example]) -> dict[tuple[str, int, str], list[int]]:
+    """(path, line, content hash) -> 1-based record numbers: tells apart
+    records that share a line (one-line JSON arrays)."""
+    out: dict[tuple[str, int, str], list[int]] = {}
+    for e in examples:
+        if e.ok:
+            out.setdefault((e.path, e.line, text_hash(e.prompt, e.response)), []).append(e.index + 1)
+    return out
+
+
+def _numbers(index: dict[tuple[str, int, str], list[int]], refs: Sequence[Ref],
+             keys: Sequence[str], path: str) -> tuple[int, ...]:
+    """Record numbers of the refs in ``path`` (first unused match each)."""
+    used: set[int] = set()
+    out = []
+    for (p, line), key in zip(refs, keys):
+        if p != path:
+            continue
+        free = [n for n in index.get((p, line, key), ()) if n not in used]
+        if free:
+            used.add(free[0])
+            out.append(free[0])
+    return tuple(out)
+
+
+def _content_key(record_hashes: Iterable[str]) -> str:
+    """Fingerprint text from record contents (``text_hash(prompt, response)``
+    of each record), not line numbers."""
+    return text_hash(*sorted(record_hashes))[:32]
+
+
+def _record_key(e: Example) -> str:
+    return _content_key([text_hash(e.prompt, e.response)])
+
+
+@check("near_duplicates")
+def near_duplicates(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per near-duplicate cluster, anchored at its representative."""
+    if ctx.features is None:
+        return
+    floor = float(ctx.options.get("min_similarity", ctx.features.threshold))
+    min_size = int(ctx.options.get("min_size", 2))
+    skip_copies = bool(ctx.options.get("skip_exact_copies", True))
+    index = _record_numbers(examples)
+    for cl in ctx.features.clusters:
+        if cl.min_similarity < floor or len(cl.members) < min_size:
+            continue
+        if skip_copies and len(set(cl.content_keys)) == 1:
+            continue  # byte-identical records only: TA106 exact-duplicate reports them
+        path, lines, related = _place(cl.members)
+        yield Hit(path, lines, evidence=(
+            ("size", len(cl.members)), ("min_similarity", round(cl.min_similarity, 3)),
+            ("max_similarity", round(cl.max_similarity, 3)), ("threshold", floor),
+            ("keep", f"{cl.representative[0]}:{cl.representative[1]}")),
+            key=_content_key(cl.content_keys), related=related,
+            records=_numbers(index, cl.members, cl.content_keys, path))
+
+
+@check("embedding_outliers")
+def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per record whose (robust) z-score exceeds the limit."""
+    if ctx.features is None:
+        return
+    robust = ctx.options.get("method", "robust") == "robust"
+    limit = float(ctx.options.get("z", 3.0))
+    index = _record_numbers(examples)
+    for o in ctx.features.outliers:
+        score = o.robust_z if robust else o.z
+        if score > limit:
+            yield Hit(o.ref[0], (o.ref[1],), evidence=(
+                ("score", round(score, 2)), ("method", "robust z" if robust else "z"),
+                ("limit", limit), ("distance", round(o.distance, 3))),
+                key=_content_key([o.content_key]),
+                records=_numbers(index, [o.ref], [o.content_key], o.ref[0]))
+
+
+def _instruction_groups(examples: Sequence[Example]) -> tuple[str, list[Example]]:
+    from tuneahead_lint.features.static.lexical import instruction_key
+
+    valid = [e for e in examples if e.ok]
+    keys = [instruction_key(e.prompt) for e in valid]
+    top, _ = Counter(keys).most_common(1)[0]
+    return top, [e for e, k in zip(valid, keys) if k == top]
+
+
+@check("constant_instruction")
+def constant_instruction(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit when one instruction (first prompt line) starts too many records."""
+    valid = sum(e.ok for e in examples)
+    min_records = int(ctx.options.get("min_records", 20))
+    if valid < min_records:
+        return
+    top, group = _instruction_groups(examples)
+    share = len(group) / valid
+    limit = float(ctx.options.get("max_share", 0.5))
+    if share <= limit:
+        return
+    path, lines, related = _place([(e.path, e.line) for e in group])
+    shown = top if len(top) <= 60 else top[:57] + "..."
+    yield Hit(path, lines, evidence=(
+        ("share", f"{share:.1%}"), ("count", len(group)), ("records", valid),
+        ("limit", f"{limit:.0%}"), ("instruction", shown)),
+        key=text_hash("constant_instruction", top)[:32], related=related,
+        records=tuple(e.index + 1 for e in group if e.path == path))
+
+
+@check("repetitive_responses")
+def repetitive_responses(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per response whose word 3-grams repeat too much (looping text)."""
+    from tuneahead_lint.features.corpus import WORD
+    from tuneahead_lint.features.static.lexical import ngram_repetition
+
+    limit = float(ctx.options.get("max_repetition", 0.5))
+    min_words = int(ctx.options.get("min_words", 30))
+    for e in examples:
+        if not e.ok:
+            continue
+        words = WORD.findall(e.response.lower())
+        rep = ngram_repetition(words) if len(words) >= min_words else None
+        if rep is not None and rep > limit:
+            yield Hit(e.path, (e.line,), evidence=(
+                ("repetition", f"{rep:.0%}"), ("limit", f"{limit:.0%}"), ("words", len(words))),
+                key=_record_key(e), records=(e.index + 1,))
+
+
+def _feature(ctx: CheckContext, name: str):  # noqa: ANN202 - Measure | None
+    if ctx.features is None:
+        return None
+    measure = dict(ctx.features.values).get(name)
+    if measure is None or math.isnan(measure.value):
+        return None
+    return measure
+
+
+def _dataset_hit(refs: Sequence[Ref], evidence: tuple[tuple[str, object], ...], key: str) -> Iterator[Hit]:
+    if refs:
+        path, lines, related = _place(refs)
+        yield Hit(path, lines, evidence=evidence, key=key, related=related)
+
+
+@check("short_responses")
+def short_responses(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit when the mean response is shorter than the limit (tokens)."""
+    measure = _feature(ctx, "response_tokens_mean")
+    limit = float(ctx.options.get("min_mean_tokens", 8))
+    if measure is None or measure.value >= limit:
+        return
+    yield from _dataset_hit(measure.refs, (("mean", round(measure.value, 1)), ("limit", limit)),
+                            key="short_responses")
+
+
+@check("high_reference_perplexity")
+def high_reference_perplexity(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit when the sampled mean perplexity under the base model is high."""
+    measure = _feature(ctx, "reference_ppl_mean")
+    limit = float(ctx.options.get("max_perplexity", 100.0))
+    if measure is None or measure.value <= limit:
+        return
+    sample = dict(ctx.features.samples).get("reference_ppl", 0)
+    yield from _dataset_hit(measure.refs, (
+        ("perplexity", round(measure.value, 1)), ("limit", limit), ("sample", sample)),
+        key="high_reference_perplexity")

@@ -1,0 +1,244 @@
+"""Static dataset features (TuneAhead, Appendix B), listed in one place.
+
+Every feature is one function ``fn(corpus) -> Measure`` in
+``features/static/<topic>.py`` and one line in :data:`FEATURES`, whose order
+is the order of the feature vector (reports, JSON, the predictor). A feature
+declares what it needs (``records``, ``tokenizer``, ``embeddings``,
+``base_model``); :func:`compute_features` loads each model lazily, only when
+a feature that needs it runs (:class:`~tuneahead_lint.features.corpus.Corpus`).
+
+Besides the vector, the result carries the evidence that dataset rules
+report: near-duplicate clusters (:class:`DupCluster`) and embedding outliers
+(:class:`Outlier`), plus sample sizes, search method/recall and stage timings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from tuneahead_lint.features.corpus import Corpus
+from tuneahead_lint.features.embed.index import EXACT_MAX
+from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
+from tuneahead_lint.types import Example, Measure
+
+REQUIREMENTS = frozenset({"records", "tokenizer", "embeddings", "base_model"})
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureSpec:
+    name: str
+    requires: frozenset[str]
+    fn: Callable[[Corpus], Measure]
+    doc: str
+
+
+def _spec(name: str, requires: str, fn: Callable[[Corpus], Measure], doc: str) -> FeatureSpec:
+    return FeatureSpec(name, frozenset(requires.split()), fn, doc)
+
+
+FEATURES: tuple[FeatureSpec, ...] = (
+    # global
+    _spec("record_count", "records", lengths.record_count, "number of valid records"),
+    _spec("prompt_tokens_mean", "tokenizer", lengths.prompt_tokens_mean, "mean prompt length, base-model tokens"),
+    _spec("prompt_tokens_std", "tokenizer", lengths.prompt_tokens_std, "std of prompt length, tokens"),
+    _spec("response_tokens_mean", "tokenizer", lengths.response_tokens_mean, "mean response length, tokens"),
+    _spec("response_tokens_std", "tokenizer", lengths.response_tokens_std, "std of response length, tokens"),
+    _spec("output_input_ratio", "tokenizer", lengths.output_input_ratio,
+          "mean response tokens / mean prompt tokens"),
+    _spec("special_char_ratio", "records", lengths.special_char_ratio,
+          "share of non-space characters that are not letters or digits"),
+    _spec("digit_ratio", "records", lengths.digit_ratio, "share of non-space characters that are digits"),
+    _spec("code_ratio", "records", lengths.code_ratio, "share of records containing code"),
+    # embeddings
+    _spec("near_dup_ratio", "embeddings", semantic.near_dup_ratio,
+          "share of records in near-duplicate clusters beyond each cluster's representative"),
+    _spec("embedding_outlier_ratio", "embeddings", semantic.embedding_outlier_ratio,
+          "share of records > outlier_sigma std above the mean distance to the centroid"),
+    _spec("embedding_outlier_ratio_robust", "embeddings", semantic.embedding_outlier_ratio_robust,
+          "as embedding_outlier_ratio with median/MAD"),
+    # lexical
+    _spec("type_token_ratio", "records", lexical.type_token_ratio,
+          "standardised type-token ratio over 1,000-word segments"),
+    _spec("response_ngram_repetition", "records", lexical.response_ngram_repetition,
+          "mean rep-3 of responses (1 - distinct/total word 3-grams)"),
+    _spec("instruction_clause_depth_proxy", "records", lexical.instruction_clause_depth_proxy,
+          "parse-depth proxy: 1 + clause markers + bracket nesting (no parser)"),
+    _spec("top_instruction_share", "records", lexical.top_instruction_share,
+          "share of records sharing the most common instruction (first prompt line)"),
+    # information-theoretic
+    _spec("reference_ppl_mean", "base_model", perplexity.reference_ppl_mean,
+          "mean per-record perplexity under the base model (seeded sample)"),
+    _spec("reference_ppl_std", "base_model", perplexity.reference_ppl_std,
+          "std of per-record perplexity under the base model (same sample)"),
+    _spec("io_semantic_similarity", "embeddings", semantic.io_semantic_similarity,
+          "mean cosine(prompt, response)"),
+    _spec("output_semantic_diversity", "embeddings", semantic.output_semantic_diversity,
+          "mean pairwise cosine distance between responses (exact)"),
+    _spec("vocab_kl_divergence", "records", lexical.vocab_kl_divergence,
+          "KL(dataset words || wordfreq reference), nats"),
+    _spec("answer_groundedness", "records", lexical.answer_groundedness,
+          "mean share of response word bigrams found in the prompt"),
+)
+
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureConfig:
+    """Parameters of a feature run. Every field that changes a cached number
+    is part of its cache key, so a changed setting never reads stale values.
+
+    :param base_model: ``--base-model`` (HF id, folder or .gguf); ``None``:
+        the embedded SmolLM2-135M-Instruct. Tokenizer and perplexity.
+    :param embedder: ``--embedder``; ``None``: packaged all-MiniLM-L6-v2.
+    :param seed: seeds the perplexity sample and the IVF k-means.
+    :param ppl_sample: records scored for perplexity (seeded sample).
+    :param ppl_max_tokens: base-model tokens scored per record.
+    :param dup_threshold: cosine for near-duplicates (TA201 min_similarity).
+    :param outlier_sigma: z / robust-z limit for the outlier ratios.
+    :param exact_max: records up to which near-duplicate search is exact.
+    :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
+    :param embed_max_tokens: word pieces embedded per prompt/response.
+    :param embed_backend: ``auto``, ``torch``, ``onnx`` or ``onnx-int8``.
+    :param device: ``cuda``/``cpu``; ``None``: CUDA when present.
+    :param cache_dir: feature cache folder; ``None``: the tool's cache root.
+    :param use_cache: ``False`` computes everything afresh and stores nothing.
+    :param skip: requirements not to compute (e.g. ``{"base_model"}``):
+        their features are NaN with the reason in ``detail``.
+    :param progress: print each stage to stderr as it starts."""
+
+    base_model: str | None = None
+    embedder: str | None = None
+    seed: int = 0
+    ppl_sample: int = 64
+    ppl_max_tokens: int = 128
+    dup_threshold: float = 0.95
+    outlier_sigma: float = 3.0
+    exact_max: int = EXACT_MAX
+    ivf_assign: int = 2
+    embed_max_tokens: int = 128
+    embed_backend: str = "auto"
+    reference_lang: str = "en"
+    device: str | None = None
+    cache_dir: str | None = None
+    use_cache: bool = True
+    skip: frozenset[str] = frozenset()
+    progress: bool = False
+
+    def cache_path(self) -> Path | None:
+        """Folder of the feature cache, ``None`` when caching is off."""
+        if not self.use_cache:
+            return None
+        if self.cache_dir:
+            return Path(self.cache_dir)
+        from tuneahead_lint.basemodel import cache_root
+
+        return cache_root()
+
+
+@dataclass(frozen=True, slots=True)
+class DupCluster:
+    """Near-duplicate records: every two members have cosine >= threshold.
+
+    ``members`` in (path, line) order after the representative (the earliest
+    record, kept by a dedup)."""
+
+    members: tuple[tuple[str, int], ...]
+    representative: tuple[str, int]
+    min_similarity: float
+    max_similarity: float
+    content_keys: tuple[str, ...] = ()  # text_hash(prompt, response) per member
+
+
+@dataclass(frozen=True, slots=True)
+class Outlier:
+    """A record far from the dataset's mean embedding."""
+
+    ref: tuple[str, int]
+    distance: float
+    z: float
+    robust_z: float
+    content_key: str = ""  # text_hash(prompt, response)
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureResult:
+    """The feature vector (in :data:`FEATURES` order) and its evidence.
+
+    ``samples``: (statistic, records used); ``stats``: run facts (embedding
+    cache hits, search method and recall, perplexity tokens); ``timings``:
+    seconds per stage."""
+
+    values: tuple[tuple[str, Measure], ...]
+    clusters: tuple[DupCluster, ...]
+    outliers: tuple[Outlier, ...]
+    samples: tuple[tuple[str, int], ...]
+    stats: tuple[tuple[str, Any], ...]
+    timings: tuple[tuple[str, float], ...]
+    threshold: float = 0.95
+
+    def value(self, name: str) -> float:
+        return dict(self.values)[name].value
+
+    def vector(self) -> tuple[float, ...]:
+        return tuple(m.value for _, m in self.values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (NaN becomes ``None``)."""
+        def num(v: float) -> float | None:
+            return None if isinstance(v, float) and math.isnan(v) else v
+
+        return {
+            "values": {k: {"value": num(m.value), "refs": [list(r) for r in m.refs], "detail": m.detail}
+                       for k, m in self.values},
+            "clusters": [asdict(c) for c in self.clusters],
+            "outliers": [asdict(o) for o in self.outliers],
+            "samples": dict(self.samples),
+            "stats": dict(self.stats),
+            "timings": {k: round(v, 3) for k, v in self.timings},
+        }
+
+
+def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = None) -> FeatureResult:
+    """Compute every feature of :data:`FEATURES` over the valid examples."""
+    cfg = cfg or FeatureConfig()
+    unknown = cfg.skip - REQUIREMENTS
+    if unknown:
+        raise ValueError(f"unknown requirement(s) to skip: {sorted(unknown)}")
+    corpus = Corpus(examples, cfg)
+    values = tuple((f.name, _run(f, corpus)) for f in FEATURES)
+    clusters, outliers = _evidence(corpus, cfg)
+    return FeatureResult(
+        values=values, clusters=clusters, outliers=outliers,
+        samples=tuple(sorted(corpus.samples.items())),
+        stats=tuple(sorted(corpus.stats.items())),
+        timings=tuple(corpus.timings.items()),
+        threshold=cfg.dup_threshold,
+    )
+
+
+def _run(spec: FeatureSpec, corpus: Corpus) -> Measure:
+    skipped = spec.requires & corpus.cfg.skip
+    if skipped:
+        return Measure(float("nan"), detail=f"not computed: {', '.join(sorted(skipped))} skipped")
+    return spec.fn(corpus)
+
+
+def _evidence(corpus: Corpus, cfg: FeatureConfig) -> tuple[tuple[DupCluster, ...], tuple[Outlier, ...]]:
+    if "embeddings" in cfg.skip or not len(corpus):
+        return (), ()
+    refs, keys = corpus.refs, corpus.content_keys
+    clusters = tuple(
+        DupCluster(tuple(refs[m] for m in k.members), refs[k.members[0]],
+                   round(k.min_sim, 4), round(k.max_sim, 4), tuple(keys[m] for m in k.members))
+        for k in corpus.clusters)
+    dist, z, robust = corpus.outlier_scores
+    flagged = [i for i in range(len(corpus)) if max(z[i], robust[i]) > cfg.outlier_sigma]
+    flagged.sort(key=lambda i: (-dist[i], refs[i]))
+    outliers = tuple(Outlier(refs[i], round(float(dist[i]), 4), round(float(z[i]), 3),
+                             round(float(robust[i]), 3), keys[i]) for i in flagged)
+    return clusters, outliers

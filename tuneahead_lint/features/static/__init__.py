@@ -1,0 +1,2 @@
+"""Feature functions by topic: lengths (global), lexical, semantic
+(embeddings), perplexity (base model). Each is ``fn(corpus) -> Measure``."""

@@ -1,0 +1,100 @@
+"""The full LoRA fine-tune of one meta-dataset run.
+
+Same code path as the probe (``probe.data`` formats records with the chat
+template and labels only the response; ``probe.lora`` attaches the adapters
+and runs the AdamW loop), so the probe and the run it predicts differ only in
+length. The run is ``ceil(size * epochs / batch_size)`` optimizer steps
+(capped by ``max_steps``) at a constant learning rate, records drawn by the
+probe's seeded wrap-around order; ``seed`` also seeds the LoRA init.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+
+from tuneahead_lint.types import Example
+
+
+@dataclass(frozen=True, slots=True)
+class HParams:
+    """Fine-tuning hyperparameters. Attribute names match the probe's
+    ``ProbeConfig`` so ``probe.lora`` reads either."""
+
+    lr: float = 2e-4
+    batch_size: int = 8
+    epochs: float = 1.0
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.0
+    max_len: int = 512
+    max_steps: int = 0  # 0: no cap
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    target_modules: str = "auto"
+
+    def steps(self, n_records: int) -> int:
+        steps = max(1, math.ceil(n_records * self.epochs / self.batch_size))
+        return min(steps, self.max_steps) if self.max_steps else steps
+
+    def to_json(self) -> str:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> HParams:
+        d = json.loads(text)
+        d["betas"] = tuple(d["betas"])
+        return cls(**d)
+
+
+@dataclass(frozen=True, slots=True)
+class FitResult:
+    """What the training loop measured (losses are mean token cross-entropy)."""
+
+    steps: int
+    records: int
+    target_tokens: int
+    loss_first: float
+    loss_last: float  # mean of the last 10% of steps (at least one)
+    loss_min: float
+    grad_norm_max: float
+    diverged: bool  # a non-finite loss or LoRA weight
+    train_s: float
+
+
+def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: int, device: str,
+             on_step: Callable[[int, float], None] | None = None):
+    """Attach LoRA to ``model`` (in place), train, return ``(peft_model, FitResult)``."""
+    import torch
+
+    from tuneahead_lint.probe.data import batch_plan, encode, usable
+    from tuneahead_lint.probe.lora import attach_lora, lora_params, train
+
+    recs = usable(examples)
+    if not recs:
+        raise ValueError("no usable records (every response is empty)")
+    encoded = [encode(tokenizer, ex, hp.max_len) for ex in recs]
+    steps = hp.steps(len(encoded))
+    plan = batch_plan(len(encoded), steps, hp.batch_size, seed)
+    batches = [[encoded[i] for i in idx] for idx in plan]
+    torch.manual_seed(seed)
+    peft_model = attach_lora(model, hp)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    t0 = time.perf_counter()
+    trace = train(peft_model, batches, hp, device, pad, on_step)
+    train_s = time.perf_counter() - t0
+    losses = trace.losses
+    tail = losses[-max(1, len(losses) // 10):]
+    finite = all(math.isfinite(x) for x in losses) and all(
+        bool(torch.isfinite(p).all()) for p in lora_params(peft_model))
+    return peft_model, FitResult(
+        steps=steps, records=len(encoded),
+        target_tokens=sum(e.n_target for b in batches for e in b),
+        loss_first=losses[0], loss_last=sum(tail) / len(tail), loss_min=min(losses),
+        grad_norm_max=max(trace.grad_norms), diverged=not finite, train_s=train_s)

@@ -1,0 +1,249 @@
+"""Execute one run inside a worker (a local process or a Ray task): build the
+variant, fine-tune a fresh copy of the base model, score it on the suite,
+compute the project's static and probe features of the same (data,
+hyperparameters) pair. Returns plain data (:class:`RunOutcome`); only the
+scheduler writes to the store.
+
+Everything here is importable top-level and picklable: the local pool and
+Ray call :func:`execute` / :func:`baseline` by reference.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import os
+import platform
+import socket
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneahead_lint.meta.spec import RunSpec, SuiteSpec
+from tuneahead_lint.meta.store import ScoreRow
+
+FEATURE_KINDS = ("static", "probe")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Where a worker finds things and how it runs (the same for every run)."""
+
+    data_dir: str
+    eval_dir: str
+    device: str | None = None  # None: cuda if present
+    threads: int = 1  # torch CPU threads per worker
+    features: tuple[str, ...] = FEATURE_KINDS
+    probe_steps: int = 50
+    probe_extra: tuple[tuple[str, Any], ...] = ()  # other ProbeConfig fields (preset)
+    eval_batch_tokens: int = 0  # 0: 8192 on CPU, 65536 on CUDA
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    ok: bool
+    row: dict[str, Any] = field(default_factory=dict)
+    scores: list[ScoreRow] = field(default_factory=list)
+    features: list[tuple[str, str, list[tuple[str, float]], float, dict, str]] = field(default_factory=list)
+    error: str = ""
+
+
+_WATCHDOG: list[int] = []
+
+
+def setup_worker(threads: int) -> None:
+    """Per-process torch settings."""
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def init_pool_worker(threads: int) -> None:
+    """Initializer of a local worker process: torch settings, and a watchdog
+    that ends the worker when its parent goes away (a scheduler killed by a
+    command time limit must not leave runs holding the GPU into the next
+    command)."""
+    import threading
+
+    setup_worker(threads)
+    if not _WATCHDOG:
+        import multiprocessing
+
+        # The pid of the process that started us, even if it died before this
+        # line ran (then os.getppid() would already be the reaper's).
+        parent = multiprocessing.parent_process()
+        _WATCHDOG.append(parent.pid if parent is not None else os.getppid())
+        threading.Thread(target=_watch_parent, args=(_WATCHDOG[0],), daemon=True).start()
+
+
+def _watch_parent(ppid: int, every_s: float = 2.0) -> None:
+    while True:
+        time.sleep(every_s)
+        if os.getppid() != ppid:
+            os._exit(3)
+
+
+@functools.lru_cache(maxsize=4)
+def load_suite(eval_dir: str, suite: SuiteSpec):
+    """Benchmark items of ``suite`` (cached per worker process)."""
+    from tuneahead_lint.meta.evalsuite import load_benchmark
+
+    return {b: load_benchmark(b, eval_dir, suite.n_items or None) for b in suite.benchmarks}
+
+
+def _device(cfg: WorkerConfig) -> str:
+    from tuneahead_lint.basemodel import default_device
+
+    return cfg.device or default_device()
+
+
+def device_label(device: str, threads: int) -> str:
+    if device.startswith("cuda"):
+        import torch
+
+        return f"{device}:{torch.cuda.get_device_name(torch.device(device))}"
+    return f"cpu:{threads}t:{platform.processor() or platform.machine()}"
+
+
+def _batch_tokens(cfg: WorkerConfig, device: str) -> int:
+    return cfg.eval_batch_tokens or (65536 if device.startswith("cuda") else 8192)
+
+
+def score_rows(scores) -> list[ScoreRow]:
+    return [ScoreRow(s.benchmark, s.acc, s.acc_norm, s.score, s.n, "".join(map(str, s.correct)))
+            for s in scores.values()]
+
+
+def baseline(base_model: str, suite: SuiteSpec, cfg: WorkerConfig) -> tuple[list[ScoreRow], float, str]:
+    """The base model's scores on ``suite``: (rows, seconds, device label)."""
+    from tuneahead_lint.basemodel import load_causal_lm
+    from tuneahead_lint.meta.evalsuite import evaluate
+
+    device = _device(cfg)
+    items = load_suite(cfg.eval_dir, suite)
+    model, tok = load_causal_lm(base_model, device)
+    t0 = time.perf_counter()
+    scores = evaluate(model, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
+    return score_rows(scores), time.perf_counter() - t0, device_label(device, cfg.threads)
+
+
+def execute(spec_json: str, cfg: WorkerConfig) -> RunOutcome:
+    """Run one spec; never raises (errors come back in ``RunOutcome.error``)."""
+    spec = RunSpec.from_json(spec_json)
+    try:
+        return _execute(spec, cfg)
+    except Exception as exc:  # noqa: BLE001 - one failed run must not stop the build
+        return RunOutcome(spec.run_id, False, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+
+
+def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
+    import torch
+
+    from tuneahead_lint import __version__
+    from tuneahead_lint.basemodel import load_causal_lm
+    from tuneahead_lint.meta.evalsuite import evaluate
+    from tuneahead_lint.meta.finetune import finetune
+    from tuneahead_lint.meta.variants import build_variant, source_digest
+
+    setup_worker(cfg.threads)
+    device = _device(cfg)
+    t_start = time.perf_counter()
+    examples = build_variant(spec.recipe, cfg.data_dir)
+    build_s = time.perf_counter() - t_start
+    items = load_suite(cfg.eval_dir, spec.suite)
+    model, tok = load_causal_lm(spec.base_model, device)
+    peft_model, fit = finetune(model, tok, examples, spec.hp, spec.seed, device)
+    t_eval = time.perf_counter()
+    scores = evaluate(peft_model, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
+    eval_s = time.perf_counter() - t_eval
+    del peft_model, model
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    outcome = RunOutcome(spec.run_id, True, scores=score_rows(scores))
+    outcome.features = [compute_feature_set(kind, spec, examples, cfg, device) for kind in cfg.features]
+    digest = "+".join(source_digest(n, cfg.data_dir) for n in sorted(
+        {n for n, _ in spec.recipe.sources} | ({spec.recipe.outlier_source} if spec.recipe.outliers
+                                               and spec.recipe.outlier_source != "garbage" else set())))
+    outcome.row = {
+        "run_id": spec.run_id, "config_id": spec.config_id, "spec_json": spec.to_json(),
+        "recipe_id": spec.recipe.id, "variant": spec.recipe.label, "seed": spec.seed,
+        "base_model": spec.base_model, "sources_digest": digest,
+        "records": fit.records, "steps": fit.steps, "target_tokens": fit.target_tokens,
+        "loss_first": _finite(fit.loss_first), "loss_last": _finite(fit.loss_last),
+        "loss_min": _finite(fit.loss_min), "grad_norm_max": _finite(fit.grad_norm_max),
+        "diverged": int(fit.diverged), "build_s": build_s, "train_s": fit.train_s, "eval_s": eval_s,
+        "total_s": time.perf_counter() - t_start, "device": device_label(device, cfg.threads),
+        "host": socket.gethostname(), "worker": str(os.getpid()),
+        "code_version": code_version(__version__), "torch_version": torch.__version__,
+        "finished_at": time.time(),
+    }
+    return outcome
+
+
+# Source files whose change can change a run's ground truth.
+_GROUND_TRUTH_CODE = ("meta/evalsuite.py", "meta/finetune.py", "meta/variants.py",
+                      "probe/data.py", "probe/lora.py")
+
+
+@functools.lru_cache(maxsize=1)
+def code_version(version: str) -> str:
+    """``<package version>+<sha256 of the ground-truth code, 10 hex>``."""
+    import hashlib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for rel in _GROUND_TRUTH_CODE:
+        f = root / rel
+        h.update(f.read_bytes() if f.exists() else b"")
+    return f"{version}+{h.hexdigest()[:10]}"
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _known(cls, **kw):
+    """Construct ``cls`` with the keyword arguments it declares (the feature
+    and probe configs are owned by other modules and may grow or shrink)."""
+    names = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set(kw)
+    return cls(**{k: v for k, v in kw.items() if k in names})
+
+
+def compute_feature_set(kind: str, spec: RunSpec, examples, cfg: WorkerConfig, device: str):
+    """(kind, status, [(name, value)], seconds, config, detail) for one feature kind.
+
+    ``static``: ``features.compute_features`` on the variant; ``probe``:
+    ``probe.run_probe`` with the run's learning rate, batch size, LoRA rank
+    and seed. Failures are returned, not raised, so ground truth is kept and
+    ``meta features`` can fill the gap later."""
+    t0 = time.perf_counter()
+    conf: dict[str, Any] = {"base_model": spec.base_model, "seed": spec.seed, "device": device}
+    try:
+        if kind == "static":
+            from tuneahead_lint.features import FeatureConfig, compute_features
+
+            result = compute_features(examples, _known(FeatureConfig, progress=False, **conf))
+        elif kind == "probe":
+            from tuneahead_lint.probe import ProbeConfig, run_probe
+
+            hp = spec.hp
+            conf.update(steps=cfg.probe_steps, lr=hp.lr, batch_size=hp.batch_size, lora_r=hp.lora_r,
+                        lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout, max_len=hp.max_len,
+                        weight_decay=hp.weight_decay, max_grad_norm=hp.max_grad_norm, **dict(cfg.probe_extra))
+            result = run_probe(examples, _known(ProbeConfig, progress=False, **conf))
+        else:
+            raise ValueError(f"unknown feature kind {kind!r}")
+        values = [(name, _as_float(m)) for name, m in result.values]
+        return (kind, "ok", values, time.perf_counter() - t0, conf, "")
+    except Exception as exc:  # noqa: BLE001
+        return (kind, "error", [], time.perf_counter() - t0, conf, f"{type(exc).__name__}: {exc}")
+
+
+def _as_float(m: Any) -> float | None:
+    v = float(getattr(m, "value", m))
+    return v if math.isfinite(v) else None

@@ -1,0 +1,123 @@
+"""SHAP attributions of one prediction, and their waterfall plot.
+
+``shap.TreeExplainer`` on the LightGBM booster gives exact Shapley values of
+the tree ensemble (path-dependent TreeSHAP): the expected value plus the
+sum of the attributions equals the prediction, to floating-point error.
+Attributions are reported in points (target units x ``points_per_unit``).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tuneahead_lint.predict.predictor import Predictor
+
+PLOT_FEATURES = 12  # bars drawn before "N other features"
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """How much one feature moved the prediction away from the expected
+    value, in points; ``success_low``/``success_high``/``success_median``
+    describe the feature among successful training runs (None when no run
+    was successful)."""
+
+    feature: str
+    value: float
+    points: float
+    success_low: float | None
+    success_high: float | None
+    success_median: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def shap_values(predictor: Predictor, X: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(values, expected)``: SHAP values (rows × features, target units)
+    and the expected value (offset included)."""
+    with warnings.catch_warnings():  # shap's colour maps use a deprecated matplotlib call
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        import shap
+
+    Z = predictor._z(np.atleast_2d(np.asarray(X, dtype=np.float64)))
+    explainer = shap.TreeExplainer(predictor.booster_)
+    values = np.asarray(explainer.shap_values(Z), dtype=np.float64)
+    expected = float(np.ravel(explainer.expected_value)[0]) + predictor.target_.offset
+    return values, expected
+
+
+def explain(predictor: Predictor, x: Sequence[float]) -> tuple[float, tuple[Attribution, ...]]:
+    """Expected score and per-feature attributions (model feature order) of one row."""
+    values, expected = shap_values(predictor, np.asarray([x], dtype=np.float64))
+    ppu = predictor.target_.points_per_unit
+    out = []
+    for name, v, phi in zip(predictor.features_, x, values[0]):
+        r = predictor.ranges_[name]
+        out.append(Attribution(name, float(v), float(phi) * ppu, r.success_low, r.success_high,
+                               r.success_median))
+    return expected, tuple(out)
+
+
+def waterfall(path: str | Path, attributions: Sequence[dict[str, Any]], expected: float, score: float,
+              points_per_unit: float, title: str = "") -> None:
+    """Write a waterfall plot (PNG or SVG by suffix) of attributions in
+    points: from the expected score to the prediction, largest first."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bars = _bars(attributions)
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(bars) + 1.6))
+    start = expected * points_per_unit
+    ends = [start]
+    for i, (label, pts) in enumerate(bars):
+        ax.barh(i, pts, left=start, color="#c0392b" if pts < 0 else "#2e86c1")
+        ax.text(start + pts, i, f" {pts:+.2f} ", va="center", ha="left" if pts >= 0 else "right", fontsize=8)
+        start += pts
+        ends.append(start)
+    pad = 0.15 * max(max(ends) - min(ends), 1e-6)
+    ax.set_xlim(min(ends) - pad, max(ends) + pad)
+    ax.set_yticks(range(len(bars)), [b[0] for b in bars], fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(expected * points_per_unit, color="grey", lw=0.8, ls=":")
+    ax.axvline(score * points_per_unit, color="black", lw=0.8)
+    ax.set_xlabel(f"score in points: expected {expected * points_per_unit:.2f} -> predicted "
+                  f"{score * points_per_unit:.2f}")
+    ax.set_title(title or "What moved the predicted score (SHAP, points)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, Path(path))
+    plt.close(fig)
+
+
+def _bars(attributions: Sequence[dict[str, Any]]) -> list[tuple[str, float]]:
+    ranked = sorted(attributions, key=lambda a: (-abs(a["points"]), a["feature"]))
+    shown = [(f"{a['feature']} = {_short(a['value'])}", float(a["points"])) for a in ranked[:PLOT_FEATURES]]
+    rest = ranked[PLOT_FEATURES:]
+    if rest:
+        shown.append((f"{len(rest)} other features", float(sum(a["points"] for a in rest))))
+    return shown
+
+
+def _short(v: float | None) -> str:
+    return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
+
+
+def _save(fig: Any, path: Path) -> None:
+    """PNG or SVG without timestamps, so the same input gives the same bytes."""
+    import matplotlib
+
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg"):
+        raise ValueError(f"{path}: plot must be .png or .svg")
+    with matplotlib.rc_context({"svg.hashsalt": "tuneahead", "svg.fonttype": "none"}):
+        meta = {"Date": None} if fmt == "svg" else {"Software": None}
+        fig.savefig(path, format=fmt, metadata=meta, dpi=120)

@@ -1,0 +1,106 @@
+"""Fit a :class:`Predictor` on a meta-dataset table (``meta fit``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tuneahead_lint.predict.predictor import Predictor, Target
+from tuneahead_lint.predict.splits import random_split, sizes
+from tuneahead_lint.predict.table import MetaTable, PredictError, target_values
+
+# target column -> (base-model column, target is a change from the base)
+_BASE_OF = {"performance": ("base_performance", False), "performance_delta": ("base_performance", True),
+            "target": ("base_performance", True)}
+
+
+def base_column(table: MetaTable, target: str) -> tuple[str | None, bool]:
+    """The column holding the base model's score for ``target`` and whether
+    ``target`` is a change from it (``meta export`` naming)."""
+    if target in _BASE_OF:
+        col, delta = _BASE_OF[target]
+    elif target.startswith(("score_", "delta_")):
+        col, delta = "base_" + target.split("_", 1)[1], target.startswith("delta_")
+    else:
+        return None, False
+    return (col, delta) if col in table.columns else (None, False)
+
+
+def target_spec(table: MetaTable, target: str, *, base_score: float | None = None,
+                points_per_unit: float | None = None, success_threshold: float | None = None,
+                rows: np.ndarray | None = None) -> Target:
+    """How to read ``target``: offset and base score from the base column
+    (when constant), points per unit (100 when scores lie in [0, 1]), and the
+    success threshold (default: median score of ``rows``)."""
+    col, delta = base_column(table, target)
+    if base_score is None and col is not None:
+        base = table.numeric(col)
+        if np.isfinite(base).all() and np.ptp(base) <= 1e-9:
+            base_score = float(base[0])
+    offset = base_score if delta and base_score is not None else 0.0
+    if delta and base_score is None:
+        raise PredictError(f"target {target!r} is a change from the base model, but the base score is "
+                           f"unknown: give --base-score")
+    y = target_values(table, target)[rows if rows is not None else slice(None)] + offset
+    if points_per_unit is None:
+        points_per_unit = 100.0 if float(np.min(y)) >= -1.0 and float(np.max(y)) <= 1.0 else 1.0
+    if success_threshold is None:
+        success_threshold = float(np.median(y))
+    return Target(target, float(offset), float(points_per_unit), base_score, float(success_threshold))
+
+
+@dataclass(frozen=True)
+class FitSplit:
+    """Row indices used by :func:`fit_table`."""
+
+    train: np.ndarray
+    val: np.ndarray
+    cal: np.ndarray
+
+
+def split_for_fit(n: int, val_size: float, cal_size: float, seed: int) -> FitSplit:
+    val, cal, train = random_split(n, (val_size, cal_size), seed)
+    return FitSplit(train, val, cal)
+
+
+def fit_rows(predictor: Predictor, table: MetaTable, features: Sequence[str], target: Target,
+             split: FitSplit) -> Predictor:
+    """Fit ``predictor`` on the train rows, early-stop on val, calibrate on cal."""
+    X = table.matrix(features)
+    y = target_values(table, target.name)
+
+    def part(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        return (X[idx], y[idx]) if len(idx) else None
+
+    return predictor.fit(X[split.train], y[split.train], features=features, eval_set=part(split.val),
+                         calibration=part(split.cal), target=target)
+
+
+def fit_table(table: MetaTable, target: Target, features: Sequence[str], predictor: Predictor,
+              *, val_size: float = 0.15, cal_size: float = 0.2, seed: int = 0,
+              info: dict[str, Any] | None = None) -> tuple[Predictor, dict[str, Any]]:
+    """Fit on ``table`` and return the predictor and the ``model.json`` extras
+    (training data, split, metrics on the early-stopping and calibration rows)."""
+    split = split_for_fit(len(table), val_size, cal_size, seed)
+    fit_rows(predictor, table, features, target, split)
+    y = target_values(table, target.name) + target.offset
+    X = table.matrix(features)
+    metrics = {name: point_metrics(y[idx], predictor.predict(X[idx]), target.points_per_unit)
+               for name, idx in (("train", split.train), ("early_stopping", split.val),
+                                 ("calibration", split.cal)) if len(idx)}
+    extra = {"training": {"path": table.path, "sha256": table.sha256, "seed": seed,
+                          "train": len(split.train), "val": len(split.val), "cal": len(split.cal),
+                          "split": sizes([split.train, split.val, split.cal])},
+             "metrics": metrics, **(info or {})}
+    return predictor, extra
+
+
+def point_metrics(y: np.ndarray, pred: np.ndarray, points_per_unit: float) -> dict[str, float]:
+    """RMSE (points), R², Pearson r and Acc@1/2/3pp of ``pred`` against ``y``."""
+    from tuneahead_lint.predict.evaluate import metrics
+
+    return metrics(y, pred, points_per_unit) if len(y) else {"rmse": math.nan}
