@@ -54,11 +54,14 @@ def test_refit_writes_the_same_bytes(meta_csv, trained, tmp_path):
 def test_shap_attributions_add_up_to_the_prediction(trained):
     table, features, model, _ = trained
     X = table.matrix(features)
+    moved = 0.0
     for x, pred in zip(X, model.predict(X)):
         expected, attributions = explain(model, x)
         total = expected + sum(a.points for a in attributions) / model.target_.points_per_unit
         assert total == pytest.approx(pred, abs=1e-9)
         assert [a.feature for a in attributions] == list(features)
+        moved += sum(abs(a.points) for a in attributions)
+    assert (moved > 0) == (model.n_splits() > 0)
 
 
 def test_out_of_range_names_the_feature(trained):
