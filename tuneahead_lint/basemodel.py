@@ -156,7 +156,9 @@ def load_causal_lm(spec_str: str | None = None, device: str | None = None, dtype
     ``dtype='auto'`` gives bfloat16 on CUDA when supported, float32 on CPU."""
     import torch
     from transformers import AutoModelForCausalLM
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # our own progress goes to stderr; keep it clean
     src = materialize(resolve(spec_str))
     device = device or default_device()
     if dtype == "auto":

@@ -93,3 +93,13 @@ def test_color_on_request():
 def test_brackets_in_messages_are_not_markup():
     f = finding("TA101", ALPACA, (5,), "response is [bold]empty[/bold] :smile:", "k")
     assert "response is [bold]empty[/bold] :smile:" in text(report(findings=(f,)))
+
+
+def test_skipped_rules_with_one_reason_share_a_row():
+    from dataclasses import replace
+
+    from tuneahead_lint.types import Skipped
+
+    grouped = replace(report(), skipped=(Skipped("TA401", "no predictor"), Skipped("TA402", "no predictor")))
+    out = render(grouped, Format.TEXT, RULES, width=100)
+    assert "  TA401, TA402: no predictor\n" in out

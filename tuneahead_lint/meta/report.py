@@ -103,9 +103,11 @@ def feature_table(table: Sequence[dict], cols: Sequence[str], feature_kinds: dic
         pairs = [(r[c], r[target]) for r in table
                  if isinstance(r.get(c), (int, float)) and not isinstance(r.get(c), bool)
                  and r.get(target) is not None and math.isfinite(r[c])]
-        if len(pairs) < 4 or len({p[0] for p in pairs}) < 2:
+        if len(pairs) < 4:
             continue
         xs, ys = zip(*pairs)
+        if max(xs) - min(xs) <= 1e-9 * max(1.0, abs(max(xs))):  # constant up to float noise
+            continue
         rho = spearman(xs, ys)
         if math.isfinite(rho):
             out.append((c, kind_of(c, feature_kinds), rho, len(pairs), min(xs), max(xs)))

@@ -76,12 +76,18 @@ class TextRenderer:
             body.append(Text.assemble(("fix: ", "green"), f.remedy))
         return _stack(head, *[Padding(t, (0, 0, 0, 2)) for t in body])
 
+    def _rule_names(self, ids: list[str]) -> str:
+        """'TA301 loss-spike' for one rule, the ids alone for a group."""
+        rule = self.rules.get(ids[0])
+        return f"{ids[0]} {rule.name}" if len(ids) == 1 and rule else ", ".join(ids)
+
     def _skipped(self, report: Report) -> RenderableType:
-        rows = []
+        # one row per reason: a dozen predictor rules share one cause
+        by_reason: dict[str, list[str]] = {}
         for s in ordered_skipped(report.skipped):
-            rule = self.rules.get(s.rule_id)
-            name = f"{s.rule_id} {rule.name}" if rule else s.rule_id
-            rows.append(Padding(Text.assemble((name, "bold"), f": {s.reason}"), (0, 0, 0, 2)))
+            by_reason.setdefault(s.reason, []).append(s.rule_id)
+        rows = [Padding(Text.assemble((self._rule_names(ids), "bold"), f": {reason}"), (0, 0, 0, 2))
+                for reason, ids in by_reason.items()]
         return _stack(Text("Skipped rules", style="bold"), *rows)
 
 
