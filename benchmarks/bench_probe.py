@@ -50,8 +50,13 @@ def load_set(name: str, limit: int) -> list:
 
 
 def noisy(examples: list, seed: int) -> list:
-    """Half of the records (seeded) get the next chosen record's response."""
-    picked = sorted(random.Random(seed).sample(range(len(examples)), len(examples) // 2))
+    """Half of the records (seeded) get the next chosen record's response.
+
+    The generator is seeded with a string, not with ``seed`` itself: the probe
+    orders records with ``random.Random(seed).shuffle``, which draws the same
+    numbers as ``random.Random(seed).sample`` and would put exactly the
+    untouched half first (the probe would then never see a shuffled record)."""
+    picked = sorted(random.Random(f"noisy:{seed}").sample(range(len(examples)), len(examples) // 2))
     out = list(examples)
     for k, i in enumerate(picked):
         donor = examples[picked[(k + 1) % len(picked)]]

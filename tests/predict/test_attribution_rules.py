@@ -80,7 +80,9 @@ def test_predicted_failure_and_its_evidence():
 def test_out_of_distribution_reports_and_does_not_gate():
     out = outcome([], score=0.40, min_score=0.45, ood=(("record_count", 90000.0, 64.0, 2000.0),))
     assert out.prediction.verdict == ""
-    assert [f.rule_id for f in run(out)] == ["TA407"]
+    found = run(out)
+    assert [f.rule_id for f in found] == ["TA407"]
+    assert "record_count 9e+04 (trained on 64 to 2000)" in found[0].message
 
 
 def test_findings_point_at_the_feature_evidence_lines():

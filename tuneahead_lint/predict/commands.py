@@ -112,11 +112,12 @@ def fit_cmd(csv_path: str, output: str, target: str | None, feature_list: str | 
     if not model.n_splits():
         click.echo(f"warning: no tree could split ({extra['training']['train']} training rows, "
                    f"min_child_samples {model.min_child_samples}): the model predicts a constant", err=True)
-    m = extra["metrics"].get("calibration") or extra["metrics"].get("train", {})
+    where = "calibration" if "calibration" in extra["metrics"] else "train"
+    rmse = extra["metrics"].get(where, {}).get("rmse", float("nan"))
     click.echo(f"wrote {output}: {len(features)} features, {len(table)} rows "
                f"(train/early-stop/cal {extra['training']['split']}), {model.best_iteration_} trees, "
-               f"interval ±{model.q_ * spec.points_per_unit:.3g} points; "
-               f"RMSE {m.get('rmse', float('nan')):.3g} points on the {'calibration' if 'r2' in m else 'train'} rows")
+               f"interval ±{model.q_ * spec.points_per_unit:.3g} points; RMSE {rmse:.3g} points on the "
+               f"{where} rows")
 
 
 def probe_recipe(preset: str | None, steps: int | None) -> dict[str, Any] | None:

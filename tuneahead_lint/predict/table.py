@@ -178,12 +178,12 @@ def first_present(table: MetaTable, candidates: Sequence[str]) -> str | None:
     return next((c for c in candidates if c in table.columns), None)
 
 
-def group_column(table: MetaTable, min_groups: int = 4) -> str | None:
-    """The first of :data:`GROUP_DEFAULTS` with at least ``min_groups``
-    distinct values: source datasets when there are enough of them, else the
-    data recipe (which at least keeps seed repeats of one dataset together)."""
+def group_column(table: MetaTable) -> str | None:
+    """The first of :data:`GROUP_DEFAULTS` with at least two distinct values:
+    source datasets when the table mixes several, else the data recipe
+    (which at least keeps the seed repeats of one dataset together)."""
     present = [c for c in GROUP_DEFAULTS if c in table.columns]
-    return next((c for c in present if len(set(table.text(c))) >= min_groups), present[0] if present else None)
+    return next((c for c in present if len(set(table.text(c))) >= 2), present[0] if present else None)
 
 
 def target_values(table: MetaTable, target: str) -> np.ndarray:

@@ -206,12 +206,14 @@ def _prediction_detail(extra: dict) -> list[RenderableType]:
 
 def attributions_table(attributions, expected: float | None, points_per_unit: float) -> RenderableType:
     """The largest SHAP attributions (points), with the successful-run range."""
-    ranked = sorted(attributions, key=lambda a: (-abs(a["points"]), a["feature"]))
+    ranked = sorted((a for a in attributions if abs(a["points"]) >= 0.005),
+                    key=lambda a: (-abs(a["points"]), a["feature"]))
     table = _table("feature", "value", "points", "successful runs", numeric=2)
     for a in ranked[:SHORT_FEATURES]:
-        span = ("–".join(number(v) for v in (a["success_low"], a["success_high"]))
-                if a["success_low"] is not None else "none")
+        lo, hi = a["success_low"], a["success_high"]
+        span = "none" if lo is None else number(lo) if lo == hi else f"{number(lo)}–{number(hi)}"
         table.add_row(a["feature"], number(a["value"]), f"{a['points']:+.2f}", span)
     base = f"from the expected {number(expected * points_per_unit)} points" if expected is not None else ""
-    title = f"SHAP attributions ({min(len(ranked), SHORT_FEATURES)} of {len(ranked)} largest, {base})"
+    title = (f"SHAP attributions, points ({min(len(ranked), SHORT_FEATURES)} largest of {len(ranked)} "
+             f"nonzero, {base})")
     return _stack(Text(title), table)

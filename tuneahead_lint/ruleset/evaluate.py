@@ -191,6 +191,8 @@ def _where(refs: Sequence[tuple[str, int]], ctx: Context) -> tuple[str, tuple[in
 def _span(a: Any) -> str:
     if a.success_low is None or a.success_high is None:
         return "none"
+    if a.success_low == a.success_high:
+        return f"{a.success_low:.4g}"
     mid = f", median {a.success_median:.4g}" if a.success_median is not None else ""
     return f"{a.success_low:.4g} to {a.success_high:.4g}{mid}"
 
@@ -220,12 +222,21 @@ def _predicted_failure(out: Any, trig: Mapping[str, Any], ctx: Context) -> Itera
 
 
 def _out_of_range(out: Any, ctx: Context) -> Iterable[Hit]:
-    hits = []
-    for feature, value, low, high in out.out_of_range:
-        path, lines, related = _where(out.refs.get(feature, ()), ctx)
-        evidence = (("feature", feature), ("value", value), ("train_low", low), ("train_high", high))
-        hits.append(Hit(path, lines, evidence, key=f"ood:{feature}", related=related))
-    return hits
+    """One finding naming every feature outside its training range."""
+    if not out.out_of_range:
+        return ()
+    shown = "; ".join(f"{f} {v:.4g} (trained on {_bounds(lo, hi)})" for f, v, lo, hi in out.out_of_range[:6])
+    more = len(out.out_of_range) - 6
+    refs = tuple(r for f, *_ in out.out_of_range for r in out.refs.get(f, ())[:2])
+    path, lines, related = _where(refs, ctx)
+    evidence = (("count", len(out.out_of_range)), ("total", len(out.attributions)),
+                ("features", shown + (f"; and {more} more" if more > 0 else "")))
+    return (Hit(path, lines, evidence, key="ood:" + ",".join(f for f, *_ in out.out_of_range),
+                related=related),)
+
+
+def _bounds(low: float, high: float) -> str:
+    return f"{low:.4g}" if low == high else f"{low:.4g} to {high:.4g}"
 
 
 def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[Finding], list[Skipped]]:
