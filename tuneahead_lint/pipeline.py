@@ -138,11 +138,15 @@ def _run_features(examples, config, opts, base_model, available, missing):
 
 
 def _run_probe(examples, config, opts, base_model, available, missing):
-    from tuneahead_lint.probe import ProbeConfig, run_probe
+    from tuneahead_lint.probe import ProbeConfig, ProbeError, run_probe
 
     cfg = ProbeConfig(base_model=base_model, seed=int(_pick(opts.seed, config, "seed")),
                       progress=opts.progress, **opts.probe_params)
-    result = run_probe([ex for ex in examples if ex.ok], cfg)
+    try:
+        result = run_probe([ex for ex in examples if ex.ok], cfg)
+    except ProbeError as exc:  # e.g. no record has a response: probe rules are skipped
+        missing["probe"] = f"skipped: probe failed: {exc}"
+        return None
     available.add("probe")
     return result
 
