@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import SMALL
+from predict.helpers import SMALL
 from tuneahead_lint.cli import cli
 from tuneahead_lint.predict.evaluate import METRICS, metrics, ols
 

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import SMALL
+from predict.helpers import SMALL
 from tuneahead_lint.predict.explain import explain
 from tuneahead_lint.predict.predictor import Predictor
 from tuneahead_lint.predict.table import pick_features, pick_target, read_table

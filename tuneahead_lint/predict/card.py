@@ -27,8 +27,7 @@ def render_card(doc: dict[str, Any]) -> str:
         f"- base model: `{doc.get('base_model') or '-'}`; base-model score {_n(t['base_score'])}",
         f"- report points per target unit: {_n(t['points_per_unit'])}",
         f"- success threshold (for the success ranges below): {_n(t['success_threshold'])}",
-        f"- conformal interval: ±{_n(c['q'])} at {_n(c['coverage'])} target coverage, "
-        f"from {c['n_calibration']} calibration runs (unbounded when too few)",
+        f"- conformal interval: {_interval(c)}",
         "",
         "## Training data",
         f"- file: `{tr.get('path', '-')}`, sha256 `{tr.get('sha256', '-')}`",
@@ -44,6 +43,14 @@ def render_card(doc: dict[str, Any]) -> str:
     lines += _features(doc)
     lines += ["## Versions", *(f"- {k}: {v}" for k, v in sorted(doc["versions"].items())), ""]
     return "\n".join(lines)
+
+
+def _interval(c: dict[str, Any]) -> str:
+    where = f"{c['n_calibration']} calibration run{'s' * (c['n_calibration'] != 1)}"
+    if c["q"] is None:
+        return (f"unbounded: {where}, too few for {_n(c['coverage'])} coverage "
+                f"(needs at least {math.ceil(c['coverage'] / (1 - c['coverage']) - 1e-9)})")
+    return f"±{_n(c['q'])} (target units) for {_n(c['coverage'])} coverage, from {where}"
 
 
 def _metrics(metrics: dict[str, Any]) -> list[str]:

@@ -100,8 +100,9 @@ def waterfall(path: str | Path, attributions: Sequence[dict[str, Any]], expected
 
 def _bars(attributions: Sequence[dict[str, Any]]) -> list[tuple[str, float]]:
     ranked = sorted(attributions, key=lambda a: (-abs(a["points"]), a["feature"]))
-    shown = [(f"{a['feature']} = {_short(a['value'])}", float(a["points"])) for a in ranked[:PLOT_FEATURES]]
-    rest = ranked[PLOT_FEATURES:]
+    moved = [a for a in ranked if abs(a["points"]) >= 0.005][:PLOT_FEATURES]
+    shown = [(f"{a['feature']} = {_short(a['value'])}", float(a["points"])) for a in moved]
+    rest = ranked[len(moved):]
     if rest:
         shown.append((f"{len(rest)} other features", float(sum(a["points"] for a in rest))))
     return shown

@@ -97,12 +97,14 @@ class Predictor:
             "learning_rate", "num_leaves", "n_estimators", "subsample", "colsample_bytree",
             "min_child_samples", "lambda_l2", "early_stopping_rounds", "coverage", "seed")}
 
-    def lgb_params(self) -> dict[str, Any]:
-        """The parameters as LightGBM names (deterministic, single thread)."""
+    def lgb_params(self, n_rows: int | None = None) -> dict[str, Any]:
+        """The parameters as LightGBM names (deterministic, single thread).
+        Bagging is off when it would draw no row from ``n_rows``."""
+        bag = self.subsample < 1 and (n_rows is None or int(self.subsample * n_rows) >= 1)
         return {
             "objective": "regression", "learning_rate": self.learning_rate,
             "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_child_samples,
-            "bagging_fraction": self.subsample, "bagging_freq": 1 if self.subsample < 1 else 0,
+            "bagging_fraction": self.subsample, "bagging_freq": 1 if bag else 0,
             "feature_fraction": self.colsample_bytree, "lambda_l2": self.lambda_l2,
             "seed": self.seed, "deterministic": True, "force_row_wise": True, "num_threads": 1,
             "verbose": -1, "feature_pre_filter": False, "min_data_in_bin": 1,
@@ -123,13 +125,14 @@ class Predictor:
         self.features_ = tuple(features)
         self.target_ = target
         self.mean_, self.std_ = _moments(X)
+        params = self.lgb_params(len(y))
         train = lgb.Dataset(self._z(X), y, feature_name=_safe_names(self.features_),
-                            params=self.lgb_params(), free_raw_data=False)
+                            params=params, free_raw_data=False)
         valid, callbacks = [], []
         if eval_set is not None and len(eval_set[1]):
             valid = [train.create_valid(self._z(_2d(eval_set[0], len(features))), eval_set[1])]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
-        booster = lgb.train(self.lgb_params(), train, num_boost_round=self.n_estimators,
+        booster = lgb.train(params, train, num_boost_round=self.n_estimators,
                             valid_sets=valid, callbacks=callbacks)
         self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
         self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=self.best_iteration_))

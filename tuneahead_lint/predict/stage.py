@@ -119,7 +119,17 @@ def predict_stage(values: Sequence[tuple[str, Measure]], *, model: str | None, p
                             t.base_score, not ood, verdict)
     refs = {n: m.refs for n, m in values}
     return PredictOutcome(prediction, expected, attributions, ood, min_score, t.points_per_unit,
-                          str(folder), used, refs)
+                          _shown(folder), used, refs)
+
+
+def _shown(folder: Path) -> str:
+    """``models/NAME/VARIANT`` for a shipped model (no machine path in reports), else as given."""
+    from tuneahead_lint.resources import data_dir
+
+    try:
+        return "models/" + folder.resolve().relative_to(data_dir("models").resolve()).as_posix()
+    except ValueError:
+        return str(folder)
 
 
 def _vector(predictor, values: dict[str, Measure], hparams: Mapping[str, float],
