@@ -8,6 +8,9 @@ Both variants share the seed, so the probe trains on the same record indices.
     .venv/bin/python benchmarks/bench_probe.py                     # features, 4 sets
     .venv/bin/python benchmarks/bench_probe.py --timing-steps 100  # + one 100-step run
 
+``TUNEAHEAD_INSTRUCT_DIR`` overrides where the sets are read
+(default ../shared/data/instruct).
+
 Writes ``benchmarks/results/probe_features.json``, ``probe_features.md`` and
 (with ``--timing-steps``) ``probe_timing.json``. Probe results are cached, so
 an interrupted run resumes where it stopped.
@@ -45,7 +48,7 @@ def load_set(name: str, limit: int) -> list:
     from tuneahead_lint.probe.data import usable
     from tuneahead_lint.readers import read
 
-    recs = usable(list(read(str(DATA / SETS[name]))))
+    recs = usable(list(read(str(Path(os.environ.get("TUNEAHEAD_INSTRUCT_DIR", DATA)) / SETS[name]))))
     return recs[:limit] if limit else recs
 
 
@@ -172,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default=None)
     ap.add_argument("--timing-steps", type=int, default=0, help="also time one N-step run")
     ap.add_argument("--skip-features", action="store_true")
+    ap.add_argument("--tag", default="", help="suffix of the result files (e.g. gpu)")
     ap.add_argument("--runs", nargs="+", default=None,
                     help="only these SET/VARIANT runs, no table (fill the cache in parallel)")
     args = ap.parse_args(argv)
@@ -186,19 +190,20 @@ def main(argv: list[str] | None = None) -> int:
                       contrast_pairs=args.contrast_pairs, seed=args.seed, device=args.device,
                       progress=sys.stderr.isatty()).resolved()
     OUT.mkdir(parents=True, exist_ok=True)
+    sfx = f"_{args.tag}" if args.tag else ""
     info = {"machine": machine(), "config": cfg.params()}
     if not args.skip_features:
         runs = features(args, cfg)
         if args.runs:
             return 0
         info["machine"]["loadavg_end"] = os.getloadavg()[0]
-        (OUT / "probe_features.json").write_text(
+        (OUT / f"probe_features{sfx}.json").write_text(
             json.dumps({**info, "runs": runs}, indent=1, sort_keys=True) + "\n")
-        (OUT / "probe_features.md").write_text(markdown(runs, args.sets))
+        (OUT / f"probe_features{sfx}.md").write_text(markdown(runs, args.sets))
         print(markdown(runs, args.sets))
     if args.timing_steps:
         t = timing(args, cfg)
-        (OUT / "probe_timing.json").write_text(
+        (OUT / f"probe_timing{sfx}.json").write_text(
             json.dumps({**info, **t}, indent=1, sort_keys=True) + "\n")
         print(json.dumps(t, indent=1))
     return 0

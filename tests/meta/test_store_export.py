@@ -67,6 +67,22 @@ def test_presets_have_unique_runs_and_seed_repeats():
     assert len({s.recipe.size for s in gpu}) >= 4 and any(len(s.recipe.sources) > 1 for s in gpu)
 
 
+def test_gpu_lease_prefix_is_a_balanced_sample():
+    """A lease build is cut off after whatever number of runs fits: its first
+    runs must already mix seed repeats, corruptions, failing learning rates,
+    sizes and combinations."""
+    lease = PRESETS["gpu-lease"].specs("m")
+    assert len(lease) == 247 and all(s.recipe.size <= 1000 and s.hp.max_len == 256 for s in lease)
+    head = lease[:30]
+    per_config: dict[str, int] = {}
+    for s in head:
+        per_config[s.config_id] = per_config.get(s.config_id, 0) + 1
+    assert max(per_config.values()) == 3  # a config with three seeds already
+    assert sum(1 for s in head if s.seed) <= 10  # but repeats are not most of it
+    assert any(s.hp.lr >= 3e-3 for s in head) and any(s.recipe.label_noise for s in head)
+    assert any(len(s.recipe.sources) > 1 for s in head) and len({s.recipe.size for s in head}) >= 3
+
+
 def test_store_appends_resumes_and_keeps_features(tmp_path):
     path = tmp_path / "m.sqlite"
     s0, s1 = spec(0), spec(1)

@@ -54,7 +54,7 @@ def _store_opt(f):
 
 
 @click.command("build")
-@click.option("--preset", type=click.Choice(["gpu-full", "cpu-small", "tiny"]), default="cpu-small",
+@click.option("--preset", type=click.Choice(["gpu-full", "gpu-lease", "cpu-small", "tiny"]), default="cpu-small",
               show_default=True, help="Run grid (see `meta presets`).")
 @_store_opt
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True,

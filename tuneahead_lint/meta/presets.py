@@ -10,6 +10,15 @@ cut short still covers every kind of variant.
     LoRA training breaks down); 200 random combinations of sources, size,
     0-3 corruptions and hyperparameters; and two extra training seeds for
     about one config in six (the seed noise floor).
+``gpu-lease``
+    What one short GPU lease can build (about 6 minutes of an H100/H200 at
+    12 workers): 250-1,000-record LoRA r16 fine-tunes at 256 tokens,
+    ARC-Easy, ARC-Challenge, PIQA and WinoGrande x 1,000 items, the 100-step
+    probe. The grid of ``gpu-full`` scaled down (single corruptions on four
+    bases, learning rate x epochs up to 1e-2, sizes, mixes, random
+    combinations, seed repeats), and its blocks interleaved round-robin so
+    that a build cut off after any number of runs is a balanced sample of all
+    of them, seed repeats included.
 ``cpu-small``
     A small but real meta-dataset for machines without a GPU: 64-record
     Alpaca variants, 16 optimizer steps at batch 4 (128 tokens), ARC-Easy
@@ -151,6 +160,68 @@ def _random_block(n: int, seed: int) -> list[tuple[Recipe, HParams]]:
     return out
 
 
+# ---------------------------------------------------------------- gpu-lease
+
+_LEASE_HP = HParams(lr=3e-4, batch_size=8, epochs=1.0, lora_r=16, lora_alpha=32, max_len=256)
+_LEASE_CORRUPTIONS: tuple[tuple[str, tuple[float, ...], str], ...] = (
+    ("label_noise", (0.25, 0.5, 1.0), GARBAGE),
+    ("near_dups", (0.3, 0.6), GARBAGE),
+    ("outliers", (0.2, 0.4), GARBAGE),
+    ("outliers", (0.3,), "oasst_zh"),
+    ("truncate", (0.5, 0.9), GARBAGE),
+    ("template_leak", (0.3, 0.6), GARBAGE),
+)
+_LEASE_LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)
+
+
+def _gpu_lease(base_model: str, suite: SuiteSpec) -> list[RunSpec]:
+    hp, size = _LEASE_HP, 500
+    corrupt = [(Recipe(_one(src), size, **{key: v}, outlier_source=osrc), hp)
+               for src in _GPU_BASES for key, levels, osrc in _LEASE_CORRUPTIONS for v in levels]
+    grid = [(Recipe(_one(src), size), replace(hp, lr=lr, epochs=ep))
+            for src in _GPU_BASES for lr in _LEASE_LRS for ep in (1.0, 2.0)]
+    grid += [(Recipe(_one(src), size), replace(hp, batch_size=bs)) for src in _GPU_BASES for bs in (4, 16)]
+    sizes = [(Recipe(_one(src), n), hp) for src in ("alpaca", "gsm8k", "medical", "roleplay", "lima")
+             for n in (250, 1000)]
+    sizes += [(Recipe(mix, 1000), hp) for mix in _GPU_MIXES]
+    rng = random.Random(2027)
+    combos = []
+    for i, (recipe, rhp) in enumerate(_random_block(120, seed=2027)):
+        n = min(recipe.size, 1000)
+        combos.append((replace(recipe, size=n), replace(rhp, max_len=256, epochs=min(rhp.epochs, 2.0))))
+    # seed repeats: the clean base of each source, and a few configs that fail or nearly do
+    repeat_cfgs = [(Recipe(_one(src), size), hp) for src in _GPU_BASES]
+    repeat_cfgs += [(Recipe(_one("alpaca"), size, label_noise=1.0), hp),
+                    (Recipe(_one("gsm8k"), size), replace(hp, lr=1e-2)),
+                    (Recipe(_one("dolly_hh"), size, near_dups=0.6), hp),
+                    (Recipe(_one("code_alpaca"), size), replace(hp, lr=3e-3, epochs=2.0))]
+    rng.shuffle(repeat_cfgs)
+    repeats = [RunSpec(r, h, k, base_model, suite) for r, h in repeat_cfgs for k in (0, 1, 2)]
+    blocks = [repeats] + [_hash_order([RunSpec(r, h, 0, base_model, suite) for r, h in b])
+                          for b in (corrupt, grid, sizes, combos)]
+    return _round_robin(blocks)
+
+
+def _hash_order(specs: list[RunSpec]) -> list[RunSpec]:
+    return sorted(specs, key=lambda s: s.run_id)
+
+
+def _round_robin(blocks: list[list[RunSpec]]) -> list[RunSpec]:
+    """One run from each block in turn (a block that runs out drops out);
+    a run already taken (same run_id) is skipped."""
+    out, seen = [], set()
+    queues = [list(b) for b in blocks]
+    while any(queues):
+        for q in queues:
+            while q:
+                s = q.pop(0)
+                if s.run_id not in seen:
+                    seen.add(s.run_id)
+                    out.append(s)
+                    break
+    return out
+
+
 # ---------------------------------------------------------------- cpu-small
 
 _CPU_HP = HParams(lr=1e-3, batch_size=4, epochs=1.0, lora_r=16, lora_alpha=32, max_len=128)
@@ -192,6 +263,10 @@ def _tiny(base_model: str, suite: SuiteSpec) -> list[RunSpec]:
 PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("gpu-full", "~530 runs: 250-2,000-record LoRA r16 fine-tunes, 7 benchmarks x <=1,000 items",
            SuiteSpec(FULL_SUITE, 1000), probe_steps=100, make=_gpu_full),
+    Preset("gpu-lease", "247 runs: 250-1,000-record LoRA r16 fine-tunes, 4 benchmarks x 1,000 items, "
+           "blocks interleaved (a short GPU lease)",
+           SuiteSpec(("arc_easy", "arc_challenge", "piqa", "winogrande"), 1000), probe_steps=100,
+           make=_gpu_lease),
     Preset("cpu-small", "20 runs: 64-record Alpaca variants, 16 steps, ARC-Easy + PIQA x 100",
            SuiteSpec(("arc_easy", "piqa"), 100), probe_steps=8, make=_cpu_small,
            probe_extra=(("contrast_pairs", 8), ("forgetting_items", 16), ("flatness_items", 4))),
