@@ -39,9 +39,9 @@ if [ "$SMOKE" = 1 ]; then
 else
   PROBE="--max-len 256 --batch-size 4"
   TIMING="--timing-steps 100 --max-len 256 --batch-size 4"
-  BUILD="--preset gpu-lease --workers 10 --time-budget 290"
+  BUILD="--preset gpu-lease --workers 10"
   FIX="--seeds 0 1 --deadline 300"
-  B_LIMIT=410; LIMIT=480
+  B_LIMIT=450; LIMIT=470
 fi
 echo "[$(el)s] materialize the base model"
 $PY -c "from tuneahead_lint.basemodel import materialize, resolve; print(materialize(resolve(None)))" || exit 1
@@ -49,6 +49,8 @@ echo "[$(el)s] probe timing alone"
 OMP_NUM_THREADS=4 timeout 120 $PY benchmarks/bench_probe.py --skip-features $TIMING --tag gpu 2>&1 | tail -30
 cp benchmarks/results/probe_timing_gpu.json $OUT/ 2>/dev/null
 echo "[$(el)s] side by side: meta build, probe features, fix case"
+# stop submitting runs ~110 s before the kill, so runs in flight can finish
+[ "$SMOKE" = 1 ] || BUILD="$BUILD --time-budget $((B_LIMIT - $(el) - 110))"
 ( timeout $((B_LIMIT - $(el))) $PY -m tuneahead_lint meta build $BUILD --features probe --threads 1 \
     --store $OUT/gpu-lease.sqlite --data-dir $W/data/instruct --eval-dir $W/data/eval > $W/build.log 2>&1
   echo "build rc=$?" >> $W/build.log ) &
