@@ -32,10 +32,12 @@ from tuneahead_lint.features import FeatureConfig  # noqa: E402
 from tuneahead_lint.features.corpus import Corpus  # noqa: E402
 from tuneahead_lint.features.embed.index import clusters_from_pairs, pair_recall, similar_pairs  # noqa: E402
 
-def real_vectors(sets: list[str], per_set: int) -> np.ndarray:
+def real_vectors(sets: list[str], per_set: int, backend: str = "onnx") -> np.ndarray:
     """Record vectors of real data: the same seeded samples of the shared
-    sets that ``features_table.py --max-records`` embeds (cache hits after it)."""
-    cfg = FeatureConfig()
+    sets that ``features_table.py --max-records`` embeds (cache hits after it).
+    fp32 ONNX by default: the vectors only seed the synthetic distribution,
+    and the fp32 ones are in the cache from the feature table runs."""
+    cfg = FeatureConfig(embed_backend=backend)
     return np.vstack([Corpus(_sample(load_examples(dataset_paths(s)), per_set), cfg).vectors.record
                       for s in sets])
 
@@ -75,11 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threshold", type=float, default=0.95)
     ap.add_argument("--per-set", type=int, default=1000, help="real records per shared set")
     ap.add_argument("--sets", nargs="*", default=list(SETS), help="shared sets giving real vectors")
+    ap.add_argument("--embed-backend", default="onnx", help="embedder backend for the real vectors")
     args = ap.parse_args(argv)
     out: dict = {"n": args.n, "threshold": args.threshold, "cpus": os.cpu_count(),
                  "load_before": os.getloadavg()[0], "target_seconds": 600, "target_recall": 0.95}
     t = time.perf_counter()
-    real = real_vectors(args.sets, args.per_set)
+    real = real_vectors(args.sets, args.per_set, args.embed_backend)
     x, planted = synthesize(real, args.n, 0.01, seed=0)
     out.update(real_vectors=len(real), real_sets=args.sets, build_seconds=round(time.perf_counter() - t, 1))
     del real

@@ -31,6 +31,7 @@ class LintOptions:
     embedder: str | None = None
     seed: int | None = None
     probe_params: dict[str, Any] = field(default_factory=dict)
+    feature_params: dict[str, Any] = field(default_factory=dict)  # FeatureConfig fields (win over rules)
     progress: bool = False
     model: str | None = None  # predictor folder or name under models/ (None: shipped default)
     min_score: float | None = None
@@ -100,7 +101,8 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
     features = probe = None
     if _pick(opts.features, config, "features"):
         stage("features")
-        features = _run_features(examples, config, opts, base_model, available, missing)
+        features = _run_features(examples, config, _with_feature_thresholds(opts, config, rules),
+                                 base_model, available, missing)
     else:
         for need in ("embeddings", "base_model"):
             missing[need] = "skipped: dataset features are off (--no-features)"
@@ -131,10 +133,34 @@ def _run_features(examples, config, opts, base_model, available, missing):
     from tuneahead_lint.features import FeatureConfig, compute_features
 
     cfg = FeatureConfig(base_model=base_model, embedder=_pick(opts.embedder, config, "embedder"),
-                        seed=int(_pick(opts.seed, config, "seed")), progress=opts.progress)
+                        seed=int(_pick(opts.seed, config, "seed")), progress=opts.progress,
+                        **opts.feature_params)
     result = compute_features([ex for ex in examples if ex.ok], cfg)
     available.update({"embeddings", "base_model"})
     return result
+
+
+# Rule options that are feature parameters: (rule id, option) -> FeatureConfig field.
+_FEATURE_THRESHOLDS = {("TA201", "min_similarity"): "dup_threshold", ("TA202", "z"): "outlier_sigma"}
+
+
+def feature_thresholds(config: Config, rules: Sequence[Rule]) -> dict[str, float]:
+    """FeatureConfig thresholds taken from the effective rule options (rule
+    YAML defaults, then config overrides): TA201 ``min_similarity`` cuts the
+    near-duplicate clusters (``dup_threshold``), TA202 ``z`` the outlier list
+    (``outlier_sigma``). Rules that are absent leave the FeatureConfig default."""
+    out: dict[str, float] = {}
+    by_id = {r.id: r for r in rules}
+    for (rule_id, option), param in _FEATURE_THRESHOLDS.items():
+        if rule_id in by_id:
+            value = config.rule(by_id[rule_id]).options.get(option)
+            if value is not None:
+                out[param] = float(value)
+    return out
+
+
+def _with_feature_thresholds(opts: LintOptions, config: Config, rules: Sequence[Rule]) -> LintOptions:
+    return replace(opts, feature_params={**feature_thresholds(config, rules), **opts.feature_params})
 
 
 def _run_probe(examples, config, opts, base_model, available, missing):

@@ -1,0 +1,79 @@
+"""Embedder backend choice, cache keys, batching, and int8 vs fp32 vectors
+on real alpaca records; the perplexity tokenizer shortcut."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.features.conftest import records
+from tuneahead_lint.features.embed.embedder import Embedder, _onnx_available, length_batches
+
+needs_onnx = pytest.mark.skipif(not _onnx_available(), reason="onnxruntime/onnx not installed")
+
+
+def _texts(n: int = 60) -> list[str]:
+    recs = records("alpaca_120.jsonl")[:n]
+    return [r["instruction"] for r in recs] + [r["output"] for r in recs]
+
+
+@needs_onnx
+def test_auto_is_int8_on_cpu_and_keyed_as_int8() -> None:
+    emb = Embedder(device="cpu")
+    assert emb.resolved_backend() == "onnx-int8"
+    assert emb.get_params()["numerics"] == "int8"
+
+
+def test_explicit_backends_and_cuda() -> None:
+    assert Embedder(backend="onnx").get_params()["numerics"] == "fp32"
+    assert Embedder(backend="torch").get_params()["numerics"] == "fp32"
+    assert Embedder(backend="onnx-int8").get_params()["numerics"] == "int8"
+    assert Embedder(device="cuda").resolved_backend() == "torch"
+    # torch and fp32 ONNX share vectors, int8 has its own cache namespace
+    assert Embedder(backend="onnx").get_params() == Embedder(backend="torch").get_params()
+    assert Embedder(backend="onnx").get_params() != Embedder(backend="onnx-int8").get_params()
+
+
+def test_cache_key_needs_no_torch_import() -> None:
+    """A warm run computes the key of ``auto`` without importing torch."""
+    code = ("import sys; from tuneahead_lint.features.embed.embedder import Embedder; "
+            "Embedder().get_params(); print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_length_batches_respect_the_token_budget() -> None:
+    lengths = np.array([len(t.split()) + 2 for t in _texts()])
+    batches = length_batches(lengths, 64)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    for b in batches:
+        assert len(b) == 1 or len(b) * lengths[b].max() <= 64
+
+
+@pytest.mark.slow
+@needs_onnx
+def test_int8_close_to_fp32_on_real_texts() -> None:
+    texts = _texts()
+    fp32 = Embedder(backend="onnx").encode(texts)
+    int8 = Embedder(backend="onnx-int8").encode(texts)
+    cos = np.einsum("ij,ij->i", fp32, int8)
+    assert cos.mean() > 0.98 and cos.min() > 0.93
+    # the batch size does not change fp32 vectors
+    small = Embedder(backend="onnx", batch_tokens=256).encode(texts)
+    assert np.abs(small - fp32).max() < 1e-4
+
+
+@pytest.mark.slow
+def test_perplexity_token_ids_match_transformers_tokenizer() -> None:
+    from tuneahead_lint.basemodel import load_tokenizer
+    from tuneahead_lint.features import FeatureConfig
+    from tuneahead_lint.features.static.perplexity import _token_ids
+
+    recs = records("alpaca_120.jsonl")
+    texts = [f"{r['instruction']}\n\n{r['output']}" for r in recs]
+    cfg = FeatureConfig(ppl_max_tokens=32)
+    want = load_tokenizer(None)(texts, truncation=True, max_length=32, add_special_tokens=False)["input_ids"]
+    assert _token_ids(texts, cfg) == [list(x) for x in want]
