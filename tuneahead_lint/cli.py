@@ -80,6 +80,8 @@ def write_atomic(path: str, text: str) -> None:
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), help="Probe learning rate.")
 @click.option("--batch-size", type=click.IntRange(1), help="Probe batch size.")
 @click.option("--lora-r", type=click.IntRange(1), help="Probe LoRA rank.")
+@click.option("--lora-alpha", type=click.IntRange(1), help="Probe LoRA alpha [32].")
+@click.option("--max-len", type=click.IntRange(8), help="Probe tokens per record (longer ones are cut) [256].")
 @click.option("--min-score", type=float,
               help="Gate: exit 1 when the predicted score is below this [config min-score].")
 @click.option("--model", help="Predictor folder, or name under models/ [tuneahead-smollm2-135m].")
@@ -91,7 +93,7 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
              input_format: str | None, fast: bool, show_features: bool, base_model: str | None,
              embedder: str | None, seed: int | None, probe: bool | None, probe_steps: int | None,
              lr: float | None, batch_size: int | None, lora_r: int | None,
-             min_score: float | None, model: str | None, plot: str | None,
+             lora_alpha: int | None, max_len: int | None, min_score: float | None, model: str | None, plot: str | None,
              color: bool | None) -> None:
     """Lint PATHS (files or directories of .jsonl/.json/.gz/.parquet)."""
     from tuneahead_lint.pipeline import LintOptions, lint
@@ -101,7 +103,8 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
     rules = load_rules()
     config = _load_config(config_file, paths, rules, select, ignore)
     probe_params = {k: v for k, v in (("steps", probe_steps), ("lr", lr),
-                                       ("batch_size", batch_size), ("lora_r", lora_r)) if v is not None}
+                                       ("batch_size", batch_size), ("lora_r", lora_r),
+                                       ("lora_alpha", lora_alpha), ("max_len", max_len)) if v is not None}
     interactive = output is None and sys.stdout.isatty()
     opts = LintOptions(input_format=input_format, features=False if fast else None, probe=probe,
                        base_model=base_model, embedder=embedder, seed=seed,

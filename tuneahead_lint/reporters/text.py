@@ -59,6 +59,9 @@ class TextRenderer:
             blocks.append(self._skipped(report))
         if report.features:
             blocks.append(features_table(report.features, self.options.show_features))
+        probe_run = dict(report.extra).get("probe_run")
+        if probe_run:
+            blocks.append(probe_line(probe_run))
         if report.prediction is not None:
             blocks.append(prediction_block(report.prediction, dict(report.extra)))
         return blocks
@@ -166,6 +169,17 @@ def features_table(features: tuple[tuple[str, Measure], ...], full: bool) -> Ren
         table.add_row(name, number(m.value), m.detail, *refs)
     title = f"Features ({len(shown)} of {len(features)}" + ("" if full else "; --features lists all") + ")"
     return _stack(Text(title, style="bold"), table)
+
+
+def probe_line(run: dict) -> RenderableType:
+    """``probe: 20 of 20 steps on cpu (lr 0.0002, batch 4, LoRA r16/alpha 32, 256 tokens, seed 0)``."""
+    planned = run.get("steps")
+    steps = f"{run['steps_run']} of {planned}" if planned not in (None, run["steps_run"]) else f"{run['steps_run']}"
+    hp = ", ".join(x for x in (
+        f"lr {run['lr']:g}" if "lr" in run else "", f"batch {run['batch_size']}" if "batch_size" in run else "",
+        f"LoRA r{run.get('lora_r')}/alpha {run.get('lora_alpha')}" if "lora_r" in run else "",
+        f"{run['max_len']} tokens" if "max_len" in run else "", f"seed {run['seed']}" if "seed" in run else "") if x)
+    return Text(f"probe: {steps} steps on {run.get('device', '?')} ({hp})", style="dim")
 
 
 def prediction_block(p: Prediction, extra: dict | None = None) -> RenderableType:
