@@ -53,13 +53,12 @@ def expected_output(name: str, semantic: bool) -> bytes:
 
 def source_slice(name: str) -> bytes:
     """The clean real slice a planted set was cut from (needs the shared data)."""
-    if name.startswith("gsm8k"):
-        lines = (SHARED / "gsm8k_train/train.jsonl").read_bytes().split(b"\n")[:150]
-        return b"".join(x + b"\n" for x in lines)
-    path = SHARED / "alpaca_5k_subset/alpaca_5000.json"
-    with path.open("rb") as fh:
-        parts = list(pieces(str(path), fh))
-    return b"[" + b", ".join(p.raw for p in parts[200:350]) + b"]"
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_planted", PLANTED / "make_planted.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.source_slice(name, SHARED)
 
 
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data/instruct")
