@@ -56,7 +56,7 @@ def _before_after(before: Report, after: Report, how: str) -> list[str]:
 
 
 def _score(p: Prediction | None) -> str:
-    return "n/a" if p is None else f"{p.score:.1f} [{p.low:.1f}, {p.high:.1f}]"
+    return "n/a" if p is None else f"{p.score:.4f} [{p.low:.4f}, {p.high:.4f}]"
 
 
 def _hyper(h: HyperSuggestion) -> list[str]:
