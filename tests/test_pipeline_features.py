@@ -54,10 +54,7 @@ def test_explicit_feature_params_win(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(features_mod, "compute_features",
                         lambda ex, cfg: (seen.append(cfg), None)[1])
     config = _config(tmp_path, "[rules.TA201]\nmin_similarity = 0.9\n")
-    try:
-        lint([str(DATA)], config, LintOptions(probe=False, feature_params={"dup_threshold": 0.97}))
-    except AttributeError:
-        pass  # the stub returns no result; only the config it got matters here
+    lint([str(DATA)], config, LintOptions(probe=False, feature_params={"dup_threshold": 0.97}))
     assert seen and seen[0].dup_threshold == 0.97 and seen[0].outlier_sigma == 3.0
 
 
@@ -89,3 +86,15 @@ def test_stricter_threshold_cuts_clusters_end_to_end(tmp_path) -> None:
     assert all(ev["threshold"] == 0.99 and ev["min_similarity"] >= 0.99 for ev in clusters(strict))
     assert ratio(default) == pytest.approx(len(dups) / len(recs))
     assert ratio(strict) == pytest.approx((len(dups) - 1) / len(recs))
+
+
+def test_embed_backend_from_config(tmp_path, monkeypatch) -> None:
+    seen: list[FeatureConfig] = []
+    monkeypatch.setattr(features_mod, "compute_features", lambda ex, cfg: (seen.append(cfg), None)[1])
+    config = _config(tmp_path, 'embed-backend = "onnx"\n')
+    lint([str(DATA)], config, LintOptions(probe=False))  # the stub returns no features
+    assert seen[0].embed_backend == "onnx"
+    from tuneahead_lint.config import ConfigError
+
+    with pytest.raises(ConfigError, match="embed-backend"):
+        _config(tmp_path, 'embed-backend = "fp16"\n')
