@@ -103,7 +103,7 @@ class FeatureConfig:
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
-    :param embed_backend: ``auto`` (torch on CUDA, ``onnx-int8`` on CPU),
+    :param embed_backend: ``auto`` (torch on CUDA, fp32 ``onnx`` on CPU),
         ``torch``, ``onnx`` (fp32, same vectors as torch) or ``onnx-int8``;
         fp32 and int8 vectors are cached under different keys.
     :param device: ``cuda``/``cpu``; ``None``: CUDA when present.
