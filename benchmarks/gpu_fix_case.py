@@ -31,8 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-TARGET = ("arc_easy", "piqa")
-
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     from tuneahead_lint.basemodel import DEFAULT_BASE_MODEL, default_device, load_causal_lm
     from tuneahead_lint.meta.evalsuite import evaluate
     from tuneahead_lint.meta.finetune import finetune
-    from tuneahead_lint.meta.presets import _LEASE_HP
-    from tuneahead_lint.meta.runner import device_label, load_suite
+    from tuneahead_lint.meta.presets import _LEASE_HP, TARGET_BENCHMARKS
+    from tuneahead_lint.meta.runner import device_label, eval_batch_tokens, load_suite
     from tuneahead_lint.meta.spec import SuiteSpec
     from tuneahead_lint.readers import discover, read
 
@@ -63,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     base = args.base_model or DEFAULT_BASE_MODEL
     suite = SuiteSpec(tuple(args.benchmarks.split(",")), args.eval_items)
     items = load_suite(str(Path(args.eval_dir).resolve()), suite)
-    batch_tokens = 65536 if device.startswith("cuda") else 8192
+    batch_tokens = eval_batch_tokens(device)
 
     def scores_of(model, tok) -> dict[str, float]:
         return {b: s.score for b, s in evaluate(model, tok, items, device, batch_tokens=batch_tokens).items()}
@@ -72,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     base_scores = scores_of(model, tok)
     del model
     out = {"base_model": base, "device": device_label(device, torch.get_num_threads()),
-           "suite": suite.to_dict(), "target_benchmarks": list(TARGET), "hparams": asdict(_LEASE_HP),
+           "suite": suite.to_dict(), "target_benchmarks": list(TARGET_BENCHMARKS), "hparams": asdict(_LEASE_HP),
            "base_scores": base_scores, "runs": []}
     print(f"base: {base_scores}", flush=True)
     data = {}
@@ -93,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             del peft_model, model
             if device.startswith("cuda"):
                 torch.cuda.empty_cache()
-            target = sum(sc[b] - base_scores[b] for b in TARGET) / len(TARGET)
+            target = sum(sc[b] - base_scores[b] for b in TARGET_BENCHMARKS) / len(TARGET_BENCHMARKS)
             row = {"file": Path(path).name, "lr": float(lr), "seed": seed, "records": fit.records,
                    "steps": fit.steps, "loss_first": fit.loss_first, "loss_last": fit.loss_last,
                    "diverged": fit.diverged, "train_s": round(fit.train_s, 2), "scores": sc,

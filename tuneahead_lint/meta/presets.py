@@ -186,9 +186,9 @@ def _gpu_lease(base_model: str, suite: SuiteSpec) -> list[RunSpec]:
     sizes += [(Recipe(mix, 1000), hp) for mix in _GPU_MIXES]
     rng = random.Random(2027)
     combos = []
-    for i, (recipe, rhp) in enumerate(_random_block(120, seed=2027)):
-        n = min(recipe.size, 1000)
-        combos.append((replace(recipe, size=n), replace(rhp, max_len=256, epochs=min(rhp.epochs, 2.0))))
+    for recipe, rhp in _random_block(120, seed=2027):
+        combos.append((replace(recipe, size=min(recipe.size, 1000)),
+                       replace(rhp, max_len=256, epochs=min(rhp.epochs, 2.0))))
     # seed repeats: the clean base of each source, and a few configs that fail or nearly do
     repeat_cfgs = [(Recipe(_one(src), size), hp) for src in _GPU_BASES]
     repeat_cfgs += [(Recipe(_one("alpaca"), size, label_noise=1.0), hp),

@@ -109,8 +109,13 @@ def device_label(device: str, threads: int) -> str:
     return f"cpu:{threads}t:{platform.processor() or platform.machine()}"
 
 
+def eval_batch_tokens(device: str) -> int:
+    """Default tokens per evaluation batch: 65,536 on CUDA, 8,192 on CPU."""
+    return 65536 if device.startswith("cuda") else 8192
+
+
 def _batch_tokens(cfg: WorkerConfig, device: str) -> int:
-    return cfg.eval_batch_tokens or (65536 if device.startswith("cuda") else 8192)
+    return cfg.eval_batch_tokens or eval_batch_tokens(device)
 
 
 def score_rows(scores) -> list[ScoreRow]:

@@ -11,9 +11,8 @@ caching it (:func:`embed_texts`); small length-sorted batches of about 1,024
 padded tokens (little padding, and the activations stay in the CPU caches:
 twice the throughput of 8,192-token batches on a 2-core EPYC); the ONNX
 Runtime backend (``auto`` on CPU: fp32, the same vectors as torch); and
-truncation to
-``max_tokens`` (MiniLM was trained on 128 word pieces; only 5% of alpaca texts
-are longer). ``onnx-int8`` is another 1.2x on this CPU but opt-in only: its
+truncation to ``max_tokens`` (MiniLM was trained on 128 word pieces; only 5%
+of alpaca texts are longer). ``onnx-int8`` is another 1.2x on this CPU but opt-in only: its
 activation scales are per batch, so a text's vector moves with the texts
 batched beside it (cosine to fp32 0.993 on average, 0.958 at worst), and a
 file's near-duplicate and outlier findings would then depend on what the cache
@@ -124,9 +123,6 @@ class Embedder:
             return "torch"
         return "onnx"
 
-    def _pick_backend(self) -> str:
-        return self.resolved_backend()
-
     def _device(self, probe_torch: bool = True) -> str:
         if self.device:
             return self.device
@@ -141,7 +137,7 @@ class Embedder:
     def load(self) -> Embedder:
         """Load the model; sets ``backend_``, ``dim_`` and the runner."""
         _, source = resolve_embedder(self.model)
-        self.backend_ = self._pick_backend()
+        self.backend_ = self.resolved_backend()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         if self.backend_ == "torch":
             self._load_torch(source)
