@@ -51,6 +51,8 @@ def test_fail_on_threshold(tmp_path, capsys):
     ["--fast", "does-not-exist.jsonl"],
     ["--fast", "--format", "xml", "x.jsonl"],
     ["--fast", "--lr", "-1", "x.jsonl"],
+    ["--fast", "--max-len", "4", "x.jsonl"],
+    ["--fast", "--lora-alpha", "0", "x.jsonl"],
     ["rules", "TA999"],
 ])
 def test_usage_and_missing_input_exit_2_with_one_line(tmp_path, capsys, args):
@@ -137,3 +139,22 @@ def test_json_and_sarif_are_byte_deterministic(tmp_path, capsys):
         first = run(capsys, "--fast", "--format", fmt, str(f))[1]
         second = run(capsys, "--fast", "--format", fmt, str(f))[1]
         assert first == second and first
+
+
+def test_probe_options_reach_the_probe(monkeypatch, capsys):
+    """Every probe hyperparameter on the command line reaches the probe stage."""
+    from tuneahead_lint import pipeline
+
+    seen = {}
+
+    def fake_probe(examples, config, opts, base_model, available, missing):
+        seen.update(opts.probe_params)
+        missing["probe"] = "skipped in this test"
+
+    monkeypatch.setattr(pipeline, "_run_probe", fake_probe)
+    code, _, _ = run(capsys, "--fast", "--probe", "--probe-steps", "3", "--lr", "0.001", "--batch-size", "2",
+                     "--lora-r", "8", "--lora-alpha", "16", "--max-len", "64",
+                     str(FIX / "sample" / "alpaca_sample.jsonl"))
+    assert code == 0
+    assert {k: seen[k] for k in ("steps", "lr", "batch_size", "lora_r", "lora_alpha", "max_len")} == {
+        "steps": 3, "lr": 0.001, "batch_size": 2, "lora_r": 8, "lora_alpha": 16, "max_len": 64}
