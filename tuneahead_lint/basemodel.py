@@ -16,12 +16,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tuneahead_lint.atomic import atomic_path
+from tuneahead_lint.errors import BaseModelError
+
 DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-class BaseModelError(RuntimeError):
-    """The base model could not be found or loaded (exit code 2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,17 +99,16 @@ def materialize(spec: ModelSpec) -> str:
         raise BaseModelError(f"cannot load GGUF {gguf}: {exc}") from exc
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = out.with_name(f"{out.name}.tmp{os.getpid()}")
-    tmp.mkdir(parents=True, exist_ok=True)
-    model.config.save_pretrained(str(tmp))
-    tok.save_pretrained(str(tmp))
-    safetensors.torch.save_model(model, str(tmp / "model.safetensors"))
+    out.parent.mkdir(parents=True, exist_ok=True)
     try:
-        os.replace(tmp, out)
+        with atomic_path(out) as tmp:
+            tmp.mkdir()
+            model.config.save_pretrained(str(tmp))
+            tok.save_pretrained(str(tmp))
+            safetensors.torch.save_model(model, str(tmp / "model.safetensors"))
     except OSError:  # another process won the race; theirs is identical
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
+        if not (out / "model.safetensors").exists():
+            raise
     return str(out)
 
 

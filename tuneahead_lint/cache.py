@@ -8,13 +8,21 @@ sha256 of the text; ``value`` is a float16 (embeddings) or float64
 leaves whole rows or none) and WAL mode lets concurrent runs read while one
 writes. A changed model, backend or truncation length is a different ``ns``,
 so stale numbers are never returned.
+
+A cache file SQLite cannot read (corrupt, truncated, not a database) is moved
+aside to ``features.sqlite.corrupt-<time>``, a warning names both files on
+stderr, and a fresh cache is built: a cache can always be rebuilt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
 import sqlite3
+import sys
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,15 +54,51 @@ class VectorCache:
         self.ns = ns
         self.dtype = np.dtype(dtype)
         self._db: sqlite3.Connection | None = None
-        if root is not None:
+        self.path = None if root is None else root / "features.sqlite"
+        if self.path is not None:
             root.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(root / "features.sqlite"), timeout=60)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(_SCHEMA)
+            self._db = self._guard(self._open, self._open)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=60)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute(_SCHEMA)
+            db.execute("SELECT count(*) FROM entries WHERE ns = ?", (self.ns,)).fetchone()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _guard(self, action: Callable[[], Any], retry: Callable[[], Any]) -> Any:
+        """Run ``action``; when the file turns out corrupt, move it aside,
+        open a fresh cache and run ``retry`` instead."""
+        try:
+            return action()
+        except sqlite3.DatabaseError as exc:
+            if not corrupt(exc):
+                raise
+            self._move_aside(exc)
+            return retry()
+
+    def _move_aside(self, exc: Exception) -> None:
+        if self._db is not None:
+            self._db.close()
+        aside = f"{self.path}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
+        os.replace(self.path, aside)
+        for suffix in ("-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.replace(f"{self.path}{suffix}", aside + suffix)
+        sys.stderr.write(f"tuneahead-lint: warning: {self.path}: unreadable feature cache ({exc}); "
+                         f"moved to {aside}, rebuilding\n")
+        self._db = self._open()
 
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
         """Cached vectors for those keys that are present."""
+        return self._guard(lambda: self._get_many(keys), dict)
+
+    def _get_many(self, keys: Sequence[bytes]) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
         if self._db is None:
             return found
@@ -74,6 +118,9 @@ class VectorCache:
         if self._db is None:
             return
         rows = [(self.ns, k, np.ascontiguousarray(v, dtype=self.dtype).tobytes()) for k, v in items]
+        self._guard(lambda: self._insert(rows), lambda: self._insert(rows))
+
+    def _insert(self, rows: list[tuple[str, bytes, bytes]]) -> None:
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
 
@@ -81,6 +128,12 @@ class VectorCache:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """True for errors that mean the file itself is damaged (not e.g. 'locked')."""
+    text = str(exc).lower()
+    return not isinstance(exc, sqlite3.OperationalError) or "malformed" in text or "not a database" in text
 
 
 def cached_values(texts: Sequence[str], cache: VectorCache,

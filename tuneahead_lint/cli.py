@@ -17,12 +17,8 @@ from pathlib import Path
 import click
 
 from tuneahead_lint import __version__
-
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
-
-
-class UserError(Exception):
-    """A one-line error for the user (exit 2)."""
+from tuneahead_lint.atomic import write_atomic
+from tuneahead_lint.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UserError
 
 
 class DefaultGroup(click.Group):
@@ -44,18 +40,6 @@ def cli() -> None:
 
 def _csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and rename."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise UserError(f"{path}: cannot write output: {exc.strerror or exc}") from None
 
 
 @cli.command("lint")
@@ -255,11 +239,6 @@ _add_predict_commands()
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the CLI and map every error to a one-line message."""
-    from tuneahead_lint.basemodel import BaseModelError
-    from tuneahead_lint.config import ConfigError
-    from tuneahead_lint.readers import InputError
-    from tuneahead_lint.ruleset.registry import RuleFileError
-
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="tuneahead-lint",
                  standalone_mode=False)
@@ -271,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"tuneahead-lint: error: {exc.format_message()}", err=True)
         return EXIT_USAGE
-    except (UserError, ConfigError, InputError, BaseModelError, RuleFileError) as exc:
+    except UserError as exc:
         click.echo(f"tuneahead-lint: error: {exc}", err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -20,14 +20,11 @@ from typing import Any
 
 import jsonschema
 
+from tuneahead_lint.errors import ConfigError
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Severity
 
 SEVERITIES = ["error", "warning", "note"]
-
-
-class ConfigError(ValueError):
-    """Invalid configuration (exit code 2). ``str()`` names file and key."""
 
 
 _TOP_LEVEL: dict[str, Any] = {

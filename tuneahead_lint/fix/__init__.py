@@ -27,8 +27,8 @@ from tuneahead_lint.config import Config
 from tuneahead_lint.fix.hparams import BASE_LR, HyperSuggestion, predictor_query, suggest
 from tuneahead_lint.fix.plan import Action, FixOptions, FixPlan, plan_fix
 from tuneahead_lint.fix.source import SourceFile, load
-from tuneahead_lint.fix.write import (OutputError, backup_path, destinations, render,
-                                      replace_in_place, write_bytes_atomic)
+from tuneahead_lint.fix.write import (OutputError, backup_blocks, backup_path, destinations,
+                                      render, replace_in_place, write_bytes_atomic)
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Report
 
@@ -103,7 +103,7 @@ def _touched(plan: FixPlan) -> list[str]:
 def _check_backups(plan: FixPlan) -> None:
     """Refuse --in-place before anything is written if a backup would be overwritten."""
     for path in _touched(plan):
-        if os.path.exists(backup_path(path)):
+        if backup_blocks(path):
             raise OutputError(f"{backup_path(path)}: backup already exists; "
                               "remove it or write with -o instead")
 

@@ -11,7 +11,9 @@ import click
 def fix_command(paths: tuple[str, ...], output: str | None, in_place: bool, dry_run: bool,
                 log: str | None, config_file: str | None, **remedies: Any) -> None:
     """Run fix, print the removal log (unless ``--log``) and the summary."""
-    from tuneahead_lint.cli import UserError, _load_config, write_atomic
+    from tuneahead_lint.atomic import write_atomic
+    from tuneahead_lint.cli import _load_config
+    from tuneahead_lint.errors import UserError
     from tuneahead_lint.fix import OutputError, run_fix
     from tuneahead_lint.fix.log import render, render_text
     from tuneahead_lint.fix.report import render_summary

@@ -15,23 +15,20 @@ Changed records are re-serialised by :func:`~.strip.dumps_like`.
 
 from __future__ import annotations
 
+import filecmp
 import gzip
 import io
 import os
-import shutil
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+from tuneahead_lint.atomic import copy_atomic, fsync_dir, real_target, write_atomic
+from tuneahead_lint.errors import OutputError
 from tuneahead_lint.fix.source import ARRAY, LINES, PARQUET, Record, SourceFile
 from tuneahead_lint.fix.strip import dumps_like
 
 _WS = b" \t\r\n"
-
-
-class OutputError(Exception):
-    """A destination that cannot be used or written (exit 2, one line)."""
 
 
 def render(file: SourceFile, drop: frozenset[int], changed: Mapping[int, Any]) -> bytes:
@@ -152,37 +149,51 @@ def _refuse_overwrite(dest: Mapping[str, str]) -> None:
 
 
 def write_bytes_atomic(path: str, data: bytes, like: str | None = None) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and
-    ``os.replace``; with ``like``, copy that file's permission bits first."""
-    target = Path(path)
+    """Write ``data`` to ``path`` atomically (:func:`~tuneahead_lint.atomic.write_atomic`),
+    creating its folder; with ``like``, copy that file's permission bits first."""
+    target = real_target(path)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{target.parent}: cannot create folder: {exc.strerror or exc}") from None
-    tmp = target.with_name(f".{target.name}.tmp{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        if like is not None:
-            shutil.copymode(like, tmp)
-        os.replace(tmp, target)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write output: {exc.strerror or exc}") from None
+    write_atomic(path, data, like=like)
 
 
 def backup_path(path: str) -> str:
     return path + ".bak"
 
 
-def replace_in_place(path: str, data: bytes) -> str:
-    """Copy ``path`` to ``path.bak`` (refused if that exists), then replace
-    ``path`` atomically with ``data``. Returns the backup's path."""
+def backup_blocks(path: str) -> bool:
+    """True when ``path``'s backup exists and holds something other than
+    ``path`` itself (a backup equal to the input is left by an interrupted
+    run and may be reused)."""
     bak = backup_path(path)
-    if os.path.exists(bak):
-        raise OutputError(f"{bak}: backup already exists; remove it or write with -o instead")
+    if not os.path.lexists(bak):
+        return False
     try:
-        shutil.copy2(path, bak)
-    except OSError as exc:
-        raise OutputError(f"{bak}: cannot write backup: {exc.strerror or exc}") from None
-    write_bytes_atomic(path, data, like=path)
+        return not filecmp.cmp(path, bak, shallow=False)
+    except OSError:
+        return True
+
+
+def replace_in_place(path: str, data: bytes) -> str:
+    """Keep ``path`` as ``path.bak`` (refused if a different backup exists),
+    then replace the real file behind ``path`` atomically with ``data``.
+    Returns the backup's path. Interrupted at any step, ``path`` holds the old
+    or the new bytes and the backup is whole or absent."""
+    bak = backup_path(path)
+    if backup_blocks(path):
+        raise OutputError(f"{bak}: backup already exists; remove it or write with -o instead")
+    if not os.path.lexists(bak):
+        _backup(path, bak)
+    write_atomic(path, data, like=path)
     return bak
+
+
+def _backup(path: str, bak: str) -> None:
+    """A hard link to the current file (atomic); a whole copy where links fail."""
+    try:
+        os.link(real_target(path), bak)
+        fsync_dir(real_target(bak).parent)
+    except OSError:
+        copy_atomic(path, bak)

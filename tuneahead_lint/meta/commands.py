@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from tuneahead_lint.atomic import write_atomic
+
 
 def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
@@ -172,9 +174,7 @@ def _export(store, path: str, target_benchmarks: tuple[str, ...] | None = None) 
     from tuneahead_lint.meta.export import rows, to_csv
 
     cols, table = rows(store, *([target_benchmarks] if target_benchmarks else []))
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
-    tmp.write_text(to_csv(cols, table), encoding="utf-8")
-    tmp.replace(path)
+    write_atomic(path, to_csv(cols, table))
     _echo(f"wrote {len(table)} runs x {len(cols)} columns to {path}")
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from tuneahead_lint.atomic import write_atomic
 from tuneahead_lint.basemodel import cache_root
 
 
@@ -38,12 +37,5 @@ def load(key: str) -> dict[str, Any] | None:
 def store(key: str, obj: dict[str, Any]) -> Path:
     path = _path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key[:16]}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(obj, fh, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(obj, sort_keys=True))
     return path

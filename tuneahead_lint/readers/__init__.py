@@ -20,6 +20,7 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
+from tuneahead_lint.errors import InputError
 from tuneahead_lint.readers.containers import pieces
 from tuneahead_lint.readers.formats import FORMATS, UNKNOWN
 from tuneahead_lint.readers.records import to_example
@@ -29,19 +30,6 @@ __all__ = ["DATA_SUFFIXES", "FORMATS", "InputError", "Records", "UNKNOWN",
            "discover", "majority_format", "read"]
 
 DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet")
-
-
-class InputError(Exception):
-    """A path that cannot be read: missing, unreadable, or a directory
-    without data files. ``str()`` is ``path:line: message`` or ``path: message``."""
-
-    def __init__(self, path: str, line: int | None, message: str) -> None:
-        super().__init__(path, line, message)
-        self.path, self.line, self.message = path, line, message
-
-    def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
-        return f"{where}: {self.message}"
 
 
 def discover(paths: Sequence[str]) -> list[str]:

@@ -17,6 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from tuneahead_lint.errors import RuleFileError
 from tuneahead_lint.resources import data_dir
 from tuneahead_lint.types import Severity
 
@@ -65,10 +66,6 @@ class Rule:
         if self.requires:
             parts += [f"Requires: {', '.join(self.requires)}", ""]
         return "\n".join(parts)
-
-
-class RuleFileError(ValueError):
-    pass
 
 
 def _load_one(path: Path, validator: jsonschema.Draft202012Validator) -> Rule:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import warnings
 from pathlib import Path
 
+from tuneahead_lint.atomic import atomic_path
 from tuneahead_lint.basemodel import cache_root
 
 
@@ -67,13 +67,11 @@ def _export(folder: Path, target: Path) -> None:
     axes = {"b": 0, "s": 1}
     names = ["input_ids", "attention_mask", "token_type_ids"]
     dynamic = {n: {v: k for k, v in axes.items()} for n in [*names, "last_hidden_state"]}
-    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    with torch.inference_mode(), warnings.catch_warnings():
+    with atomic_path(target) as tmp, torch.inference_mode(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches
         torch.onnx.export(model, (dummy, dummy, torch.zeros_like(dummy)), str(tmp),
                           input_names=names, output_names=["last_hidden_state"],
                           dynamic_axes=dynamic, opset_version=17, dynamo=False)
-    os.replace(tmp, target)
 
 
 def _quantize(fp32: Path, target: Path) -> None:
@@ -81,6 +79,5 @@ def _quantize(fp32: Path, target: Path) -> None:
 
     # Unsigned per-channel weights: signed int8 saturates on AVX2 CPUs without
     # VNNI and costs 0.04 of cosine; QUInt8 keeps cosine to fp32 near 0.99.
-    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QUInt8, per_channel=True)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QUInt8, per_channel=True)
