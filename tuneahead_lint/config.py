@@ -2,8 +2,8 @@
 
 Configuration lives in ``.tuneahead.toml`` (top level) or in the
 ``[tool.tuneahead-lint]`` table of ``pyproject.toml``. It is found by walking
-up from the first input path; ``.tuneahead.toml`` wins over ``pyproject.toml``
-in the same directory. It is validated against a JSON Schema generated from
+up from the first input path to the repository root; ``.tuneahead.toml``
+wins over ``pyproject.toml`` in the same directory. It is validated against a JSON Schema generated from
 the rule registry *before* anything runs; an error names the file and the key
 path (``.tuneahead.toml: rules.TA104.max_prompt_tokens: -1 is less than the
 minimum of 1``).
@@ -12,6 +12,7 @@ minimum of 1``).
 from __future__ import annotations
 
 import fnmatch
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -138,8 +139,10 @@ def _selected(rule: Rule, select: Sequence[str] | None, ignore: Sequence[str] | 
 
 
 def find_config(start: str | Path) -> Path | None:
-    """Walk up from ``start`` to the filesystem root; first config wins."""
-    p = Path(start).resolve()
+    """Walk up from ``start``; first config wins. The walk stops at the
+    repository root (the first folder holding ``.git``), so a config above
+    the repository never applies; outside a repository it goes up to ``/``."""
+    p = Path(os.path.abspath(start))
     for d in ([p] if p.is_dir() else []) + list(p.parents):
         dot = d / ".tuneahead.toml"
         if dot.is_file():
@@ -147,6 +150,8 @@ def find_config(start: str | Path) -> Path | None:
         pp = d / "pyproject.toml"
         if pp.is_file() and _has_table(pp):
             return pp
+        if (d / ".git").exists():
+            return None
     return None
 
 
@@ -166,6 +171,8 @@ def load_config(path: str | Path | None, rules: Sequence[Rule]) -> Config:
         raw = tomllib.loads(p.read_text("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{p}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read config: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{p}: invalid TOML: {exc}") from None
     if p.name == "pyproject.toml":
@@ -178,6 +185,7 @@ def validate(data: Mapping[str, Any], rules: Sequence[Rule], where: str) -> None
     validator = jsonschema.Draft202012Validator(config_schema(rules))
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.path), list(map(str, e.path))))
     if not errors:
+        _check_regexes(data, rules, where)
         return
     err = errors[0]
     # oneOf errors hide the useful message in their context: take the deepest
@@ -187,3 +195,27 @@ def validate(data: Mapping[str, Any], rules: Sequence[Rule], where: str) -> None
             best = sub
     key = ".".join(str(x) for x in best.absolute_path) or "(top level)"
     raise ConfigError(f"{where}: {key}: {best.message}")
+
+
+def _check_regexes(data: Mapping[str, Any], rules: Sequence[Rule], where: str) -> None:
+    """Compile every option declared ``format: regex`` (or whose items are);
+    the first that does not compile is a :class:`ConfigError` naming its key."""
+    from tuneahead_lint.patterns import check_patterns
+
+    table = data.get("rules") or {}
+    for rule in rules:
+        entry = table.get(rule.id)
+        if not isinstance(entry, dict):
+            continue
+        for name, spec in rule.options:
+            if name not in entry or not _is_regex(spec):
+                continue
+            value = entry[name]
+            bad = check_patterns(value if isinstance(value, list) else [value])
+            if bad is not None:
+                index = f"[{bad[0]}]" if isinstance(value, list) else ""
+                raise ConfigError(f"{where}: rules.{rule.id}.{name}{index}: invalid regular expression: {bad[1]}")
+
+
+def _is_regex(spec: Mapping[str, Any]) -> bool:
+    return spec.get("format") == "regex" or (spec.get("items") or {}).get("format") == "regex"

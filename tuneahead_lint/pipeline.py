@@ -105,18 +105,18 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
                                  base_model, available, missing)
     else:
         for need in ("embeddings", "base_model"):
-            missing[need] = "skipped: dataset features are off (--no-features)"
+            missing[need] = "dataset features are off (--fast, or features = false in the config)"
     if _pick(opts.probe, config, "probe"):
         stage("probe")
         probe = _run_probe(examples, config, _with_probe_defaults(opts), base_model, available, missing)
     else:
-        missing["probe"] = "skipped: needs --probe"
+        missing["probe"] = "needs --probe"
     values = tuple(getattr(features, "values", ()) or ()) + tuple(getattr(probe, "values", ()) or ())
     outcome = None
     if features is not None:
         stage("predict")
         outcome = _run_predict(values, probe is not None, config, opts, base_model, available, missing)
-    missing.setdefault("predictor", "skipped: needs dataset features (not with --fast / --no-features)")
+    missing.setdefault("predictor", "needs dataset features (off with --fast or features = false)")
     stage("rules")
     ctx = Context(examples, frozenset(available), missing, tokenizer, features, probe,
                   one_line_files(examples), prediction=outcome)
@@ -185,7 +185,7 @@ def _run_probe(examples, config, opts, base_model, available, missing):
     try:
         result = run_probe([ex for ex in examples if ex.ok], cfg)
     except ProbeError as exc:  # e.g. no record has a response: probe rules are skipped
-        missing["probe"] = f"skipped: probe failed: {exc}"
+        missing["probe"] = f"probe failed: {exc}"
         return None
     available.add("probe")
     return result
@@ -205,7 +205,7 @@ def _run_predict(values, probe_ran, config, opts, base_model, available, missing
         from tuneahead_lint.predict.stage import predict_stage
         from tuneahead_lint.predict.table import PredictError
     except ImportError as exc:  # pragma: no cover - the ml extra is missing
-        missing["predictor"] = f"skipped: needs the ml extra (lightgbm, shap): {exc}"
+        missing["predictor"] = f"needs the ml extra (lightgbm, shap): {exc}"
         return None
     hparams = {k: v for k, v in opts.probe_params.items() if k in ("lr", "batch_size", "lora_r")}
     try:
@@ -213,7 +213,7 @@ def _run_predict(values, probe_ran, config, opts, base_model, available, missing
                                 min_score=_pick(opts.min_score, config, "min-score"),
                                 hparams=hparams, base_model=base_model)
     except (PredictError, ImportError) as exc:
-        missing["predictor"] = f"skipped: {exc}"
+        missing["predictor"] = str(exc)
         return None
     available.add("predictor")
     return outcome

@@ -3,13 +3,13 @@ template leakage, exact duplicates)."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.patterns import compile_any
 from tuneahead_lint.types import KNOWN_ROLES, Example, Hit, text_hash
 
 
@@ -113,7 +113,7 @@ def template_leak(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hi
     """Chat-template or special tokens left inside the text of a turn; one hit
     per file, marker and role, listing every record where it occurs."""
     patterns = list(ctx.options.get("patterns") or _LEAK_PATTERNS)
-    rx = re.compile("|".join(f"(?:{p})" for p in patterns), re.MULTILINE)
+    rx = compile_any(patterns)  # RE2: linear time, patterns come from the config
     found: dict[tuple, list] = defaultdict(list)
     for ex in _valid(examples):
         for t in ex.turns:

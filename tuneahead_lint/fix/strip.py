@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuneahead_lint.checks.record import _LEAK_PATTERNS
+from tuneahead_lint.patterns import compile_any, compile_pattern
 from tuneahead_lint.readers.formats import convert
 from tuneahead_lint.types import Turn
 
@@ -28,15 +29,14 @@ class Markup:
     """The TA105 matcher: ``rx`` (all patterns, as the check compiles them)
     and ``each`` (one regex per pattern, tried one at a time when stripping)."""
 
-    rx: re.Pattern[str]
-    each: tuple[re.Pattern[str], ...]
+    rx: Any  # compiled by tuneahead_lint.patterns (RE2)
+    each: tuple[Any, ...]
 
 
 def markup(patterns: Sequence[str] = ()) -> Markup:
     """:class:`Markup` for ``patterns`` (default: the check's built-in list)."""
     pats = list(patterns or _LEAK_PATTERNS)
-    return Markup(re.compile("|".join(f"(?:{p})" for p in pats), re.MULTILINE),
-                  tuple(re.compile(p, re.MULTILINE) for p in pats))
+    return Markup(compile_any(pats), tuple(compile_pattern(p) for p in pats))
 
 
 def leaks(turns: Sequence[Turn], m: Markup) -> str | None:
@@ -47,7 +47,7 @@ def leaks(turns: Sequence[Turn], m: Markup) -> str | None:
     return None
 
 
-def strip_text(text: str, rx: re.Pattern[str]) -> str:
+def strip_text(text: str, rx: Any) -> str:
     """``text`` without markup; whitespace left at either end by a removal is
     trimmed (an end that was already whitespace is kept as it was)."""
     new = rx.sub("", text)

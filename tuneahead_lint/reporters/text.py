@@ -52,7 +52,8 @@ class TextRenderer:
                        emoji=False, highlight=False, soft_wrap=False)
 
     def _blocks(self, report: Report) -> list[RenderableType]:
-        blocks: list[RenderableType] = [Text(f"tuneahead-lint {report.tool_version}", style="bold")]
+        config = report.config_path or "none (built-in defaults)"
+        blocks: list[RenderableType] = [Text(f"tuneahead-lint {report.tool_version}  config: {config}", style="bold")]
         blocks += summary_blocks(report.summary)
         blocks += [self._finding(f) for f in ordered(report.findings)]
         if report.skipped:
