@@ -43,7 +43,7 @@ def _pick(opt: Any, config: Config, key: str) -> Any:
 
 def read_all(paths: Sequence[str], fmt: str | None) -> tuple[list[Example], list[FileSummary]]:
     """Read every data file under ``paths``. Raises readers.InputError."""
-    from tuneahead_lint.readers import discover, read
+    from tuneahead_lint.readers import discover, is_file_note, read
 
     examples: list[Example] = []
     files: list[FileSummary] = []
@@ -51,7 +51,8 @@ def read_all(paths: Sequence[str], fmt: str | None) -> tuple[list[Example], list
         recs = list(read(path, fmt))
         formats = Counter(ex.format for ex in recs if ex.ok)
         major = formats.most_common(1)[0][0] if formats else "unknown"
-        files.append(FileSummary(path, major, len(recs), sum(not ex.ok for ex in recs)))
+        recs_only = [ex for ex in recs if not is_file_note(ex)]
+        files.append(FileSummary(path, major, len(recs_only), sum(not ex.ok for ex in recs_only)))
         examples.extend(recs)
     return examples, files
 
@@ -70,7 +71,7 @@ def summarise(examples: Sequence[Example], files: Sequence[FileSummary]) -> Summ
         stats += [("turns_mean", statistics.fmean(turns)), ("turns_p50", float(turns[len(turns) // 2])),
                   ("turns_max", float(turns[-1]))]
     formats = Counter(ex.format for ex in ok)
-    return Summary(tuple(files), len(examples), tuple(sorted(formats.items())), tuple(stats))
+    return Summary(tuple(files), sum(f.records for f in files), tuple(sorted(formats.items())), tuple(stats))
 
 
 def _tokenizer(base_model: str | None, missing: dict[str, str]) -> Any:

@@ -184,9 +184,10 @@ def test_pretty_printed_single_object_is_one_record(lint_file):
     assert [(e.line, e.ok) for e in examples] == [(1, True), (5, True)]
 
 
-def test_empty_and_whitespace_files_have_no_records(lint_file):
-    assert lint_file("a.jsonl", b"") == [] and lint_file("b.json", b" \n\n ") == []
-    assert lint_file("c.json", b"[]") == []
+def test_empty_and_whitespace_files_have_only_an_empty_file_note(lint_file):
+    for name, data in (("a.jsonl", b""), ("b.json", b" \n\n "), ("c.json", b"[]")):
+        [note] = lint_file(name, data)
+        assert not note.ok and [p.check for p in note.problems] == ["empty_file"]
 
 
 def test_50_mb_single_line(lint_file):

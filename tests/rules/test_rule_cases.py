@@ -2,12 +2,15 @@
 
 A case is data (JSONL by default, ``ext`` for other containers; ``escaped``
 for raw bytes written with Python escapes), optional rule options in
-``config``, and the lines the rule must report in ``expect``.
+``config``, and the lines the rule must report in ``expect``. ``special``
+(name -> symlink-loop | broken-link | fifo) puts the data in a folder next to
+such entries and lints the folder.
 """
 
 from __future__ import annotations
 
 import codecs
+import os
 from pathlib import Path
 
 import pytest
@@ -33,10 +36,22 @@ def test_rule_case(rule_id, case, tmp_path):
     data = codecs.escape_decode(raw.encode("latin-1"))[0] if case.get("escaped") else raw.encode()
     path = tmp_path / f"data.{case.get('ext', 'jsonl')}"
     path.write_bytes(data)
+    for name, kind in (case.get("special") or {}).items():
+        _special(tmp_path / name, kind)
     rule = find_rule(rule_id)
     config = Config(None, {"select": [rule_id], "rules": {rule_id: case.get("config", {})}})
-    report = lint([str(path)], config, LintOptions(features=False))
+    target = tmp_path if case.get("special") else path
+    report = lint([str(target)], config, LintOptions(features=False))
     got = sorted(f.line for f in report.findings if f.rule_id == rule_id)
     assert got == case["expect"], [f.message for f in report.findings]
     for f in report.findings:
         assert f.rule_name == rule.name and f.remedy == rule.remedy
+
+
+def _special(path: Path, kind: str) -> None:
+    if kind == "symlink-loop":
+        path.symlink_to(path.name)
+    elif kind == "broken-link":
+        path.symlink_to("missing-target.jsonl")
+    else:
+        os.mkfifo(path)

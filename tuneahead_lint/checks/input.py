@@ -34,7 +34,8 @@ def _register(name: str, kinds: tuple[str, ...], undecoded_only: bool = False) -
     check(name)(fn)
 
 
-for _kind in ("invalid_json", "not_object", "invalid_utf8", "bom", "non_string"):
+for _kind in ("invalid_json", "not_object", "invalid_utf8", "bom", "non_string", "duplicate_key",
+              "unreadable", "empty_file"):
     _register(_kind, (_kind,))
 # a transcript that is not Human/Assistant is as unusable as missing fields
 _register("missing_field", ("missing_field", "unknown_format"))

@@ -14,7 +14,7 @@ import io
 import os
 from dataclasses import dataclass
 
-from tuneahead_lint.readers import InputError, read
+from tuneahead_lint.readers import InputError, path_problem, read
 from tuneahead_lint.readers.containers import (BOM, GZIP_MAGIC, Piece, _container, _inner_name,
                                                _SafeStream, pieces)
 from tuneahead_lint.readers.records import to_example
@@ -64,6 +64,9 @@ def load(path: str, fmt: str | None = None) -> SourceFile:
         text), which ``fix`` refuses to rewrite.
     """
     read(path, fmt)  # same existence / permission / format-name checks as lint
+    problem = path_problem(path)
+    if problem is not None:  # e.g. a FIFO found in a folder: opening it would block
+        raise InputError(path, None, f"{problem}; not rewritten by fix")
     try:
         with open(path, "rb") as handle:
             blob = handle.read()

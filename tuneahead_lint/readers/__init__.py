@@ -16,7 +16,9 @@ on the example (``invalid_json``, ``not_object``, ``invalid_utf8``, ``bom``,
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -24,12 +26,28 @@ from tuneahead_lint.errors import InputError
 from tuneahead_lint.readers.containers import pieces
 from tuneahead_lint.readers.formats import FORMATS, UNKNOWN
 from tuneahead_lint.readers.records import to_example
-from tuneahead_lint.types import Example, FileSummary
+from tuneahead_lint.types import Example, FileSummary, Problem
 
-__all__ = ["DATA_SUFFIXES", "FORMATS", "InputError", "Records", "UNKNOWN",
-           "discover", "majority_format", "read"]
+__all__ = ["DATA_SUFFIXES", "FORMATS", "InputError", "Records", "UNKNOWN", "UnknownFormat",
+           "discover", "is_file_note", "majority_format", "path_problem", "read"]
 
 DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet")
+FILE_NOTES = frozenset({"empty_file", "unreadable"})
+
+
+class UnknownFormat(InputError, ValueError):
+    """``--input-format`` (or ``format`` in the config) names no known format."""
+
+    def __init__(self, fmt: str) -> None:
+        super().__init__("--input-format", None, f"unknown format {fmt!r}; expected one of "
+                         + ", ".join(FORMATS))
+
+
+def is_file_note(example: Example) -> bool:
+    """True for the stand-in example of a file with no records or that could
+    not be read (it carries the problem; it is not counted as a record)."""
+    return not example.ok and bool(example.problems) and all(
+        p.check in FILE_NOTES for p in example.problems)
 
 
 def discover(paths: Sequence[str]) -> list[str]:
@@ -47,18 +65,41 @@ def discover(paths: Sequence[str]) -> list[str]:
 
 
 def _expand(path: str) -> list[str]:
+    """Files under ``path``. A named path that cannot be read is an error; an
+    unreadable entry inside a folder is listed (``read`` reports it)."""
+    problem = path_problem(path) if os.path.lexists(path) else "no such file or directory"
+    if problem is not None:
+        raise InputError(path, None, problem)
     if os.path.isfile(path):
         return [path]
-    if not os.path.isdir(path):
-        raise InputError(path, None, "no such file or directory")
+    errors: list[OSError] = []
     files = [os.path.join(root, name)
-             for root, dirs, names in os.walk(path)
+             for root, dirs, names in os.walk(path, onerror=errors.append)
              if not _prune_hidden(dirs)
              for name in names if name.lower().endswith(DATA_SUFFIXES) and not name.startswith(".")]
+    files += [os.fsdecode(e.filename) for e in errors if e.filename is not None]
     if not files:
         raise InputError(path, None, "directory has no data files (" + ", ".join(
             "*" + s for s in DATA_SUFFIXES) + ")")
     return files
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` cannot be read as a data file, or None when it can."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        if os.path.islink(path):
+            return f"broken symlink to {os.readlink(path)!r}"
+        return exc.strerror or str(exc)
+    if stat.S_ISDIR(mode):
+        return None if os.access(path, os.R_OK | os.X_OK) else "folder not readable: permission denied"
+    if not stat.S_ISREG(mode):
+        kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device"
+        return f"not a regular file ({kind}); only regular files are read"
+    return None if os.access(path, os.R_OK) else "permission denied"
 
 
 def _prune_hidden(dirs: list[str]) -> bool:
@@ -70,19 +111,30 @@ def _prune_hidden(dirs: list[str]) -> bool:
 def read(path: str, fmt: str | None = None) -> Records:
     """Stream the records of one file as :class:`Example` objects, in file order.
 
+    A path that exists but cannot be read (no permission, symlink loop,
+    broken link, FIFO or device, unreadable folder) gives one example with an
+    ``unreadable`` problem: :func:`discover` lists such entries of a folder.
+
     :param fmt: a name from ``FORMATS`` to use for every record instead of
         per-record detection.
-    :raises InputError: the file is missing, a directory or not readable (at
-        the call; an open that still fails raises on the first ``next``).
-    :raises ValueError: ``fmt`` is not in ``FORMATS``.
+    :raises InputError: the file is missing or a readable directory (at the
+        call; an open that still fails raises on the first ``next``), or
+        ``fmt`` is not in ``FORMATS``.
     """
     if fmt is not None and fmt not in FORMATS:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    if not os.path.isfile(path):
-        raise InputError(path, None, "is a directory" if os.path.isdir(path) else "no such file")
-    if not os.access(path, os.R_OK):
-        raise InputError(path, None, "permission denied")
+        raise UnknownFormat(fmt)
+    problem = path_problem(path) if os.path.lexists(path) else "no such file"
+    if problem is None and os.path.isdir(path):
+        raise InputError(path, None, "is a directory")
+    if problem == "no such file":
+        raise InputError(path, None, problem)
+    if problem is not None:
+        return Records(path, iter([_unreadable(path, problem)]))
     return Records(path, _examples(path, fmt))
+
+
+def _unreadable(path: str, problem: str) -> Example:
+    return Example(path, 1, 0, UNKNOWN, (), (Problem("unreadable", problem),), "")
 
 
 def _examples(path: str, fmt: str | None) -> Iterator[Example]:
@@ -107,6 +159,8 @@ class Records(Iterator[Example]):
 
     def __next__(self) -> Example:
         example = next(self._examples)
+        if is_file_note(example):
+            return example
         self.records += 1
         self.unreadable += not example.ok
         self.formats[example.format] += 1

@@ -28,7 +28,7 @@ import itertools
 import json
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
@@ -71,7 +71,9 @@ def _broken(line: int, offset: int, raw: bytes, check: str, detail: str) -> Piec
 def pieces(path: str, handle: BinaryIO) -> Iterator[Piece]:
     """Raw records of the open binary file ``handle`` whose name is ``path``."""
     if path.lower().endswith(".parquet"):
-        yield from parquet_rows(handle)
+        seen = yield from _any(parquet_rows(handle))
+        if not seen:
+            yield _broken(1, 0, b"", "empty_file", "no records: the Parquet file has no rows")
         return
     magic = handle.read(2)
     handle.seek(0)
@@ -84,6 +86,19 @@ def pieces(path: str, handle: BinaryIO) -> Iterator[Piece]:
         yield _broken(last.line if last else 1, stream.consumed, b"", "invalid_json",
                       f"{'gzip' if packed else 'file'} stream is corrupt or truncated "
                       f"after {stream.consumed} bytes: {stream.error}")
+    elif last is None:
+        what = ("the file is empty (0 bytes)" if stream.consumed == 0 else
+                f"{stream.consumed} bytes of whitespace or an empty array")
+        yield _broken(1, 0, b"", "empty_file", f"no records: {what}")
+
+
+def _any(parts: Iterator[Piece]) -> Generator[Piece, None, bool]:
+    """``parts`` as a generator that reports whether it yielded (its return value)."""
+    seen = False
+    for piece in parts:
+        seen = True
+        yield piece
+    return seen
 
 
 def _inner_name(path: str) -> str:
