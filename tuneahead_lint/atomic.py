@@ -113,12 +113,20 @@ def _fsync_path(path: Path) -> None:
         os.close(fd)
 
 
+def encodable(text: str) -> str:
+    """``text`` with lone surrogates (from non-UTF-8 file names or ``\\ud800``
+    escapes) written as ``\\udcff`` escapes: always valid UTF-8, and inside a
+    JSON string a valid JSON escape."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def write_atomic(path: str | os.PathLike[str], data: bytes | str, like: str | None = None) -> None:
-    """Write ``data`` (str: UTF-8) to ``path`` atomically; see the module doc.
+    """Write ``data`` (str: UTF-8, see :func:`encodable`) to ``path`` atomically;
+    see the module doc.
 
     :raises OutputError: the folder or file cannot be written (one line, naming ``path``).
     """
-    blob = data.encode("utf-8") if isinstance(data, str) else data
+    blob = data.encode("utf-8", "backslashreplace") if isinstance(data, str) else data
     try:
         if is_special(path):
             _write_special(path, blob)

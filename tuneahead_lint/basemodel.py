@@ -55,6 +55,28 @@ def resolve(spec: str | None) -> ModelSpec:
     return ModelSpec(spec, str(p.resolve()) if p.exists() else spec)
 
 
+_EMBEDDED_NAMES = frozenset({DEFAULT_BASE_MODEL, "all-minilm-l6-v2"})
+OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+
+
+def is_hub_id(spec: str | None) -> bool:
+    """True when ``spec`` names a model to fetch from the hub (not the
+    embedded default, not a local path)."""
+    return bool(spec) and spec not in _EMBEDDED_NAMES and not Path(spec).exists()
+
+
+def offline_unless_hub(*specs: str | None) -> bool:
+    """Turn the hub libraries' offline mode on (``HF_HUB_OFFLINE``,
+    ``TRANSFORMERS_OFFLINE``; a value the user set is kept) unless one of
+    ``specs`` is a hub model id: the embedded models need no network.
+    Call before transformers or huggingface_hub is imported. True if set."""
+    if any(is_hub_id(s) for s in specs):
+        return False
+    for var in OFFLINE_VARS:
+        os.environ.setdefault(var, "1")
+    return True
+
+
 def cache_root() -> Path:
     """``$TUNEAHEAD_CACHE`` or ``~/.cache/tuneahead-lint``."""
     env = os.environ.get("TUNEAHEAD_CACHE")

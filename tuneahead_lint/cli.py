@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from tuneahead_lint import __version__
-from tuneahead_lint.atomic import write_atomic
+from tuneahead_lint.atomic import encodable, write_atomic
 from tuneahead_lint.errors import EXIT_FINDINGS, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, UserError
 
 
@@ -105,7 +105,7 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
     if output:
         write_atomic(output, text)
     else:
-        click.echo(text, nl=not text.endswith("\n"))
+        click.echo(encodable(text), nl=not text.endswith("\n"))
     raise SystemExit(exit_code(report, fail_on or config.get("fail-on")))
 
 
@@ -248,18 +248,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("tuneahead-lint: aborted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"tuneahead-lint: error: {exc.format_message()}", err=True)
+        click.echo(encodable(f"tuneahead-lint: error: {exc.format_message()}"), err=True)
         return EXIT_USAGE
     except UserError as exc:
-        click.echo(f"tuneahead-lint: error: {exc}", err=True)
+        click.echo(encodable(f"tuneahead-lint: error: {exc}"), err=True)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - last resort: one line, no traceback
         if os.environ.get("TUNEAHEAD_DEBUG"):
             raise
-        click.echo(f"tuneahead-lint: internal error: {type(exc).__name__}: {exc} "
-                   "(rerun with TUNEAHEAD_DEBUG=1 for the traceback)", err=True)
+        click.echo(encodable(f"tuneahead-lint: internal error: {type(exc).__name__}: {exc} "
+                             "(rerun with TUNEAHEAD_DEBUG=1 for the traceback)"), err=True)
         return EXIT_INTERNAL
     return EXIT_OK
 

@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 
 from tuneahead_lint.errors import ConfigError
+from tuneahead_lint.readers.formats import FORMATS
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Severity
 
@@ -47,7 +48,7 @@ _TOP_LEVEL: dict[str, Any] = {
                       "description": "Embedder runtime: auto = torch on CUDA, fp32 ONNX on CPU; "
                                      "onnx = fp32 ONNX (same vectors as torch); onnx-int8 = 1.2x faster, "
                                      "but a text's vector depends on its batch."},
-    "format": {"type": "string", "description": "Force an input format for every file."},
+    "format": {"enum": list(FORMATS), "description": "Force an input format for every file."},
     "min-score": {"type": "number", "description": "Gate: minimum predicted score."},
     "max-lines-shown": {"type": "integer", "minimum": 1, "default": 5,
                         "description": "Lines listed per finding before '... and N more'."},
@@ -185,6 +186,7 @@ def validate(data: Mapping[str, Any], rules: Sequence[Rule], where: str) -> None
     validator = jsonschema.Draft202012Validator(config_schema(rules))
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.path), list(map(str, e.path))))
     if not errors:
+        _check_rule_keys(data, rules, where)
         _check_regexes(data, rules, where)
         return
     err = errors[0]
@@ -219,3 +221,15 @@ def _check_regexes(data: Mapping[str, Any], rules: Sequence[Rule], where: str) -
 
 def _is_regex(spec: Mapping[str, Any]) -> bool:
     return spec.get("format") == "regex" or (spec.get("items") or {}).get("format") == "regex"
+
+
+def _check_rule_keys(data: Mapping[str, Any], rules: Sequence[Rule], where: str) -> None:
+    """Every ``select``/``ignore`` (and per-file-ignores) entry must match a rule."""
+    lists = [(k, data.get(k) or []) for k in ("select", "ignore")]
+    lists += [(f"per-file-ignores.{glob}", keys) for glob, keys in (data.get("per-file-ignores") or {}).items()]
+    for key, values in lists:
+        for i, value in enumerate(values):
+            if not any(_matches(r, value) for r in rules):
+                label = f"--{key}" if where == "command line" else f"{where}: {key}[{i}]"
+                raise ConfigError(f"{label}: unknown rule {value!r} (no rule id, name or "
+                                  "prefix matches; see `tuneahead-lint rules`)")

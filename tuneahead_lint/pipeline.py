@@ -88,7 +88,10 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
          rules: Sequence[Rule] | None = None,
          on_stage: Callable[[str], None] | None = None) -> Report:
     """Run the whole pipeline over ``paths`` and return the report."""
+    from tuneahead_lint.basemodel import offline_unless_hub
+
     rules = tuple(rules or load_rules())
+    offline_unless_hub(_pick(opts.base_model, config, "base-model"), _pick(opts.embedder, config, "embedder"))
     stage = on_stage or (lambda name: None)
     stage("read")
     examples, files = read_all(paths, _pick(opts.input_format, config, "format"))

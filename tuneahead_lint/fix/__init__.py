@@ -59,8 +59,10 @@ def run_fix(paths: Sequence[str], opts: FixOptions, config: Config, rules: Seque
     :raises InputError: an input cannot be read. :raises OutputError: the
         destination is missing, an input, or cannot be written.
     """
+    from tuneahead_lint.basemodel import offline_unless_hub
     from tuneahead_lint.readers import discover
 
+    offline_unless_hub(opts.embedder)
     inputs = discover(paths)
     dest = destinations(inputs, output, in_place) if (output or in_place or not dry_run) else {}
     files = [load(p, opts.input_format) for p in inputs]

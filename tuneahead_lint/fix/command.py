@@ -11,7 +11,7 @@ import click
 def fix_command(paths: tuple[str, ...], output: str | None, in_place: bool, dry_run: bool,
                 log: str | None, config_file: str | None, **remedies: Any) -> None:
     """Run fix, print the removal log (unless ``--log``) and the summary."""
-    from tuneahead_lint.atomic import write_atomic
+    from tuneahead_lint.atomic import encodable, write_atomic
     from tuneahead_lint.cli import _load_config
     from tuneahead_lint.errors import UserError
     from tuneahead_lint.fix import OutputError, run_fix
@@ -37,8 +37,8 @@ def fix_command(paths: tuple[str, ...], output: str | None, in_place: bool, dry_
     if log:
         write_atomic(log, render(actions, log, shared))
     else:
-        click.echo(render_text(actions, shared), nl=False)
-    click.echo(render_summary(result, dry_run) + (f"removal log: {log}\n" if log else ""), nl=False)
+        click.echo(encodable(render_text(actions, shared)), nl=False)
+    click.echo(encodable(render_summary(result, dry_run) + (f"removal log: {log}\n" if log else "")), nl=False)
 
 
 def _options(config: Any, rules: Any, find_rule: Any, cli: dict[str, Any]) -> Any:

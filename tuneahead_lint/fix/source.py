@@ -75,6 +75,10 @@ def load(path: str, fmt: str | None = None) -> SourceFile:
     parts = list(pieces(path, io.BytesIO(blob)))
     records = tuple(Record(to_example(path, i, p, fmt), p) for i, p in enumerate(parts))
     if path.lower().endswith(".parquet"):
+        broken = [p.detail for r in records if not r.piece.decodable for p in r.example.problems
+                  if p.check == "invalid_json"]
+        if broken:  # lint reports it as TA001; rows after the damage are unknown
+            raise InputError(path, None, f"{broken[0]}; not rewritten by fix")
         return SourceFile(path, PARQUET, False, b"", blob, records)
     gzipped = blob[:2] == GZIP_MAGIC
     text = _decompressed(blob) if gzipped else blob

@@ -64,8 +64,8 @@ def _lines(file: SourceFile, drop: frozenset[int], changed: Mapping[int, Any]) -
 def _values(file: SourceFile, drop: frozenset[int], changed: Mapping[int, Any]) -> bytes:
     array = file.container == ARRAY
     elements = [r for r in file.records if r.element]
-    if not elements:
-        return file.text
+    if not elements:  # nothing decodable: keep it all, or nothing of it
+        return file.text if not drop else (b"[]\n" if array else b"")
     spans = [(r.piece.offset, r.piece.offset + len(r.piece.raw)) for r in elements]
     gaps = [file.text[a[1]:b[0]] for a, b in zip(spans, spans[1:])]
     clean = [g for g in gaps if _clean_gap(g, array)]

@@ -37,4 +37,5 @@ def artifact_location(path: str, root: Path) -> dict[str, str]:
         rel = full.relative_to(os.path.abspath(root))
     except ValueError:
         return {"uri": full.as_uri()}
-    return {"uri": quote(PurePosixPath(*rel.parts).as_posix()), "uriBaseId": SRCROOT}
+    # the file name's own bytes, percent-encoded (a non-UTF-8 name stays exact)
+    return {"uri": quote(os.fsencode(PurePosixPath(*rel.parts).as_posix())), "uriBaseId": SRCROOT}
