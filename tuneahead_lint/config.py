@@ -146,14 +146,22 @@ def find_config(start: str | Path) -> Path | None:
     p = Path(os.path.abspath(start))
     for d in ([p] if p.is_dir() else []) + list(p.parents):
         dot = d / ".tuneahead.toml"
-        if dot.is_file():
+        if _is_file(dot):
             return dot
         pp = d / "pyproject.toml"
-        if pp.is_file() and _has_table(pp):
+        if _is_file(pp) and _has_table(pp):
             return pp
-        if (d / ".git").exists():
+        if os.path.lexists(d / ".git"):
             return None
     return None
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False also where a folder cannot be searched."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _has_table(pyproject: Path) -> bool:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tuneahead_lint.atomic import is_special
 from tuneahead_lint.config import Config
 from tuneahead_lint.fix.hparams import BASE_LR, HyperSuggestion, predictor_query, suggest
 from tuneahead_lint.fix.plan import Action, FixOptions, FixPlan, plan_fix
@@ -125,9 +126,10 @@ def _lint(paths: list[str], config: Config, lint_opts: Any, rules: Sequence[Rule
 
 def _lint_output(inputs: list[str], contents: dict[str, bytes], dest: dict[str, str] | None,
                  config: Config, lint_opts: Any, rules: Sequence[Rule]) -> Report:
-    """Lint what was written (``dest``), or for a dry run the same bytes
-    written to a temporary folder that is removed afterwards."""
-    if dest is not None:
+    """Lint what was written (``dest``), or for a dry run or an output that
+    cannot be read back (``-o /dev/null``, a FIFO) the same bytes written to a
+    temporary folder that is removed afterwards."""
+    if dest is not None and not any(is_special(dest[p]) for p in inputs):
         return _lint([dest[p] for p in inputs], config, lint_opts, rules)
     with tempfile.TemporaryDirectory(prefix="tuneahead-fix-") as tmp:
         where = destinations(inputs, tmp + os.sep, False)
