@@ -38,3 +38,38 @@ def test_many_keys(tmp_path) -> None:
     cache.put_many(items)
     got = cache.get_many([k for k, _ in items])
     assert len(got) == 2500 and got[text_key("1234")][0] == 1234.0
+
+
+def _filled(tmp_path, n: int = 3000) -> bytes:
+    rng = np.random.default_rng(0)
+    cache = VectorCache(tmp_path, "ns", dtype="float64")
+    cache.put_many([(rng.bytes(32), rng.random(64)) for _ in range(n)])
+    cache.close()
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "features.sqlite")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return (tmp_path / "features.sqlite").read_bytes()
+
+
+def test_garbage_cache_file_is_moved_aside_and_rebuilt(tmp_path, capsys) -> None:
+    (tmp_path / "features.sqlite").write_bytes(b"SQLite format 3\0" + bytes(range(256)) * 8)
+    cache = VectorCache(tmp_path, "ns")
+    cache.put_many([(text_key("a"), np.ones(4))])
+    assert list(cache.get_many([text_key("a")])) == [text_key("a")]
+    cache.close()
+    aside = [p.name for p in tmp_path.iterdir() if ".corrupt-" in p.name]
+    assert len(aside) == 1
+    assert f"moved to {tmp_path / aside[0]}, rebuilding" in capsys.readouterr().err
+
+
+def test_truncated_cache_file_is_moved_aside_and_rebuilt(tmp_path, capsys) -> None:
+    blob = _filled(tmp_path)
+    (tmp_path / "features.sqlite").write_bytes(blob[: len(blob) // 3])
+    cache = VectorCache(tmp_path, "ns", dtype="float64")
+    assert cache.get_many([text_key("a")]) == {}
+    cache.put_many([(text_key("a"), np.ones(4))])
+    assert list(cache.get_many([text_key("a")])) == [text_key("a")]
+    cache.close()
+    assert "unreadable feature cache" in capsys.readouterr().err

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from pathlib import Path
+from urllib.parse import unquote_to_bytes
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tuneahead_lint.readers import containers, is_file_note, read
@@ -106,3 +108,57 @@ def test_json_values_as_array_split_exactly(folder, values, indent, chunk):
 def test_non_ascii_json_values_never_raise(folder, values):
     lines = [json.dumps(v, ensure_ascii=False) for v in values]
     read_bytes(folder, "u.jsonl", "\n".join(lines).encode("utf-8", "surrogatepass"))
+
+
+# --- file names and lone surrogates: the reports stay valid UTF-8, JSON and SARIF
+
+surrogates = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+texts_with_surrogates = st.lists(st.text(max_size=5) | surrogates, min_size=1, max_size=6).map("".join)
+name_bytes = st.binary(min_size=1, max_size=24).filter(
+    lambda b: b"/" not in b and b"\0" not in b and not b.startswith(b"."))
+
+
+def _lint_bytes(capsysbinary, *argv: str) -> tuple[int, str, str]:
+    from tuneahead_lint.cli import main
+
+    code = main(list(argv))
+    captured = capsysbinary.readouterr()
+    return code, captured.out.decode("utf-8"), captured.err.decode("utf-8")  # strict
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prompt=texts_with_surrogates, role=texts_with_surrogates)
+def test_lone_surrogates_are_findings_and_reports_stay_valid(tmp_path, capsysbinary, prompt, role):
+    record = {"messages": [{"role": role, "content": prompt}, {"role": "assistant", "content": "ok"}]}
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(record) + "\n", encoding="ascii")  # surrogates as \udXXX escapes
+    [example] = read(str(path))
+    for turn in example.turns:  # raises on a surrogate left in the text
+        turn.content.encode("utf-8"), turn.role.encode("utf-8")
+    lone = any(0xD800 <= ord(c) <= 0xDFFF for c in prompt + role)
+    assert lone == any(p.check == "invalid_utf8" for p in example.problems)
+    for fmt in ("json", "sarif", "text"):
+        code, out, err = _lint_bytes(capsysbinary, "--fast", "-f", fmt, str(path))
+        assert code in (0, 1) and "Traceback" not in out + err
+        if fmt != "text":
+            json.loads(out)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=name_bytes)
+def test_any_file_name_gives_valid_reports(tmp_path, capsysbinary, name):
+    folder = tmp_path / f"n{abs(hash(name))}"
+    folder.mkdir(exist_ok=True)
+    raw = os.path.join(os.fsencode(folder), name + b".jsonl")
+    with open(raw, "wb") as fh:
+        fh.write(b'{"prompt": "a", "completion": ""}\n')
+    path = os.fsdecode(raw)
+    for fmt in ("json", "sarif", "text"):
+        code, out, err = _lint_bytes(capsysbinary, "--fast", "-f", fmt, path)
+        assert code == 1 and "Traceback" not in out + err, err
+        if fmt == "json":
+            assert os.fsencode(json.loads(out)["findings"][0]["path"]) == raw
+        if fmt == "sarif":
+            [result] = json.loads(out)["runs"][0]["results"]
+            uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            assert uri.isascii() and unquote_to_bytes(uri).endswith(name + b".jsonl")
