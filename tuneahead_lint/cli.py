@@ -3,7 +3,7 @@
 Exit codes (documented in README):
   0  no finding at or above --fail-on
   1  findings at or above --fail-on (or, with a predictor, a predicted failure)
-  2  usage error, invalid config, unreadable input (missing file, no data files)
+  2  usage error, invalid config, a named input that cannot be read, unwritable output
   3  internal error (a bug: rerun with TUNEAHEAD_DEBUG=1 for the traceback)
 """
 
