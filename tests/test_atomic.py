@@ -67,9 +67,10 @@ def test_errors_share_one_base():
 def test_offline_unless_a_hub_id_is_asked_for(monkeypatch, tmp_path):
     from tuneahead_lint.basemodel import OFFLINE_VARS, offline_unless_hub
 
-    for var in OFFLINE_VARS:
+    for var in (*OFFLINE_VARS, "ORT_DISABLE_TELEMETRY"):
         monkeypatch.delenv(var, raising=False)
     assert not offline_unless_hub(None, "sentence-transformers/all-mpnet-base-v2")
     assert all(var not in os.environ for var in OFFLINE_VARS)
+    assert os.environ["ORT_DISABLE_TELEMETRY"] == "1"
     assert offline_unless_hub(None, str(tmp_path), "all-minilm-l6-v2")
     assert all(os.environ[var] == "1" for var in OFFLINE_VARS)

@@ -57,6 +57,9 @@ def resolve(spec: str | None) -> ModelSpec:
 
 _EMBEDDED_NAMES = frozenset({DEFAULT_BASE_MODEL, "all-minilm-l6-v2"})
 OFFLINE_VARS = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+# onnxruntime >= 1.29 on Linux sends telemetry (1DS, mobile.events.data.microsoft.com)
+# unless this is set before it initialises
+NO_TELEMETRY_VARS = ("ORT_DISABLE_TELEMETRY",)
 
 
 def is_hub_id(spec: str | None) -> bool:
@@ -69,7 +72,10 @@ def offline_unless_hub(*specs: str | None) -> bool:
     """Turn the hub libraries' offline mode on (``HF_HUB_OFFLINE``,
     ``TRANSFORMERS_OFFLINE``; a value the user set is kept) unless one of
     ``specs`` is a hub model id: the embedded models need no network.
-    Call before transformers or huggingface_hub is imported. True if set."""
+    onnxruntime's telemetry is turned off in any case. Call before
+    transformers, huggingface_hub or onnxruntime is imported. True if offline."""
+    for var in NO_TELEMETRY_VARS:
+        os.environ.setdefault(var, "1")
     if any(is_hub_id(s) for s in specs):
         return False
     for var in OFFLINE_VARS:

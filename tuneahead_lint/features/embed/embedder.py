@@ -157,11 +157,11 @@ class Embedder:
         self.dim_ = int(st.get_sentence_embedding_dimension())
 
     def _load_onnx(self, source: str, quantized: bool) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         from tuneahead_lint.features.embed import onnx_export
 
+        ort = onnx_export.offline_onnxruntime()
         path = onnx_export.exported_model(source, quantized)
         tok = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
         tok.no_padding()
