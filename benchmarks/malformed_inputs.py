@@ -482,6 +482,16 @@ def _drop_dac() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
 
 
+def file_modes_apply() -> bool:
+    """True when a child process obeys file modes (not root, or root able to drop CAP_DAC_*)."""
+    if os.geteuid() != 0:
+        return True
+    try:
+        return subprocess.run(["true"], preexec_fn=_drop_dac).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def snapshot(folder: Path) -> dict[str, str]:
     out = {}
     for root, dirs, names in os.walk(folder):
