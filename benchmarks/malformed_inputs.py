@@ -172,9 +172,14 @@ def is_char_device(path: str) -> Callable[[Path, str, str], str | None]:
 
 
 def file_is(rel: str, pattern: str) -> Callable[[Path, str, str], str | None]:
+    """``rel`` matches ``pattern`` (waiting up to 5 s: a FIFO reader thread may still be writing it)."""
     def check(folder: Path, out: str, err: str) -> str | None:
-        text = (folder / rel).read_text("utf-8") if (folder / rel).exists() else "<missing>"
-        return None if re.search(pattern, text) else f"{rel} holds {text[:80]!r}"
+        for _ in range(50):
+            text = (folder / rel).read_text("utf-8") if (folder / rel).exists() else "<missing>"
+            if re.search(pattern, text):
+                return None
+            time.sleep(0.1)
+        return f"{rel} holds {text[:80]!r}"
     return check
 
 
