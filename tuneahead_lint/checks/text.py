@@ -1,0 +1,292 @@
+"""Content checks that need no model: gibberish (TA107), encoded blobs
+(TA108), web markup (TA109), mojibake (TA115) and refusals (TA116).
+
+Each yields one hit per record, anchored at the record's line, with the
+evidence (matched text or measured value) in the hit."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.checks.textutil import (assistant_turns, dictionary, identify, is_code, letter_words,
+                                            main_script, user_text, valid, wordfreq_languages)
+from tuneahead_lint.types import Example, Hit, text_hash
+
+
+def snippet(text: str, start: int = 0, end: int | None = None, width: int = 60) -> str:
+    """``text[start:end]`` cut to ``width`` characters, newlines shown as spaces."""
+    piece = text[start:end if end is not None else len(text)]
+    piece = " ".join(piece.split())
+    return piece if len(piece) <= width else piece[:width - 3] + "..."
+
+
+def record_hit(ex: Example, name: str, evidence: tuple[tuple[str, Any], ...]) -> Hit:
+    """One hit naming one record, keyed by the record's content."""
+    key = text_hash(*(t.content for t in ex.turns))
+    return Hit(ex.path, (ex.line,), evidence, key=f"{name}:{key}", records=(ex.index + 1,))
+
+
+# --- TA107 gibberish -------------------------------------------------------
+
+_SYMBOL = re.compile(r"[^\w\s]|_")
+
+
+@dataclass(frozen=True, slots=True)
+class TextStats:
+    """What TA107 measures on one text."""
+
+    words: int  # words of 3+ letters
+    known: float  # share of them in the dictionary of the text's language (or English)
+    vowels: float  # share of vowels among the letters of all words
+    case_noise: float  # share of letter runs with irregular case ("fVKfBdd")
+    runs: int  # ASCII letter runs of 3+ letters (the base of case_noise)
+    lang: str
+
+
+_NOT_WORDS = re.compile(r"\S*://\S*|www\.\S+|[#@]\w+|\{\{[^{}]*\}\}")
+_VOWELS = frozenset("aeiouyàáâãäåèéêëìíîïòóôõöøùúûüýÿæœ")
+_RUN = re.compile(r"[^\W\d_]{3,}")
+_REGULAR_CASE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+s?|(?:[A-Z]+[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+")
+
+
+def text_stats(text: str) -> TextStats:
+    langid = identify(text)
+    lang = langid.code if langid.reliable and langid.code in wordfreq_languages() else "en"
+    words = letter_words(text)
+    long_words = [w for w in words if len(w) >= 3]
+    vocab, english = dictionary(lang), dictionary("en")
+    known = sum(w in vocab or w in english for w in long_words) / len(long_words) if long_words else 0.0
+    letters = sum(len(w) for w in words)
+    vowels = sum(c in _VOWELS for w in words for c in w) / letters if letters else 1.0
+    runs = [r for r in _RUN.findall(text) if r.isascii()]
+    noise = sum(not _REGULAR_CASE.fullmatch(r) for r in runs) / len(runs) if runs else 0.0
+    return TextStats(len(long_words), known, vowels, noise, len(runs), lang)
+
+
+def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
+    """The stats of ``text`` when it reads as random characters, else None.
+
+    Random letters have few dictionary words *and* few vowels (about 19% of
+    random a-z letters are vowels, 35-45% in Latin-script languages), or,
+    mixed-case, irregular case inside most words ("fVKfBdd"); lists of
+    names or rare words keep their vowels and their case. URLs, hashtags
+    and hex numbers are left out. Only mostly-Latin text
+    that is not code is judged: short texts and other scripts never are."""
+    body = _NOT_WORDS.sub(" ", text).strip()
+    if len(body) < int(opts["min_chars"]) or main_script(body) != "Latin" or is_code(text):
+        return None
+    st = text_stats(body)
+    if st.known >= float(opts["max_known_share"]):
+        return None
+    # almost no dictionary words: random letters with a few more vowels by chance
+    vowel_limit = 0.33 if st.known < 0.15 else float(opts["max_vowel_share"])
+    few_vowels = st.words >= int(opts["min_words"]) and st.vowels < vowel_limit
+    noisy_case = st.runs >= 3 and st.case_noise >= float(opts["min_case_noise"])
+    return st if few_vowels or noisy_case else None
+
+
+@check("gibberish")
+def gibberish(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Turns that are random characters or strings of non-words."""
+    opts = dict(ctx.options)
+    for ex in valid(examples):
+        for i, t in enumerate(ex.turns):
+            st = gibberish_reason(t.content, opts)
+            if st is not None:
+                yield record_hit(ex, "gibberish", (
+                    ("role", t.role), ("turn", i + 1), ("known_pct", round(100 * st.known)),
+                    ("vowel_pct", round(100 * st.vowels)), ("case_noise_pct", round(100 * st.case_noise)),
+                    ("words", st.words), ("lang", st.lang), ("text", snippet(t.content))))
+                break
+
+
+# --- TA108 encoded-blob ----------------------------------------------------
+
+_TOKEN = re.compile(r"[^\s\"'`<>()\[\]{},;]+")
+_B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+_HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}[ :]){31,}[0-9a-fA-F]{2}(?![0-9A-Za-z])")
+_HEX_RUN = re.compile(r"(?:0x)?[0-9a-fA-F]+")
+
+
+def _is_b64(run: str) -> bool:
+    body = run.rstrip("=")
+    classes = (any(c.isupper() for c in body), any(c.islower() for c in body), any(c.isdigit() for c in body))
+    return all(classes) and len(set(body)) >= 16
+
+
+def _is_hex(run: str) -> bool:
+    digits = re.sub(r"[ :]|^0x", "", run)
+    letters = sum(c.isalpha() for c in digits)
+    return 0.1 <= letters / len(digits) <= 0.7 and len(set(digits.lower())) >= 10
+
+
+def blobs(text: str, min_chars: int, min_hex: int) -> list[tuple[str, str]]:
+    """(kind, run) of every whitespace-delimited token that is base64 (at
+    least ``min_chars``) or hex (at least ``min_hex``), and of spaced hex bytes.
+    Tokens with other characters (URLs, paths, identifiers) are not blobs."""
+    found = []
+    for tok in _TOKEN.findall(text):
+        if len(tok) >= min_hex and _HEX_RUN.fullmatch(tok) and _is_hex(tok):
+            found.append(("hex", tok))
+        elif len(tok) >= min_chars and _B64.fullmatch(tok) and _is_b64(tok):
+            found.append(("base64", tok))
+    found += [("hex", m.group(0)) for m in _HEX.finditer(text) if _is_hex(m.group(0))]
+    return found
+
+
+@check("encoded_blob")
+def encoded_blob(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Responses carrying a base64 or hex blob (code keeps small blobs)."""
+    min_chars, min_hex = int(ctx.options["min_chars"]), int(ctx.options["min_hex_chars"])
+    for ex in valid(examples):
+        for turn, t in assistant_turns(ex):
+            found = blobs(t.content, min_chars, min_hex)
+            size = sum(len(run) for _, run in found)
+            if found and (size >= 0.5 * len(t.content.strip()) or not is_code(t.content)):
+                kind, run = max(found, key=lambda f: len(f[1]))
+                yield record_hit(ex, "blob", (("kind", kind), ("chars", len(run)), ("turn", turn),
+                                              ("text", snippet(run, width=40))))
+                break
+
+
+# --- TA109 markup-boilerplate ----------------------------------------------
+
+_HTML_TAGS = frozenset(
+    "a abbr article aside b body br button caption center dd div dl dt em fieldset footer font "
+    "form h1 h2 h3 h4 h5 h6 head header hr html i iframe img input label li link main meta nav "
+    "noscript ol option p script section select small span strong style sub sup table tbody td "
+    "textarea tfoot th thead title tr u ul".split())
+_TAG = re.compile(r"</?([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]{0,300})?/?>")
+_FENCED = re.compile(r"```.*?(?:```|\Z)|`[^`\n]*`", re.S)
+_LINE_BREAKS = frozenset({"br", "hr"})  # markdown tables use <br> in cells
+_BOILERPLATE = re.compile(
+    r"all rights reserved|privacy policy|terms of (?:use|service)|cookie policy|"
+    r"accept (?:all )?cookies|we use cookies|skip to (?:main )?content|subscribe to our newsletter|"
+    r"share on (?:facebook|twitter)|toggle navigation|enable javascript|javascript is disabled|"
+    r"back to top|sign up for (?:our|the) newsletter|powered by wordpress|read more\s*(?:»|>>)|"
+    r"copyright ©|© ?(?:19|20)\d\d", re.I)
+_ASKS_MARKUP = re.compile(
+    r"html|css|xml|svg|markup|mark-up|web ?page|web ?site|javascript|\bjs\b|react|jsx|\bvue\b|"
+    r"angular|php|\bdom\b|\btags?\b|scrap(?:e|ing)|hyperlink|\bcode\b|program|script|"
+    r"email template|newsletter|privacy policy|footer|cookie|markdown|\bfont|\bbold|italic|<\w+", re.I)
+
+
+def markup_evidence(response: str, min_tags: int, min_phrases: int) -> tuple[int, str] | None:
+    """(count, example) of the HTML tags, or else the web boilerplate phrases,
+    found outside code fences; None when below the limits."""
+    bare = _FENCED.sub(" ", response)
+    tags = [m for m in _TAG.finditer(bare)
+            if m.group(1).lower() in _HTML_TAGS and m.group(1).lower() not in _LINE_BREAKS]
+    if len(tags) >= min_tags:
+        return len(tags), snippet(tags[0].group(0), width=40)
+    phrases = sorted({m.group(0).lower() for m in _BOILERPLATE.finditer(bare)})
+    if len(phrases) >= min_phrases:
+        return len(phrases), ", ".join(phrases[:3])
+    return None
+
+
+@check("markup_boilerplate")
+def markup_boilerplate(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Responses that are HTML or web page boilerplate the prompt did not ask for."""
+    min_tags, min_phrases = int(ctx.options["min_tags"]), int(ctx.options["min_phrases"])
+    for ex in valid(examples):
+        asked = user_text(ex)
+        if _ASKS_MARKUP.search(asked) or is_code(asked):
+            continue
+        for turn, t in assistant_turns(ex):
+            found = markup_evidence(t.content, min_tags, min_phrases)
+            if found:
+                yield record_hit(ex, "markup", (("count", found[0]), ("text", found[1]), ("turn", turn)))
+                break
+
+
+# --- TA115 mojibake --------------------------------------------------------
+
+# UTF-8 lead bytes of Latin-1 letters and of punctuation (Â Ã â) read as
+# Latin-1/Windows-1252, followed by a continuation byte read the same way.
+# A single other sequence ("Å²", Ångström squared) needs a second one to count.
+_SIGNATURE = re.compile("[ÂÃâ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+                        "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039"
+                        "\u203a\u20ac\u2122]")
+
+def mojibake(text: str) -> tuple[str, str] | None:
+    """(damaged piece, ftfy's repair of it) when ``text`` shows encoding damage."""
+    if text.isascii():
+        return None
+    from ftfy import fix_encoding
+    from ftfy.badness import BADNESS_RE, badness, is_bad
+
+    if not is_bad(text) or not (_SIGNATURE.search(text) or badness(text) >= 2):
+        return None
+    m = _SIGNATURE.search(text) or BADNESS_RE.search(text)
+    start, end = (m.start(), m.end()) if m else (0, 0)
+    piece = text[max(0, start - 12):end + 12]
+    return snippet(piece, width=40), snippet(fix_encoding(piece), width=40)
+
+
+@check("mojibake")
+def mojibake_check(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Turns with encoding damage that ftfy recognises (e.g. 'CafÃ©')."""
+    for ex in valid(examples):
+        for i, t in enumerate(ex.turns):
+            found = mojibake(t.content)
+            if found:
+                yield record_hit(ex, "mojibake", (("text", found[0]), ("repair", found[1]),
+                                                  ("role", t.role), ("turn", i + 1)))
+                break
+
+
+# --- TA116 refusal ---------------------------------------------------------
+
+_ASSISTANTS = (r"ChatGPT|GPT-?[34](?:\.5)?(?:-turbo)?|Claude|Bard|Gemini|LLaMA|Llama ?2|"
+               r"Open ?Assistant|Bing Chat|Copilot|Ernie Bot|文心一言|通义千问|ChatGLM")
+_VENDORS = r"OpenAI|Anthropic|Google|Meta AI|Microsoft|LAION|Baidu|Alibaba|百度|阿里巴巴|谷歌|智谱"
+REFUSAL_PATTERNS: dict[str, str] = {
+    "en": (r"\bas an? (?:ai|artificial intelligence)(?: language)?(?: model| assistant| chatbot)?\b|"
+           r"\bi(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: language)? "
+           r"(?:model|assistant|chatbot)\b|"
+           r"\bi(?:'m| am) (?:sorry|afraid),? (?:but )?(?:as an ai,? )?i (?:cannot|can't|can not|am unable to|"
+           r"am not able to|won't|will not|do not|don't) (?:help|assist|provide|fulfill|comply|"
+           r"create|generate|answer|engage|support|do that|write)|"
+           r"\bi (?:cannot|can't|am unable to|am not able to) (?:fulfill|comply with) (?:this|your|that)|"
+           rf"\bi(?:'m| am) (?:{_ASSISTANTS})\b|"
+           rf"\bi(?:'m| am| was)\b[^.\n]{{0,60}}\b(?:trained|developed|created|made|built) by (?:{_VENDORS})\b|"
+           r"\bmy (?:knowledge|training data) (?:cutoff|cut-off)\b"),
+    "zh": (r"作为一?[个名]?(?:AI|人工智能|语言模型|大型语言模型)|我是一?[个名]?(?:AI|人工智能)(?:语言模型|助手|模型)|"
+           r"(?:抱歉|对不起|很遗憾)[，,]?\s*(?:但是?)?我(?:无法|不能|没有办法)(?:回答|提供|帮助|满足|完成|协助)|"
+           rf"我(?:是|叫)(?:{_ASSISTANTS})|我是由(?:{_VENDORS})(?:公司)?(?:开发|训练|创建)"),
+    "es": (r"\bcomo (?:un )?(?:modelo de lenguaje|asistente de ia|ia|inteligencia artificial)\b|"
+           r"\blo siento,? (?:pero )?no puedo (?:ayudar|proporcionar|cumplir|generar|responder)|"
+           rf"\bsoy (?:{_ASSISTANTS})\b|\bfui (?:entrenado|desarrollado|creado) por (?:{_VENDORS})\b"),
+    "fr": (r"\ben tant qu(?:e |')(?:ia|intelligence artificielle|modèle de langage|assistant virtuel)\b|"
+           r"\b(?:je suis )?désolée?,? (?:mais )?je ne (?:peux|suis pas en mesure de) (?:pas )?"
+           r"(?:vous aider|aider|fournir|répondre|générer)|"
+           rf"\bje suis (?:{_ASSISTANTS})\b|\bj'ai été (?:entraîné|développé|créé) par (?:{_VENDORS})\b"),
+    "de": (r"\bals (?:eine? )?(?:KI|künstliche Intelligenz|KI-Sprachmodell|Sprachmodell)\b|"
+           r"\bes tut mir leid,? (?:aber )?ich kann (?:nicht|keine|dir nicht|ihnen nicht)|"
+           rf"\bich bin (?:{_ASSISTANTS})\b|\bich wurde von (?:{_VENDORS}) (?:trainiert|entwickelt)\b"),
+}
+
+
+@lru_cache(maxsize=8)
+def _refusal_rx(languages: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{REFUSAL_PATTERNS[lang]})" for lang in languages), re.I)
+
+
+@check("refusal")
+def refusal(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Responses with a refusal or an assistant-identity statement."""
+    langs = tuple(lang for lang in ctx.options["languages"] if lang in REFUSAL_PATTERNS)
+    rx = _refusal_rx(langs)
+    for ex in valid(examples):
+        for turn, t in assistant_turns(ex):
+            m = rx.search(t.content)
+            if m:
+                yield record_hit(ex, "refusal", (("text", snippet(m.group(0))), ("turn", turn)))
+                break
