@@ -42,12 +42,15 @@ def _identified(text: str, min_chars: int) -> LangId | None:
     return lid if lid.reliable and lid.code != "un" else None
 
 
-def reads_as(text: str, lang: str, min_known: float = 0.5) -> bool:
-    """True when most words of a Latin-script ``text`` are in ``lang``'s
-    dictionary: CLD2 calls short English lists Danish or Latin, a dictionary
-    does not."""
-    share = known_share(text, lang)
-    return share is not None and share >= min_known
+def reads_better(text: str, lang: str, other: str, margin: float = 0.25) -> bool:
+    """True unless the dictionaries contradict CLD2: a Latin-script ``text``
+    must have ``margin`` more of its words in ``lang``'s wordfreq list than in
+    ``other``'s (CLD2 calls short English lists Danish or Latin; a dictionary
+    does not). Texts no dictionary can judge (other scripts) keep CLD2's call."""
+    mine, theirs = known_share(text, lang), known_share(text, other)
+    if mine is None:
+        return theirs is None or theirs < margin
+    return theirs is None or mine - theirs >= margin
 
 
 def main_language(langs: Sequence[str], min_share: float) -> str | None:
@@ -65,7 +68,7 @@ def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
     max_main = int(ctx.options["max_main_percent"])
     by_file: dict[str, list[tuple[Example, LangId]]] = defaultdict(list)
     for ex in valid(examples):
-        lid = _identified(_text_of(ex), min_chars)
+        lid = None if _TRANSLATE.search(user_text(ex)) else _identified(_text_of(ex), min_chars)
         if lid is not None:
             by_file[ex.path].append((ex, lid))
     for items in by_file.values():
@@ -73,7 +76,7 @@ def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
         if main is None:
             continue
         for ex, lid in items:
-            if lid.code != main and lid.share(main) <= max_main and not reads_as(_text_of(ex), main):
+            if lid.code != main and lid.share(main) <= max_main and reads_better(_text_of(ex), lid.code, main):
                 yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
                                                  ("main", main), ("text", snippet(ex.response or ex.prompt))))
 
@@ -89,11 +92,12 @@ def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterato
             continue
         p, r = _identified(prompt, min_chars), _identified(response, min_chars)
         if (p and r and p.code != r.code and r.share(p.code) <= max_other and p.share(r.code) <= max_other
-                and not reads_as(response, p.code)):
+                and reads_better(response, r.code, p.code)):
             yield record_hit(ex, "langmismatch", (("prompt_lang", p.code), ("response_lang", r.code),
                                                   ("text", snippet(response))))
 
 
+_URL = re.compile(r"\S*://\S*|www\.\S+")
 _CYRILLIC_IN_LATIN = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[\u0400-\u04ff])[A-Za-z\u0400-\u04ff]{3,}\b")
 
 
@@ -109,7 +113,7 @@ def _file_scripts(examples: Sequence[Example]) -> dict[str, str | None]:
     """Per file: the script most responses are written in."""
     per: dict[str, Counter[str]] = defaultdict(Counter)
     for ex in valid(examples):
-        per[ex.path][main_script(ex.response) or "mixed"] += 1
+        per[ex.path][main_script(_URL.sub(" ", ex.response)) or "mixed"] += 1
     return {path: c.most_common(1)[0][0] for path, c in per.items()}
 
 
@@ -119,7 +123,9 @@ def script_reason(ex: Example, file_script: str | None, min_letters: int) -> tup
     for t in ex.turns:
         if word := mixed_word(t.content):
             return "Latin and Cyrillic letters in one word", word
-    response, prompt = ex.response, user_text(ex)
+    if file_script in (None, "mixed"):
+        return None
+    response, prompt = _URL.sub(" ", ex.response), user_text(ex)
     script = main_script(response)
     letters = sum(scripts(response).values())
     if script is None or script == file_script or letters < min_letters or _TRANSLATE.search(prompt):

@@ -46,12 +46,27 @@ class TextStats:
     vowels: float  # share of vowels among the letters of all words
     case_noise: float  # share of letter runs with irregular case ("fVKfBdd")
     runs: int  # ASCII letter runs of 3+ letters (the base of case_noise)
+    soup: float  # share of characters in tokens mixing letters, digits and symbols ("qZ7#kL9@")
+    letters: float  # share of non-space characters that are letters
     lang: str
 
 
-_NOT_WORDS = re.compile(r"\S*://\S*|www\.\S+|[#@]\w+|\{\{[^{}]*\}\}")
+_NOT_WORDS = re.compile(r"\S*://\S*|www\.\S+|(?<!\S)[#@]\w+|\{\{[^{}]*\}\}")
 _VOWELS = frozenset("aeiouyàáâãäåèéêëìíîïòóôõöøùúûüýÿæœ")
 _RUN = re.compile(r"[^\W\d_]{3,}")
+# 10+ characters with a letter, a digit and a symbol inside (not just at the ends)
+_SOUP = re.compile(r"(?=.*[A-Za-z])(?=.*\d)(?=.+[^\w\s].)\S{10,}")
+
+
+def _char_class(c: str) -> int:
+    return 0 if c.isalpha() or c == "_" else 1 if c.isdigit() else 2
+
+
+def _switches(token: str) -> float:
+    """Share of adjacent characters of different classes (letter, digit,
+    symbol): about 0.6 in random strings, under 0.4 in code and numbers."""
+    classes = [_char_class(c) for c in token]
+    return sum(a != b for a, b in zip(classes, classes[1:])) / max(1, len(classes) - 1)
 _REGULAR_CASE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+s?|(?:[A-Z]+[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+")
 
 
@@ -66,7 +81,11 @@ def text_stats(text: str) -> TextStats:
     vowels = sum(c in _VOWELS for w in words for c in w) / letters if letters else 1.0
     runs = [r for r in _RUN.findall(text) if r.isascii()]
     noise = sum(not _REGULAR_CASE.fullmatch(r) for r in runs) / len(runs) if runs else 0.0
-    return TextStats(len(long_words), known, vowels, noise, len(runs), lang)
+    tokens = text.split()
+    chars = max(1, sum(map(len, tokens)))
+    soup = sum(len(t) for t in tokens if _SOUP.fullmatch(t) and _switches(t) >= 0.45) / chars
+    alpha = sum(c.isalpha() for c in text) / chars
+    return TextStats(len(long_words), known, vowels, noise, len(runs), soup, alpha, lang)
 
 
 def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
@@ -74,7 +93,8 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
 
     Random letters have few dictionary words *and* few vowels (about 19% of
     random a-z letters are vowels, 35-45% in Latin-script languages), or,
-    mixed-case, irregular case inside most words ("fVKfBdd"); lists of
+    mixed-case, irregular case inside most words ("fVKfBdd"), or tokens
+    that mix letters, digits and symbols ("qZ7#kL9@"); lists of
     names or rare words keep their vowels and their case. URLs, hashtags
     and hex numbers are left out. Only mostly-Latin text
     that is not code is judged: short texts and other scripts never are."""
@@ -88,7 +108,8 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
     vowel_limit = 0.33 if st.known < 0.15 else float(opts["max_vowel_share"])
     few_vowels = st.words >= int(opts["min_words"]) and st.vowels < vowel_limit
     noisy_case = st.runs >= 3 and st.case_noise >= float(opts["min_case_noise"])
-    return st if few_vowels or noisy_case else None
+    soup = st.soup >= 0.5 and st.letters >= 0.35
+    return st if few_vowels or noisy_case or soup else None
 
 
 @check("gibberish")
@@ -173,7 +194,7 @@ _BOILERPLATE = re.compile(
     r"copyright ©|© ?(?:19|20)\d\d", re.I)
 _ASKS_MARKUP = re.compile(
     r"html|css|xml|svg|markup|mark-up|web ?page|web ?site|javascript|\bjs\b|react|jsx|\bvue\b|"
-    r"angular|php|\bdom\b|\btags?\b|scrap(?:e|ing)|hyperlink|\bcode\b|program|script|"
+    r"angular|php|\bdom\b|\bweb\b|\btags?\b|scrap(?:e|ing)|hyperlink|\bcode\b|program|script|"
     r"email template|newsletter|privacy policy|footer|cookie|markdown|\bfont|\bbold|italic|<\w+", re.I)
 
 

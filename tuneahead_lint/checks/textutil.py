@@ -30,8 +30,7 @@ _SCRIPTS = (
     ("Devanagari", "\u0900-\u097f"),
     ("Thai", "\u0e00-\u0e7f"),
     ("Hangul", "\u1100-\u11ff\uac00-\ud7af"),
-    ("Kana", "\u3040-\u30ff"),
-    ("Han", "\u3400-\u4dbf\u4e00-\u9fff"),
+    ("CJK", "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"),  # Han with Japanese kana
 )
 _SCRIPT_RX = tuple((name, re.compile(f"[{chars}]")) for name, chars in _SCRIPTS)
 
