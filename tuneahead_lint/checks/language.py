@@ -68,7 +68,7 @@ def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
     max_main = int(ctx.options["max_main_percent"])
     by_file: dict[str, list[tuple[Example, LangId]]] = defaultdict(list)
     for ex in valid(examples):
-        lid = None if _TRANSLATE.search(user_text(ex)) else _identified(_text_of(ex), min_chars)
+        lid = _identified(_text_of(ex), min_chars)
         if lid is not None:
             by_file[ex.path].append((ex, lid))
     for items in by_file.values():
@@ -76,7 +76,8 @@ def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
         if main is None:
             continue
         for ex, lid in items:
-            if lid.code != main and lid.share(main) <= max_main and reads_better(_text_of(ex), lid.code, main):
+            if (lid.code != main and lid.share(main) <= max_main and not _TRANSLATE.search(user_text(ex))
+                    and reads_better(_text_of(ex), lid.code, main)):
                 yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
                                                  ("main", main), ("text", snippet(ex.response or ex.prompt))))
 
@@ -86,13 +87,14 @@ def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterato
     """Responses in another language than their prompt (translations excepted)."""
     min_chars, max_other = int(ctx.options["min_chars"]), int(ctx.options["max_main_percent"])
     for ex in valid(examples):
-        prompt = user_text(ex)
-        response = ex.response
-        if _TRANSLATE.search(prompt) or is_code(response):
+        whole = identify(_text_of(ex))
+        if whole.reliable and len(whole.percents) == 1:  # CLD2 found one language in the whole record
             continue
+        prompt, response = user_text(ex), ex.response
         p, r = _identified(prompt, min_chars), _identified(response, min_chars)
-        if (p and r and p.code != r.code and r.share(p.code) <= max_other and p.share(r.code) <= max_other
-                and reads_better(response, r.code, p.code)):
+        if not (p and r and p.code != r.code) or _TRANSLATE.search(prompt) or is_code(response):
+            continue
+        if r.share(p.code) <= max_other and p.share(r.code) <= max_other and reads_better(response, r.code, p.code):
             yield record_hit(ex, "langmismatch", (("prompt_lang", p.code), ("response_lang", r.code),
                                                   ("text", snippet(response))))
 
@@ -109,11 +111,15 @@ def mixed_word(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+def _no_urls(text: str) -> str:
+    return _URL.sub(" ", text) if "://" in text or "www." in text else text
+
+
 def _file_scripts(examples: Sequence[Example]) -> dict[str, str | None]:
     """Per file: the script most responses are written in."""
     per: dict[str, Counter[str]] = defaultdict(Counter)
     for ex in valid(examples):
-        per[ex.path][main_script(_URL.sub(" ", ex.response)) or "mixed"] += 1
+        per[ex.path][main_script(_no_urls(ex.response)) or "mixed"] += 1
     return {path: c.most_common(1)[0][0] for path, c in per.items()}
 
 
@@ -125,10 +131,12 @@ def script_reason(ex: Example, file_script: str | None, min_letters: int) -> tup
             return "Latin and Cyrillic letters in one word", word
     if file_script in (None, "mixed"):
         return None
-    response, prompt = _URL.sub(" ", ex.response), user_text(ex)
+    response = _no_urls(ex.response)
     script = main_script(response)
-    letters = sum(scripts(response).values())
-    if script is None or script == file_script or letters < min_letters or _TRANSLATE.search(prompt):
+    if script is None or script == file_script or sum(scripts(response).values()) < min_letters:
+        return None
+    prompt = user_text(ex)
+    if _TRANSLATE.search(prompt):
         return None
     in_file_script = scripts(response).get(file_script or "", 0)
     if scripts(prompt).get(script, 0) == 0 and in_file_script == 0 and not is_code(response):

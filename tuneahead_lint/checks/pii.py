@@ -111,12 +111,16 @@ PII: tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...] = (
 )
 
 
+_DIGITS = re.compile(r"\d\d\d")
+
+
 def find_pii(text: str, kinds: Sequence[str]) -> list[Match]:
     """Validated PII in ``text``, leftmost first; overlapping matches keep the
     earlier kind in :data:`PII` (a card number is not also a phone number)."""
     found: list[Match] = []
+    has_at, has_digits = "@" in text, bool(_DIGITS.search(text))
     for kind, rx, ok in PII:
-        if kind not in kinds:
+        if kind not in kinds or not (has_at if kind == "email" else has_digits):
             continue
         for m in rx.finditer(text):
             if ok(m.group(0)) and not any(m.start() < f.end and f.start < m.end() for f in found):
@@ -189,8 +193,18 @@ def _random_looking(value: str, min_entropy: float) -> bool:
     return classes >= 2 and entropy(value) >= min_entropy and not placeholder
 
 
+# every match of a SECRETS pattern contains one of these literals
+_MARKER = re.compile(r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|sk-|xox|_live_|AIza|eyJ|hf_|"
+                     r"SK[0-9a-f]|SG\.|npm_")
+_ASSIGN_MARKERS = ("key", "secret", "token", "passw")
+
+
 def find_secrets(text: str, min_entropy: float) -> list[Match]:
-    found = [Match(kind, m.start(), m.end(), m.group(0)) for kind, rx in SECRETS for m in rx.finditer(text)]
+    found = [Match(kind, m.start(), m.end(), m.group(0)) for kind, rx in SECRETS
+             for m in rx.finditer(text)] if _MARKER.search(text) else []
+    lower = text.lower()
+    if not any(mark in lower for mark in _ASSIGN_MARKERS):
+        return sorted(found, key=lambda f: f.start)
     found += [Match("assigned secret", m.start(1), m.end(1), m.group(1)) for m in _ASSIGNED.finditer(text)
               if _random_looking(m.group(1), min_entropy)
               and not any(f.start < m.end(1) and m.start(1) < f.end for f in found)]

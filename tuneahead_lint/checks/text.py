@@ -7,6 +7,7 @@ evidence (matched text or measured value) in the hit."""
 from __future__ import annotations
 
 import re
+import string
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -70,6 +71,16 @@ def _switches(token: str) -> float:
 _REGULAR_CASE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+s?|(?:[A-Z]+[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+")
 
 
+_PUNCT_TO_SPACE = str.maketrans({c: " " for c in string.punctuation.replace("'", "") + "“”‘’«»…—–"})
+
+
+def fluent_english(text: str) -> bool:
+    """Fast path: most words are English dictionary words."""
+    tokens = text.lower().translate(_PUNCT_TO_SPACE).split()
+    known = sum(map(dictionary("en").__contains__, tokens))
+    return known >= 0.7 * len(tokens) and known >= 3
+
+
 def text_stats(text: str) -> TextStats:
     langid = identify(text)
     lang = langid.code if langid.reliable and langid.code in wordfreq_languages() else "en"
@@ -99,7 +110,9 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
     and hex numbers are left out. Only mostly-Latin text
     that is not code is judged: short texts and other scripts never are."""
     body = _NOT_WORDS.sub(" ", text).strip()
-    if len(body) < int(opts["min_chars"]) or main_script(body) != "Latin" or is_code(text):
+    if len(body) < int(opts["min_chars"]) or fluent_english(body) or main_script(body) != "Latin":
+        return None
+    if is_code(text):
         return None
     st = text_stats(body)
     if st.known >= float(opts["max_known_share"]):
@@ -123,6 +136,7 @@ def gibberish(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
                 yield record_hit(ex, "gibberish", (
                     ("role", t.role), ("turn", i + 1), ("known_pct", round(100 * st.known)),
                     ("vowel_pct", round(100 * st.vowels)), ("case_noise_pct", round(100 * st.case_noise)),
+                    ("soup_pct", round(100 * st.soup)),
                     ("words", st.words), ("lang", st.lang), ("text", snippet(t.content))))
                 break
 
@@ -132,6 +146,7 @@ def gibberish(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
 _TOKEN = re.compile(r"[^\s\"'`<>()\[\]{},;]+")
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}[ :]){31,}[0-9a-fA-F]{2}(?![0-9A-Za-z])")
+_MAYBE_BLOB = re.compile(r"[A-Za-z0-9+/]{16}|(?:[0-9a-fA-F]{2}[ :]){8}")
 _HEX_RUN = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 
 
@@ -151,7 +166,9 @@ def blobs(text: str, min_chars: int, min_hex: int) -> list[tuple[str, str]]:
     """(kind, run) of every whitespace-delimited token that is base64 (at
     least ``min_chars``) or hex (at least ``min_hex``), and of spaced hex bytes.
     Tokens with other characters (URLs, paths, identifiers) are not blobs."""
-    found = []
+    found: list[tuple[str, str]] = []
+    if not _MAYBE_BLOB.search(text):
+        return found
     for tok in _TOKEN.findall(text):
         if len(tok) >= min_hex and _HEX_RUN.fullmatch(tok) and _is_hex(tok):
             found.append(("hex", tok))
@@ -192,6 +209,8 @@ _BOILERPLATE = re.compile(
     r"share on (?:facebook|twitter)|toggle navigation|enable javascript|javascript is disabled|"
     r"back to top|sign up for (?:our|the) newsletter|powered by wordpress|read more\s*(?:»|>>)|"
     r"copyright ©|© ?(?:19|20)\d\d", re.I)
+_BOILERPLATE_KEYS = ("rights reserved", "privacy", "terms of", "cookie", "skip to", "newsletter", "share on",
+                     "navigation", "javascript", "back to top", "powered by", "read more", "©")
 _ASKS_MARKUP = re.compile(
     r"html|css|xml|svg|markup|mark-up|web ?page|web ?site|javascript|\bjs\b|react|jsx|\bvue\b|"
     r"angular|php|\bdom\b|\bweb\b|\btags?\b|scrap(?:e|ing)|hyperlink|\bcode\b|program|script|"
@@ -201,11 +220,14 @@ _ASKS_MARKUP = re.compile(
 def markup_evidence(response: str, min_tags: int, min_phrases: int) -> tuple[int, str] | None:
     """(count, example) of the HTML tags, or else the web boilerplate phrases,
     found outside code fences; None when below the limits."""
-    bare = _FENCED.sub(" ", response)
+    bare = _FENCED.sub(" ", response) if "`" in response else response
     tags = [m for m in _TAG.finditer(bare)
-            if m.group(1).lower() in _HTML_TAGS and m.group(1).lower() not in _LINE_BREAKS]
+            if m.group(1).lower() in _HTML_TAGS and m.group(1).lower() not in _LINE_BREAKS] if "<" in bare else []
     if len(tags) >= min_tags:
         return len(tags), snippet(tags[0].group(0), width=40)
+    lower = bare.lower()
+    if not any(k in lower for k in _BOILERPLATE_KEYS):
+        return None
     phrases = sorted({m.group(0).lower() for m in _BOILERPLATE.finditer(bare)})
     if len(phrases) >= min_phrases:
         return len(phrases), ", ".join(phrases[:3])
@@ -217,18 +239,25 @@ def markup_boilerplate(examples: Sequence[Example], ctx: CheckContext) -> Iterat
     """Responses that are HTML or web page boilerplate the prompt did not ask for."""
     min_tags, min_phrases = int(ctx.options["min_tags"]), int(ctx.options["min_phrases"])
     for ex in valid(examples):
-        asked = user_text(ex)
-        if _ASKS_MARKUP.search(asked) or is_code(asked):
-            continue
         for turn, t in assistant_turns(ex):
             found = markup_evidence(t.content, min_tags, min_phrases)
-            if found:
+            if found and not _asked_for_markup(user_text(ex)):
                 yield record_hit(ex, "markup", (("count", found[0]), ("text", found[1]), ("turn", turn)))
                 break
 
 
+def _asked_for_markup(prompt: str) -> bool:
+    return bool(_ASKS_MARKUP.search(prompt)) or is_code(prompt)
+
+
 # --- TA115 mojibake --------------------------------------------------------
 
+# Any mojibake of UTF-8 has a lead byte read as Latin-1/Windows-1252 (Â-ô)
+# followed by a continuation byte read the same way (or C1 controls): texts
+# without one are not handed to ftfy.
+_POSSIBLE = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+                       "\u0192\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039"
+                       "\u203a\u20ac\u2122]|[\u0080-\u009f]")
 # UTF-8 lead bytes of Latin-1 letters and of punctuation (Â Ã â) read as
 # Latin-1/Windows-1252, followed by a continuation byte read the same way.
 # A single other sequence ("Å²", Ångström squared) needs a second one to count.
@@ -238,7 +267,7 @@ _SIGNATURE = re.compile("[ÂÃâ][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u0
 
 def mojibake(text: str) -> tuple[str, str] | None:
     """(damaged piece, ftfy's repair of it) when ``text`` shows encoding damage."""
-    if text.isascii():
+    if text.isascii() or not _POSSIBLE.search(text):
         return None
     from ftfy import fix_encoding
     from ftfy.badness import BADNESS_RE, badness, is_bad
@@ -295,19 +324,35 @@ REFUSAL_PATTERNS: dict[str, str] = {
 }
 
 
+# lower-case literals one of which every match of the language's patterns contains
+REFUSAL_KEYS: dict[str, tuple[str, ...]] = {
+    "en": ("as a", "i'm", "i am", "i was", "i cannot", "i can't", "i can not", "knowledge", "training data"),
+    "zh": ("作为", "我是", "我叫", "抱歉", "对不起", "很遗憾"),
+    "es": ("como", "lo siento", "soy", "fui"),
+    "fr": ("en tant qu", "désolé", "je suis", "j'ai été"),
+    "de": ("als ", "es tut mir leid", "ich bin", "ich wurde"),
+}
+
+
 @lru_cache(maxsize=8)
 def _refusal_rx(languages: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{REFUSAL_PATTERNS[lang]})" for lang in languages), re.I)
+
+
+def find_refusal(text: str, languages: tuple[str, ...]) -> re.Match[str] | None:
+    """The first refusal or identity phrase in ``text`` (``languages`` only)."""
+    lower = text.lower()
+    hit = tuple(lang for lang in languages if any(k in lower for k in REFUSAL_KEYS[lang]))
+    return _refusal_rx(hit).search(text) if hit else None
 
 
 @check("refusal")
 def refusal(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Responses with a refusal or an assistant-identity statement."""
     langs = tuple(lang for lang in ctx.options["languages"] if lang in REFUSAL_PATTERNS)
-    rx = _refusal_rx(langs)
     for ex in valid(examples):
         for turn, t in assistant_turns(ex):
-            m = rx.search(t.content)
+            m = find_refusal(t.content, langs)
             if m:
                 yield record_hit(ex, "refusal", (("text", snippet(m.group(0))), ("turn", turn)))
                 break
