@@ -122,7 +122,14 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
     few_vowels = st.words >= int(opts["min_words"]) and st.vowels < vowel_limit
     noisy_case = st.runs >= 3 and st.case_noise >= float(opts["min_case_noise"])
     soup = st.soup >= 0.5 and st.letters >= 0.35
-    return st if few_vowels or noisy_case or soup else None
+    if not (few_vowels or noisy_case or soup):
+        return None
+    return None if _mostly_blob(text) else st
+
+
+def _mostly_blob(text: str) -> bool:
+    """Base64/hex blobs are TA108's (encoded-blob), not gibberish."""
+    return sum(len(run) for _, run in blobs(text, 64, 96)) >= 0.5 * len(text.strip())
 
 
 @check("gibberish")
@@ -299,14 +306,14 @@ _ASSISTANTS = (r"ChatGPT|GPT-?[34](?:\.5)?(?:-turbo)?|Claude|Bard|Gemini|LLaMA|L
 _VENDORS = r"OpenAI|Anthropic|Google|Meta AI|Microsoft|LAION|Baidu|Alibaba|百度|阿里巴巴|谷歌|智谱"
 REFUSAL_PATTERNS: dict[str, str] = {
     "en": (r"\bas an? (?:ai|artificial intelligence)(?: language)?(?: model| assistant| chatbot)?\b|"
-           r"\bi(?:'m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: language)? "
+           r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: language)? "
            r"(?:model|assistant|chatbot)\b|"
-           r"\bi(?:'m| am) (?:sorry|afraid),? (?:but )?(?:as an ai,? )?i (?:cannot|can't|can not|am unable to|"
-           r"am not able to|won't|will not|do not|don't) (?:help|assist|provide|fulfill|comply|"
+           r"\bi(?:['’]m| am) (?:sorry|afraid),? (?:but )?(?:as an ai,? )?i (?:cannot|can['’]t|can not|am unable to|"
+           r"am not able to|won['’]t|will not|do not|don['’]t) (?:help|assist|provide|fulfill|comply|"
            r"create|generate|answer|engage|support|do that|write)|"
-           r"\bi (?:cannot|can't|am unable to|am not able to) (?:fulfill|comply with) (?:this|your|that)|"
-           rf"\bi(?:'m| am) (?:{_ASSISTANTS})\b|"
-           rf"\bi(?:'m| am| was)\b[^.\n]{{0,60}}\b(?:trained|developed|created|made|built) by (?:{_VENDORS})\b|"
+           r"\bi (?:cannot|can['’]t|am unable to|am not able to) (?:fulfill|comply with) (?:this|your|that)|"
+           rf"\bi(?:['’]m| am) (?:{_ASSISTANTS})\b|"
+           rf"\bi(?:['’]m| am| was)\b[^.\n]{{0,60}}\b(?:trained|developed|created|made|built) by (?:{_VENDORS})\b|"
            r"\bmy (?:knowledge|training data) (?:cutoff|cut-off)\b"),
     "zh": (r"作为一?[个名]?(?:AI|人工智能|语言模型|大型语言模型)|我是一?[个名]?(?:AI|人工智能)(?:语言模型|助手|模型)|"
            r"(?:抱歉|对不起|很遗憾)[，,]?\s*(?:但是?)?我(?:无法|不能|没有办法)(?:回答|提供|帮助|满足|完成|协助)|"
@@ -314,10 +321,10 @@ REFUSAL_PATTERNS: dict[str, str] = {
     "es": (r"\bcomo (?:un )?(?:modelo de lenguaje|asistente de ia|ia|inteligencia artificial)\b|"
            r"\blo siento,? (?:pero )?no puedo (?:ayudar|proporcionar|cumplir|generar|responder)|"
            rf"\bsoy (?:{_ASSISTANTS})\b|\bfui (?:entrenado|desarrollado|creado) por (?:{_VENDORS})\b"),
-    "fr": (r"\ben tant qu(?:e |')(?:ia|intelligence artificielle|modèle de langage|assistant virtuel)\b|"
+    "fr": (r"\ben tant qu(?:e |['’])(?:ia|intelligence artificielle|modèle de langage|assistant virtuel)\b|"
            r"\b(?:je suis )?désolée?,? (?:mais )?je ne (?:peux|suis pas en mesure de) (?:pas )?"
            r"(?:vous aider|aider|fournir|répondre|générer)|"
-           rf"\bje suis (?:{_ASSISTANTS})\b|\bj'ai été (?:entraîné|développé|créé) par (?:{_VENDORS})\b"),
+           rf"\bje suis (?:{_ASSISTANTS})\b|\bj['’]ai été (?:entraîné|développé|créé) par (?:{_VENDORS})\b"),
     "de": (r"\bals (?:eine? )?(?:KI|künstliche Intelligenz|KI-Sprachmodell|Sprachmodell)\b|"
            r"\bes tut mir leid,? (?:aber )?ich kann (?:nicht|keine|dir nicht|ihnen nicht)|"
            rf"\bich bin (?:{_ASSISTANTS})\b|\bich wurde von (?:{_VENDORS}) (?:trainiert|entwickelt)\b"),
@@ -326,10 +333,11 @@ REFUSAL_PATTERNS: dict[str, str] = {
 
 # lower-case literals one of which every match of the language's patterns contains
 REFUSAL_KEYS: dict[str, tuple[str, ...]] = {
-    "en": ("as a", "i'm", "i am", "i was", "i cannot", "i can't", "i can not", "knowledge", "training data"),
+    "en": ("as a", "i'm", "i’m", "i am", "i was", "i cannot", "i can't", "i can’t", "i can not", "knowledge",
+           "training data"),
     "zh": ("作为", "我是", "我叫", "抱歉", "对不起", "很遗憾"),
     "es": ("como", "lo siento", "soy", "fui"),
-    "fr": ("en tant qu", "désolé", "je suis", "j'ai été"),
+    "fr": ("en tant qu", "désolé", "je suis", "j'ai été", "j’ai été"),
     "de": ("als ", "es tut mir leid", "ich bin", "ich wurde"),
 }
 

@@ -6,9 +6,9 @@ Remedies run in this order, each over the records the previous ones kept:
 2. template markup (TA105): stripped from the fields that feed the turns
 3. mojibake (TA115): repaired with ftfy in the fields that feed the turns
 4. empty responses / prompts (TA101, TA102, also when stripping emptied them): dropped
-5. content rules (TA107-TA110, TA113, TA114, TA116: gibberish, blobs, web markup,
-   off-language, PII, secrets, refusals): dropped, the first rule in that order
-   named; with ``redact_pii`` PII is replaced by typed placeholders instead
+5. content rules (TA114, TA113, TA108, TA109, TA107, TA110, TA116: secrets, PII,
+   blobs, web markup, gibberish, off-language, refusals): dropped, the first rule
+   in that order named; with ``redact_pii`` PII is replaced by typed placeholders
 6. exact duplicates (TA106, the same key as the check): every copy after the first dropped
 7. near-duplicates (TA201, cosine >= threshold): all but each cluster's first record dropped
 8. embedding outliers (TA202, z-score of the distance to the mean embedding > limit): dropped
@@ -40,7 +40,7 @@ from tuneahead_lint.types import Example, Hit, text_hash
 Key = tuple[str, int]  # (path, 0-based record index)
 DROP, STRIP, REPAIR, REDACT = "drop", "strip", "repair", "redact"
 # rules whose records fix drops, in this order (the first that flags a record is named)
-CONTENT_RULES = ("secret", "pii", "gibberish", "encoded-blob", "markup-boilerplate", "off-language", "refusal")
+CONTENT_RULES = ("secret", "pii", "encoded-blob", "markup-boilerplate", "gibberish", "off-language", "refusal")
 NEAR_DUPLICATES, OUTLIERS = "near-duplicates", "embedding-outliers"
 
 
