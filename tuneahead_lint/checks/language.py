@@ -53,6 +53,17 @@ def reads_better(text: str, lang: str, other: str, margin: float = 0.25) -> bool
     return theirs is None or mine - theirs >= margin
 
 
+_ITEMS = re.compile(r"[\n,;]+")
+
+
+def list_like(text: str) -> bool:
+    """A list of names (dishes, cities): most items have at most 3 words.
+    Names keep their own language whatever the answer's language."""
+    items = [i for i in _ITEMS.split(text) if i.strip()]
+    short = sum(len(i.split()) <= 3 for i in items)
+    return len(items) >= 3 and short >= 0.6 * len(items)
+
+
 def main_language(langs: Sequence[str], min_share: float) -> str | None:
     """The language of at least ``min_share`` of the identified records."""
     if not langs:
@@ -93,6 +104,8 @@ def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterato
         prompt, response = user_text(ex), ex.response
         p, r = _identified(prompt, min_chars), _identified(response, min_chars)
         if not (p and r and p.code != r.code) or _TRANSLATE.search(prompt) or is_code(response):
+            continue
+        if list_like(response):
             continue
         if r.share(p.code) <= max_other and p.share(r.code) <= max_other and reads_better(response, r.code, p.code):
             yield record_hit(ex, "langmismatch", (("prompt_lang", p.code), ("response_lang", r.code),

@@ -42,8 +42,12 @@ _PLACEHOLDER_DOMAIN = re.compile(
     r"(?:^|\.)(?:example|test|invalid|localhost|domain|yourdomain|yourcompany|company|email|"
     r"sample|website|mysite|acme|foo|bar|xyz|abc|xxx+)\.[a-z.]+$|\.(?:test|example|invalid|localhost)$")
 _PLACEHOLDER_LOCAL = re.compile(r"^(?:name|username|user|email|someone|me|you|test|git|noreply|no-reply|"
-                                r"first[._]?last|(?:john|jane|joe)[._]?(?:doe|smith)|"
+                                r"first[._]?last|(?:john|jane|joe)[._]?(?:doe|smith)|(.)\1+|"
                                 r".*(?:example|sample|address|your|xxx|dummy|fake|placeholder).*)$")
+# role mailboxes of organisations are contact data, not personal data
+_ROLE_LOCAL = re.compile(r"^(?:support|info|contact|sales|admin|help|helpdesk|alerts?|enquiries|\w*queries|press|"
+                         r"media|privacy|webmaster|hello|team|office|service|billing|careers|jobs|hr|marketing|"
+                         r"feedback|e?customs|\w*policy)$")
 _TEST_CARDS = frozenset({
     "4111111111111111", "4242424242424242", "4012888888881881", "4000056655665556",
     "5555555555554444", "5105105105105100", "5200828282828210", "378282246310005",
@@ -78,13 +82,17 @@ def _iban(text: str) -> bool:
 
 def _email(text: str) -> bool:
     local, _, domain = text.lower().rpartition("@")
-    return not (_PLACEHOLDER_DOMAIN.search(domain) or _PLACEHOLDER_LOCAL.match(local))
+    return not (_PLACEHOLDER_DOMAIN.search(domain) or _PLACEHOLDER_LOCAL.match(local) or _ROLE_LOCAL.match(local))
 
 
 def _phone(text: str) -> bool:
     digits = re.sub(r"\D", "", text)
     if not 10 <= len(digits) <= 15 or len(set(digits)) <= 2:
         return False
+    if not text.startswith("+") or text.startswith("+1"):  # North American plan: NXX-NXX-XXXX
+        nanp = digits[-10:]
+        if nanp[0] in "01" or nanp[3] in "01":  # (123) 456-7890 and the like are not numbers
+            return False
     return not re.search(r"(?:^|\D)555\D", text)  # 555 exchange: fictional by convention
 
 
