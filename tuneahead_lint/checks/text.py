@@ -342,6 +342,9 @@ REFUSAL_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+_AI_WORDS = re.compile(r"\bAI\b|artificial intelligence|language model|人工智能|语言模型|\bIA\b|\bKI\b")
+
+
 @lru_cache(maxsize=8)
 def _refusal_rx(languages: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{REFUSAL_PATTERNS[lang]})" for lang in languages), re.I)
@@ -361,6 +364,8 @@ def refusal(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     for ex in valid(examples):
         for turn, t in assistant_turns(ex):
             m = find_refusal(t.content, langs)
+            if m and _AI_WORDS.search(m.group(0)) and _AI_WORDS.search(user_text(ex)):
+                continue  # the prompt casts the assistant as an AI (role-play): saying so is asked for
             if m:
                 yield record_hit(ex, "refusal", (("text", snippet(m.group(0))), ("turn", turn)))
                 break
