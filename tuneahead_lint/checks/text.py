@@ -109,8 +109,10 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
     names or rare words keep their vowels and their case. URLs, hashtags
     and hex numbers are left out. Only mostly-Latin text
     that is not code is judged: short texts and other scripts never are."""
+    if len(text) < int(opts["min_chars"]) or fluent_english(text):
+        return None
     body = _NOT_WORDS.sub(" ", text).strip()
-    if len(body) < int(opts["min_chars"]) or fluent_english(body) or main_script(body) != "Latin":
+    if len(body) < int(opts["min_chars"]) or main_script(body) != "Latin":
         return None
     if is_code(text):
         return None
@@ -122,14 +124,7 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
     few_vowels = st.words >= int(opts["min_words"]) and st.vowels < vowel_limit
     noisy_case = st.runs >= 3 and st.case_noise >= float(opts["min_case_noise"])
     soup = st.soup >= 0.5 and st.letters >= 0.35
-    if not (few_vowels or noisy_case or soup):
-        return None
-    return None if _mostly_blob(text) else st
-
-
-def _mostly_blob(text: str) -> bool:
-    """Base64/hex blobs are TA108's (encoded-blob), not gibberish."""
-    return sum(len(run) for _, run in blobs(text, 64, 96)) >= 0.5 * len(text.strip())
+    return st if few_vowels or noisy_case or soup else None
 
 
 @check("gibberish")
@@ -153,7 +148,10 @@ def gibberish(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
 _TOKEN = re.compile(r"[^\s\"'`<>()\[\]{},;]+")
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}[ :]){31,}[0-9a-fA-F]{2}(?![0-9A-Za-z])")
-_MAYBE_BLOB = re.compile(r"[A-Za-z0-9+/]{16}|(?:[0-9a-fA-F]{2}[ :]){8}")
+@lru_cache(maxsize=8)
+def _maybe_blob(min_chars: int) -> re.Pattern[str]:
+    """Cheap test that a text may hold a blob: a long enough run, or spaced hex bytes."""
+    return re.compile(r"[A-Za-z0-9+/]{%d}|(?:[0-9a-fA-F]{2}[ :]){31}" % min_chars)
 _HEX_RUN = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 
 
@@ -174,7 +172,7 @@ def blobs(text: str, min_chars: int, min_hex: int) -> list[tuple[str, str]]:
     least ``min_chars``) or hex (at least ``min_hex``), and of spaced hex bytes.
     Tokens with other characters (URLs, paths, identifiers) are not blobs."""
     found: list[tuple[str, str]] = []
-    if not _MAYBE_BLOB.search(text):
+    if not _maybe_blob(min(min_chars, min_hex)).search(text):
         return found
     for tok in _TOKEN.findall(text):
         if len(tok) >= min_hex and _HEX_RUN.fullmatch(tok) and _is_hex(tok):
