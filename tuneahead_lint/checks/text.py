@@ -183,13 +183,30 @@ def blobs(text: str, min_chars: int, min_hex: int) -> list[tuple[str, str]]:
     return found
 
 
+_ASKS_ENCODED = re.compile(r"hash|md5|sha|uuid|guid|encod|decod|base64|hex|token|key|password|checksum|digest|"
+                           r"random|\bid\b|identifier|serial|code", re.I)
+
+
+def _whole_blob(response: str, prompt: str) -> list[tuple[str, str]]:
+    """A response that is one short base64 (20+) or hex (32+) token, when the
+    prompt asks for nothing encoded (a hash, a key, an id ...)."""
+    tok = response.strip()
+    if len(tok) < 20 or any(c.isspace() for c in tok) or _ASKS_ENCODED.search(prompt):
+        return []
+    if len(tok) >= 32 and _HEX_RUN.fullmatch(tok) and _is_hex(tok):
+        return [("hex", tok)]
+    body = tok.rstrip("=")
+    mixed = all((any(c.isupper() for c in body), any(c.islower() for c in body), any(c.isdigit() for c in body)))
+    return [("base64", tok)] if _B64.fullmatch(tok) and mixed and len(set(body)) >= 10 else []
+
+
 @check("encoded_blob")
 def encoded_blob(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Responses carrying a base64 or hex blob (code keeps small blobs)."""
     min_chars, min_hex = int(ctx.options["min_chars"]), int(ctx.options["min_hex_chars"])
     for ex in valid(examples):
         for turn, t in assistant_turns(ex):
-            found = blobs(t.content, min_chars, min_hex)
+            found = blobs(t.content, min_chars, min_hex) or _whole_blob(t.content, user_text(ex))
             size = sum(len(run) for _, run in found)
             if found and (size >= 0.5 * len(t.content.strip()) or not is_code(t.content)):
                 kind, run = max(found, key=lambda f: len(f[1]))
@@ -304,12 +321,16 @@ _ASSISTANTS = (r"ChatGPT|GPT-?[34](?:\.5)?(?:-turbo)?|Claude|Bard|Gemini|LLaMA|L
 _VENDORS = r"OpenAI|Anthropic|Google|Meta AI|Microsoft|LAION|Baidu|Alibaba|百度|阿里巴巴|谷歌|智谱"
 REFUSAL_PATTERNS: dict[str, str] = {
     "en": (r"\bas an? (?:ai|artificial intelligence)(?: language)?(?: model| assistant| chatbot)?\b|"
-           r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence)(?: language)? "
+           r"\bas an? (?:large )?language model\b|"
+           r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence|large language model)(?: language)? "
            r"(?:model|assistant|chatbot)\b|"
-           r"\bi(?:['’]m| am) (?:sorry|afraid),? (?:but )?(?:as an ai,? )?i (?:cannot|can['’]t|can not|am unable to|"
-           r"am not able to|won['’]t|will not|do not|don['’]t) (?:help|assist|provide|fulfill|comply|"
+           r"\b(?:i(?:['’]m| am) (?:sorry|afraid)|sorry|i apologi[sz]e|unfortunately),? (?:but )?(?:as an ai,? )?"
+           r"i (?:cannot|can['’]t|can not|am unable to|am not able to|won['’]t|will not|do not|don['’]t|"
+           r"must decline to) (?:help|assist|provide|fulfill|comply|"
            r"create|generate|answer|engage|support|do that|write)|"
            r"\bi (?:cannot|can['’]t|am unable to|am not able to) (?:fulfill|comply with) (?:this|your|that)|"
+           r"\bi(?:['’]m| am) (?:unable|not able) to (?:help|assist|provide|fulfill|comply) (?:you )?with "
+           r"(?:this|that|your)|"
            rf"\bi(?:['’]m| am) (?:{_ASSISTANTS})\b|"
            rf"\bi(?:['’]m| am| was)\b[^.\n]{{0,60}}\b(?:trained|developed|created|made|built) by (?:{_VENDORS})\b|"
            r"\bmy (?:knowledge|training data) (?:cutoff|cut-off)\b"),
@@ -332,7 +353,7 @@ REFUSAL_PATTERNS: dict[str, str] = {
 # lower-case literals one of which every match of the language's patterns contains
 REFUSAL_KEYS: dict[str, tuple[str, ...]] = {
     "en": ("as a", "i'm", "i’m", "i am", "i was", "i cannot", "i can't", "i can’t", "i can not", "knowledge",
-           "training data"),
+           "training data", "sorry", "apologi", "unfortunately"),
     "zh": ("作为", "我是", "我叫", "抱歉", "对不起", "很遗憾"),
     "es": ("como", "lo siento", "soy", "fui"),
     "fr": ("en tant qu", "désolé", "je suis", "j'ai été", "j’ai été"),
