@@ -112,7 +112,7 @@ def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterato
                                                   ("text", snippet(response))))
 
 
-_URL = re.compile(r"\S*://\S*|www\.\S+")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://\S*|www\.\S+")
 _CYRILLIC_IN_LATIN = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[\u0400-\u04ff])[A-Za-z\u0400-\u04ff]{3,}\b")
 
 

@@ -52,7 +52,7 @@ class TextStats:
     lang: str
 
 
-_NOT_WORDS = re.compile(r"\S*://\S*|www\.\S+|(?<!\S)[#@]\w+|\{\{[^{}]*\}\}")
+_NOT_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://\S*|www\.\S+|(?<!\S)[#@]\w+|\{\{[^{}]*\}\}")
 _VOWELS = frozenset("aeiouyàáâãäåèéêëìíîïòóôõöøùúûüýÿæœ")
 _RUN = re.compile(r"[^\W\d_]{3,}")
 # 10+ characters with a letter, a digit and a symbol inside (not just at the ends)
@@ -71,6 +71,7 @@ def _switches(token: str) -> float:
 _REGULAR_CASE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+s?|(?:[A-Z]+[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+")
 
 
+_MAX_JUDGED = 20_000  # characters of a turn TA107 measures (a 50 MB line is judged by its start)
 _PUNCT_TO_SPACE = str.maketrans({c: " " for c in string.punctuation.replace("'", "") + "“”‘’«»…—–"})
 
 
@@ -116,7 +117,7 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
         return None
     if is_code(text):
         return None
-    st = text_stats(body)
+    st = text_stats(body[:_MAX_JUDGED])
     if st.known >= float(opts["max_known_share"]):
         return None
     # almost no dictionary words: random letters with a few more vowels by chance

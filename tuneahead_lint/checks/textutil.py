@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tuneahead_lint.types import Example, Turn
 
-_URL = re.compile(r"\S*://\S*")  # URLs say nothing of the language (percent-encoded bytes read as English)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://\S*")  # URLs say nothing of the language (percent-encoded bytes read as English)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _MAX_ID_CHARS = 4000  # CLD2 reads a prefix: the language of a record shows early
 
@@ -54,7 +54,7 @@ def user_text(ex: Example) -> str:
     return "\n\n".join(t.content for t in ex.turns if t.role != "assistant")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def is_code(text: str) -> bool:
     """The project's code detector (fences, unmistakable code lines)."""
     from tuneahead_lint.features.static.lengths import looks_like_code
@@ -62,7 +62,7 @@ def is_code(text: str) -> bool:
     return looks_like_code(text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=8192)
 def scripts(text: str) -> Counter[str]:
     """Letters per script (ASCII text: all Latin, counted without a scan)."""
     if text.isascii():
@@ -100,12 +100,19 @@ class LangId:
 _UNKNOWN = LangId("un", False, ())
 
 
-@lru_cache(maxsize=65536)
 def identify(text: str) -> LangId:
-    """CLD2 language of ``text`` (control characters and surrogates removed)."""
+    """CLD2 language of ``text`` (its first 4,000 characters)."""
+    return _identify(text[:_MAX_ID_CHARS])
+
+
+# Caches keep their keys alive: 8,192 entries of at most 4,000 characters here;
+# the others are keyed by turn contents the examples hold anyway.
+@lru_cache(maxsize=8192)
+def _identify(text: str) -> LangId:
+    """CLD2 language of ``text`` (URLs, control characters and surrogates removed)."""
     import pycld2
 
-    clean = _CONTROL.sub(" ", _URL.sub(" ", text[:_MAX_ID_CHARS]) if "://" in text else text[:_MAX_ID_CHARS])
+    clean = _CONTROL.sub(" ", _URL.sub(" ", text) if "://" in text else text)
     try:
         reliable, _, details = pycld2.detect(clean, isPlainText=True)
     except pycld2.error:
