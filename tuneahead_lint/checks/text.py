@@ -7,7 +7,6 @@ evidence (matched text or measured value) in the hit."""
 from __future__ import annotations
 
 import re
-import string
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -15,8 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 from tuneahead_lint.checks import CheckContext, check
-from tuneahead_lint.checks.textutil import (assistant_turns, dictionary, identify, is_code, letter_words,
-                                            main_script, user_text, valid, wordfreq_languages)
+from tuneahead_lint.checks.textutil import (assistant_turns, dictionary, fluent_english, identify, is_code,
+                                            letter_words, main_script, user_text, valid, wordfreq_languages)
 from tuneahead_lint.types import Example, Hit, text_hash
 
 
@@ -72,16 +71,6 @@ _REGULAR_CASE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+s?|(?:[A-Z]+[a-z]+)+|[a-z]+(?:[A
 
 
 _MAX_JUDGED = 20_000  # characters of a turn TA107 measures (a 50 MB line is judged by its start)
-_PUNCT_TO_SPACE = str.maketrans({c: " " for c in string.punctuation.replace("'", "") + "“”‘’«»…—–"})
-
-
-def fluent_english(text: str) -> bool:
-    """Fast path: most words are English dictionary words."""
-    tokens = text.lower().translate(_PUNCT_TO_SPACE).split()
-    known = sum(map(dictionary("en").__contains__, tokens))
-    return known >= 0.7 * len(tokens) and known >= 3
-
-
 def text_stats(text: str) -> TextStats:
     langid = identify(text)
     lang = langid.code if langid.reliable and langid.code in wordfreq_languages() else "en"

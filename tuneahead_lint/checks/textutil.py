@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import re
+import string
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -100,8 +101,14 @@ class LangId:
 _UNKNOWN = LangId("un", False, ())
 
 
+_ENGLISH = LangId("en", True, (("en", 100),), "english")
+
+
 def identify(text: str) -> LangId:
-    """CLD2 language of ``text`` (its first 4,000 characters)."""
+    """CLD2 language of ``text`` (its first 4,000 characters); plain-ASCII
+    text that is mostly English dictionary words is English without asking
+    CLD2 (text in other Latin-script languages has accents, or fewer English
+    words: Spanish prose has about half)."""
     return _identify(text[:_MAX_ID_CHARS])
 
 
@@ -112,6 +119,8 @@ def _identify(text: str) -> LangId:
     """CLD2 language of ``text`` (URLs, control characters and surrogates removed)."""
     import pycld2
 
+    if text.isascii() and fluent_english(text):
+        return _ENGLISH
     clean = _CONTROL.sub(" ", _URL.sub(" ", text) if "://" in text else text)
     try:
         reliable, _, details = pycld2.detect(clean, isPlainText=True)
@@ -178,3 +187,13 @@ def known_share(text: str, lang: str) -> float | None:
         return None
     vocab = dictionary(lang)
     return sum(w in vocab for w in words) / len(words)
+
+
+_PUNCT_TO_SPACE = str.maketrans({c: " " for c in string.punctuation.replace("'", "") + "“”‘’«»…—–"})
+
+
+def fluent_english(text: str) -> bool:
+    """At least 70% (and 3) of the words of ``text`` are English dictionary words."""
+    tokens = text.lower().translate(_PUNCT_TO_SPACE).split()
+    known = sum(map(dictionary("en").__contains__, tokens))
+    return known >= 0.7 * len(tokens) and known >= 3
