@@ -200,6 +200,11 @@ def formats_cmd() -> None:
               help="Outlier score: z-score (mean/std) or robust z (median/MAD).")
 @click.option("--drop-empty/--keep-empty", default=True, help="Drop empty and broken records (TA0xx, TA101, TA102).")
 @click.option("--strip-templates/--no-strip-templates", default=True, help="Strip template markup (TA105).")
+@click.option("--content/--no-content", default=True,
+              help="Drop records the content rules flag: gibberish, blobs, web markup, off-language, PII, secrets, "
+                   "refusals (TA107-TA110, TA113, TA114, TA116).")
+@click.option("--repair-mojibake/--no-repair-mojibake", default=True, help="Repair encoding damage with ftfy (TA115).")
+@click.option("--redact-pii", is_flag=True, help="Replace PII by [EMAIL], [PHONE], [CARD] ... instead of dropping (TA113).")
 @click.option("--fast", is_flag=True, help="Record-level remedies only: no embeddings.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Config file.")
 @click.option("--input-format", help="Force the input format of every file (see `formats`).")

@@ -18,7 +18,7 @@ from .conftest import (PLANTED, expected, expected_output, fix, logged, needs_sh
 NAMES = ["gsm8k_planted.jsonl", "alpaca_planted.json"]
 
 
-@pytest.mark.parametrize("name, counts", [("gsm8k_planted.jsonl", (165, 8, 3)),
+@pytest.mark.parametrize("name, counts", [("gsm8k_planted.jsonl", (165, 10, 3)),
                                           ("alpaca_planted.json", (159, 7, 2))])
 def test_record_remedies_log_is_exact(tmp_path, name, counts):
     result = fix([PLANTED / name], fast=True, output=str(tmp_path / name))

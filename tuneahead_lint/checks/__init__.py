@@ -42,7 +42,10 @@ def load_all() -> Mapping[str, CheckFn]:
     from tuneahead_lint.checks import (  # noqa: F401
         dataset as _dataset,
         input as _input,
+        language as _language,
+        pii as _pii,
         probe as _probe,
         record as _record,
+        text as _text,
     )
     return CHECKS

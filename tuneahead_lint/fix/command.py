@@ -47,10 +47,14 @@ def _options(config: Any, rules: Any, find_rule: Any, cli: dict[str, Any]) -> An
 
     leak_rule = find_rule("template-leak", rules)
     patterns = tuple(config.rule(leak_rule).options.get("patterns") or ()) if leak_rule else ()
+    settings = {r.id: config.rule(r) for r in rules}
     return FixOptions(
         exact_dedup=cli["exact_dedup"], semantic_dedup=cli["semantic_dedup"],
         dedup_threshold=cli["dedup_threshold"], outliers=cli["outliers"],
         outlier_sigma=cli["outlier_sigma"], outlier_method=cli["outlier_method"], drop_empty=cli["drop_empty"],
         strip_templates=cli["strip_templates"], fast=cli["fast"],
         input_format=cli["input_format"] or config.get("format"),
-        embedder=cli["embedder"] or config.get("embedder"), leak_patterns=patterns)
+        embedder=cli["embedder"] or config.get("embedder"), leak_patterns=patterns,
+        content=cli["content"], repair_mojibake=cli["repair_mojibake"], redact_pii=cli["redact_pii"],
+        rule_options={k: dict(v.options) for k, v in settings.items()},
+        disabled=frozenset(k for k, v in settings.items() if not v.enabled))

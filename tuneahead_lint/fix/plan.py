@@ -4,12 +4,16 @@ Remedies run in this order, each over the records the previous ones kept:
 
 1. broken records (TA0xx: invalid JSON, missing fields ...): dropped
 2. template markup (TA105): stripped from the fields that feed the turns
-3. empty responses / prompts (TA101, TA102, also when stripping emptied them): dropped
-4. exact duplicates (TA106, the same key as the check): every copy after the first dropped
-5. near-duplicates (TA201, cosine >= threshold): all but each cluster's first record dropped
-6. embedding outliers (TA202, z-score of the distance to the mean embedding > limit): dropped
+3. mojibake (TA115): repaired with ftfy in the fields that feed the turns
+4. empty responses / prompts (TA101, TA102, also when stripping emptied them): dropped
+5. content rules (TA114, TA113, TA108, TA109, TA107, TA110, TA116: secrets, PII,
+   blobs, web markup, gibberish, off-language, refusals): dropped, the first rule
+   in that order named; with ``redact_pii`` PII is replaced by typed placeholders
+6. exact duplicates (TA106, the same key as the check): every copy after the first dropped
+7. near-duplicates (TA201, cosine >= threshold): all but each cluster's first record dropped
+8. embedding outliers (TA202, z-score of the distance to the mean embedding > limit): dropped
 
-5 and 6 come from the dataset-feature stage (see ``semantic.py``).
+7 and 8 come from the dataset-feature stage (see ``semantic.py``).
 
 "First" is input order (files in the order given, then record order; for
 near-duplicates the feature stage's order: path, then line), so the record
@@ -22,7 +26,7 @@ from __future__ import annotations
 
 import json
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,7 +38,9 @@ from tuneahead_lint.ruleset.registry import Rule, find_rule
 from tuneahead_lint.types import Example, Hit, text_hash
 
 Key = tuple[str, int]  # (path, 0-based record index)
-DROP, STRIP = "drop", "strip"
+DROP, STRIP, REPAIR, REDACT = "drop", "strip", "repair", "redact"
+# rules whose records fix drops, in this order (the first that flags a record is named)
+CONTENT_RULES = ("secret", "pii", "encoded-blob", "markup-boilerplate", "gibberish", "off-language", "refusal")
 NEAR_DUPLICATES, OUTLIERS = "near-duplicates", "embedding-outliers"
 
 
@@ -54,6 +60,11 @@ class FixOptions:
     input_format: str | None = None
     embedder: str | None = None
     leak_patterns: tuple[str, ...] = ()  # TA105 ``patterns`` option; () = built-in
+    content: bool = True  # drop what the CONTENT_RULES flag
+    repair_mojibake: bool = True  # TA115
+    redact_pii: bool = False  # TA113: placeholders ([EMAIL] ...) instead of dropping
+    rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # rule id -> config options
+    disabled: frozenset[str] = frozenset()  # rule ids the config turns off
 
     @property
     def semantic(self) -> bool:
@@ -67,7 +78,7 @@ class Action:
     path: str
     line: int
     record: int  # 1-based record number in the file
-    action: str  # DROP | STRIP
+    action: str  # DROP | STRIP | REPAIR | REDACT
     rule_id: str
     rule_name: str
     detail: str
@@ -126,7 +137,8 @@ class _State:
     def drop(self, ex: Example, rule: tuple[str, str], detail: str) -> None:
         key = (ex.path, ex.index)
         if key in self.values:
-            detail += " (after stripping template markup)"
+            before = self.actions.get(key)
+            detail += f" (after the {before.action} of {before.reason})" if before else ""
             del self.values[key]
         self.actions[key] = Action(ex.path, ex.line, ex.index + 1, DROP, *rule, detail)
         self.alive.pop(key, None)
@@ -144,8 +156,12 @@ def plan_fix(files: Sequence[SourceFile], opts: FixOptions,
     _broken(state)
     if opts.strip_templates:
         _strip(state)
+    if opts.repair_mojibake:
+        _repair(state)
     if opts.drop_empty:
         _empty(state)
+    if opts.content:
+        _content(state)
     if opts.exact_dedup:
         _exact(state)
     source = ""
@@ -187,10 +203,11 @@ def _broken(state: _State) -> None:
             state.drop(ex, rule_ref(state.rules, "invalid-json"), detail)
 
 
-def _hits(rule: Rule, examples: Sequence[Example]) -> Iterator[tuple[Example, Hit]]:
+def _hits(rule: Rule, examples: Sequence[Example],
+          options: Mapping[str, Any] | None = None) -> Iterator[tuple[Example, Hit]]:
     """(example, hit) for each hit of ``rule``'s check that names one record."""
     by_key = {(ex.path, ex.index): ex for ex in examples}
-    ctx = CheckContext(options=rule.defaults())
+    ctx = CheckContext(options={**rule.defaults(), **(options or {})})
     for hit in CHECKS[rule.check](examples, ctx):
         for rec in hit.records[:1]:
             if (ex := by_key.get((hit.path, rec - 1))) is not None:
@@ -260,3 +277,78 @@ def place(target: Example, seen_from: Example) -> str:
     its record number when the line does not identify it (one-line arrays)."""
     where = f"line {target.line}" if target.line != seen_from.line else f"record {target.index + 1}"
     return where if target.path == seen_from.path else f"{target.path}:{target.line} ({where})"
+
+
+def _enabled(state: _State, name: str) -> Rule | None:
+    rule = find_rule(name, tuple(state.rules))
+    return rule if rule is not None and rule.check and rule.id not in state.opts.disabled else None
+
+
+def _value(state: _State, ex: Example) -> Any:
+    """The record's current decoded value (after earlier changes)."""
+    key = (ex.path, ex.index)
+    if key in state.values:
+        return state.values[key]
+    piece = {f.path: f for f in state.files}[ex.path].records[ex.index].piece
+    return piece.value if piece.decoded else json.loads(piece.raw)
+
+
+def _rewrite(state: _State, ex: Example, fn: Callable[[str], str]) -> Example | None:
+    """Apply ``fn`` to every string of the record; its new turns, or None if
+    they did not change (the record is then left alone)."""
+    from tuneahead_lint.fix.strip import map_strings
+    from tuneahead_lint.readers.formats import convert
+
+    value = map_strings(_value(state, ex), fn)
+    turns = convert(value, state.opts.input_format or ex.format).turns
+    if turns == ex.turns or [t.role for t in turns] != [t.role for t in ex.turns]:
+        return None
+    key = (ex.path, ex.index)
+    state.values[key] = value
+    state.alive[key] = replace(ex, turns=turns)
+    return state.alive[key]
+
+
+def _repair(state: _State) -> None:
+    """TA115: ftfy's encoding repair on the strings that show mojibake."""
+    from ftfy import fix_encoding
+
+    from tuneahead_lint.checks.text import mojibake
+
+    rule = _enabled(state, "mojibake")
+    if rule is None:
+        return
+    for ex, hit in list(_hits(rule, list(state.alive.values()))):
+        evidence = dict(hit.evidence)
+        if _rewrite(state, ex, lambda s: fix_encoding(s) if mojibake(s) else s) is not None:
+            state.actions[(ex.path, ex.index)] = Action(
+                ex.path, ex.line, ex.index + 1, REPAIR, rule.id, rule.name,
+                f"{evidence['text']!r} -> {evidence['repair']!r}")
+
+
+def _content(state: _State) -> None:
+    """Drop what the content rules flag (PII redacted instead with ``redact_pii``)."""
+    for name in CONTENT_RULES:
+        rule = _enabled(state, name)
+        if rule is None:
+            continue
+        options = state.opts.rule_options.get(rule.id, {})
+        for ex, hit in list(_hits(rule, list(state.alive.values()), options)):
+            if (ex.path, ex.index) not in state.alive:
+                continue
+            if name == "pii" and state.opts.redact_pii and _redact(state, ex, rule, options):
+                continue
+            state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+
+
+def _redact(state: _State, ex: Example, rule: Rule, options: Mapping[str, Any]) -> bool:
+    """Replace the record's PII by typed placeholders; False if that failed."""
+    from tuneahead_lint.checks.pii import find_pii, redact
+
+    kinds = tuple(options.get("kinds") or rule.defaults()["kinds"])
+    found = sorted({f.kind for t in ex.turns for f in find_pii(t.content, kinds)})
+    if _rewrite(state, ex, lambda s: redact(s, kinds)) is None:
+        return False
+    state.actions[(ex.path, ex.index)] = Action(ex.path, ex.line, ex.index + 1, REDACT, rule.id, rule.name,
+                                                "replaced " + ", ".join(found) + " with placeholders")
+    return True

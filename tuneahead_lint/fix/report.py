@@ -17,7 +17,7 @@ def render_summary(result, dry_run: bool = False) -> str:
     lines = [_files_line(result, dry_run),
              f"records: {counts['records']} read, {counts['dropped']} {verb} dropped, "
              f"{counts['changed']} {verb} changed, {counts['written']} {verb} written".replace("  ", " ")]
-    for name in sorted(k for k in counts if k.startswith(("drop ", "strip "))):
+    for name in sorted(k for k in counts if k.startswith(("drop ", "strip ", "repair ", "redact "))):
         lines.append(f"  {name:<40} {counts[name]:>6}")
     if plan.semantic_source:
         lines.append(f"near-duplicates/outliers from: {plan.semantic_source}")

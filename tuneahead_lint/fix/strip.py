@@ -137,3 +137,14 @@ def dumps_like(value: Any, raw: bytes) -> bytes:
 
 def _indent(line: bytes) -> str:
     return line[:len(line) - len(line.lstrip(b" \t"))].decode()
+
+
+def map_strings(value: Any, fn: Any) -> Any:
+    """A copy of ``value`` with ``fn`` applied to every string (key order kept)."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, dict):
+        return {k: map_strings(v, fn) for k, v in value.items()}
+    if isinstance(value, list):
+        return [map_strings(v, fn) for v in value]
+    return value

@@ -1,0 +1,79 @@
+"""fix on the content rules (TA107-TA116): junk dropped with the rule named
+in the removal log, mojibake repaired with ftfy, PII redacted on request,
+clean records written byte for byte."""
+
+from __future__ import annotations
+
+import json
+
+from tuneahead_lint.config import Config
+from tuneahead_lint.fix import FixOptions, run_fix
+from tuneahead_lint.ruleset.registry import load_rules
+
+CLEAN = [
+    {"instruction": "Give three tips for staying healthy.", "output": "Eat a balanced diet, exercise regularly and sleep well."},
+    {"instruction": "What is the capital of France?", "output": "The capital of France is Paris."},
+    {"instruction": "Write a Python function that adds two numbers.", "output": "def add(a, b):\n    return a + b"},
+    {"instruction": "Classify the sentiment: I loved it", "output": "positive"},
+    {"instruction": "Email the team lead.", "output": "Write to lead@example.com with the subject 'Status'."},
+]
+JUNK = {
+    "TA107": {"instruction": "Describe the water cycle.", "output": "qZ7#kL9@vX2!mP4$ rT8&wN1*yB5 hJ3^cF6% dG0(sW7)xK2_nV9+"},
+    "TA108": {"instruction": "Describe the picture.", "output": "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="},
+    "TA109": {"instruction": "What is photosynthesis?", "output": "<div class=\"post\"><p>Photosynthesis is how plants make food.</p><p>Read on.</p></div>"},
+    "TA114": {"instruction": "How do I push?", "output": "Use the token ghp_4fGh8kLm2nPq6rSt0vWx3yZa5bCd7eFg9hIj in the remote URL."},
+    "TA116": {"instruction": "Write a poem about the sea.", "output": "As an AI language model, I cannot write poems."},
+}
+PII = {"instruction": "Write a short bio.", "output": "Dr. Ann Lee can be reached at ann.lee@gmail.com or +1 415-867-2671."}
+MOJIBAKE = {"instruction": "Name a French pastry.", "output": "CrÃ¨me brÃ»lÃ©e is a French dessert."}
+
+
+def _write(tmp_path, records):
+    path = tmp_path / "data.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def _fix(path, out, **options):
+    return run_fix([str(path)], FixOptions(fast=True, **options), Config(), load_rules(),
+                   output=str(out), relint=False)
+
+
+def test_junk_dropped_with_the_rule_named(tmp_path):
+    records = CLEAN + list(JUNK.values()) + [PII]
+    result = _fix(_write(tmp_path, records), tmp_path / "out.jsonl")
+    logged = {a.record: (a.action, a.rule_id) for a in result.plan.actions}
+    expected = {len(CLEAN) + i + 1: ("drop", rule) for i, rule in enumerate(JUNK)}
+    expected[len(records)] = ("drop", "TA113")
+    assert logged == expected
+    assert all(a.detail for a in result.plan.actions)
+    out = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert [json.loads(x) for x in out] == CLEAN
+
+
+def test_mojibake_is_repaired_not_dropped(tmp_path):
+    result = _fix(_write(tmp_path, [CLEAN[0], MOJIBAKE]), tmp_path / "out.jsonl")
+    [action] = result.plan.actions
+    assert (action.record, action.action, action.rule_id) == (2, "repair", "TA115")
+    assert "brÃ»lÃ©e" in action.detail and "brûlée" in action.detail
+    out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert out[1]["output"] == "Crème brûlée is a French dessert."
+
+
+def test_pii_redacted_with_typed_placeholders(tmp_path):
+    result = _fix(_write(tmp_path, [CLEAN[0], PII]), tmp_path / "out.jsonl", redact_pii=True)
+    assert [(a.action, a.rule_id) for a in result.plan.actions] == [("redact", "TA113")]
+    out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert out[1]["output"] == "Dr. Ann Lee can be reached at [EMAIL] or [PHONE]."
+
+
+def test_content_remedies_can_be_turned_off(tmp_path):
+    path = _write(tmp_path, CLEAN + list(JUNK.values()) + [MOJIBAKE])
+    result = _fix(path, tmp_path / "out.jsonl", content=False, repair_mojibake=False)
+    assert result.plan.actions == ()
+
+
+def test_rules_disabled_in_the_config_do_not_drop(tmp_path):
+    path = _write(tmp_path, [CLEAN[0], JUNK["TA116"], JUNK["TA107"]])
+    result = _fix(path, tmp_path / "out.jsonl", disabled=frozenset({"TA116"}))
+    assert [(a.record, a.rule_id) for a in result.plan.actions] == [(3, "TA107")]

@@ -1,0 +1,168 @@
+"""Language checks: records in another language than their file (TA110),
+responses in another language than their prompt (TA111), and text in an
+unexpected script (TA112).
+
+Languages come from CLD2 (see :mod:`.textutil`); a text CLD2 is not sure
+about, or shorter than ``min_chars``, is never flagged. A prompt that asks
+for a translation or names the response's language is not a mismatch.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Sequence
+
+from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.checks.text import record_hit, snippet
+from tuneahead_lint.checks.textutil import (LangId, identify, is_code, known_share, main_script, scripts,
+                                            user_text, valid)
+from tuneahead_lint.types import Example, Hit
+
+# Words that ask for another language: "translate", and language names in
+# English and in their own language (a prompt naming French may get French).
+_TRANSLATE = re.compile(
+    r"translat|in (?:english|chinese|french|german|spanish|italian|portuguese|japanese|korean|russian)|"
+    r"翻译|翻譯|译成|譯成|英文|英语|中文|汉语|日语|日文|韩语|法语|德语|西班牙语|俄语|"
+    r"tradu[cz]|traduire|übersetz|перевед|перевод|翻訳|번역|"
+    r"english|chinese|mandarin|cantonese|french|français|german|deutsch|spanish|español|italian|"
+    r"italiano|portuguese|português|japanese|日本語|korean|한국어|russian|русск|arabic|hindi|dutch|"
+    r"swedish|polish|turkish|vietnamese|indonesian|greek|hebrew|latin|language", re.I)
+
+
+def _text_of(ex: Example) -> str:
+    return "\n\n".join(t.content for t in ex.turns)
+
+
+def _identified(text: str, min_chars: int) -> LangId | None:
+    """The language of ``text`` when CLD2 is sure and the text is long enough."""
+    if len(text.strip()) < min_chars:
+        return None
+    lid = identify(text)
+    return lid if lid.reliable and lid.code != "un" else None
+
+
+def reads_better(text: str, lang: str, other: str, margin: float = 0.25) -> bool:
+    """True unless the dictionaries contradict CLD2: a Latin-script ``text``
+    must have ``margin`` more of its words in ``lang``'s wordfreq list than in
+    ``other``'s (CLD2 calls short English lists Danish or Latin; a dictionary
+    does not). Texts no dictionary can judge (other scripts) keep CLD2's call."""
+    mine, theirs = known_share(text, lang), known_share(text, other)
+    if mine is None:
+        return theirs is None or theirs < margin
+    return theirs is None or mine - theirs >= margin
+
+
+_ITEMS = re.compile(r"[\n,;]+")
+
+
+def list_like(text: str) -> bool:
+    """A list of names (dishes, cities): most items have at most 3 words.
+    Names keep their own language whatever the answer's language."""
+    items = [i for i in _ITEMS.split(text) if i.strip()]
+    short = sum(len(i.split()) <= 3 for i in items)
+    return len(items) >= 3 and short >= 0.6 * len(items)
+
+
+def main_language(langs: Sequence[str], min_share: float) -> str | None:
+    """The language of at least ``min_share`` of the identified records."""
+    if not langs:
+        return None
+    lang, n = Counter(langs).most_common(1)[0]
+    return lang if n >= min_share * len(langs) else None
+
+
+@check("off_language")
+def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Records (all turns) in another language than most records of their file."""
+    min_chars, min_share = int(ctx.options["min_chars"]), float(ctx.options["min_main_share"])
+    max_main = int(ctx.options["max_main_percent"])
+    by_file: dict[str, list[tuple[Example, LangId]]] = defaultdict(list)
+    for ex in valid(examples):
+        lid = _identified(_text_of(ex), min_chars)
+        if lid is not None:
+            by_file[ex.path].append((ex, lid))
+    for items in by_file.values():
+        main = main_language([lid.code for _, lid in items], min_share)
+        if main is None:
+            continue
+        for ex, lid in items:
+            if (lid.code != main and lid.share(main) <= max_main and not _TRANSLATE.search(user_text(ex))
+                    and reads_better(_text_of(ex), lid.code, main)):
+                yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
+                                                 ("main", main), ("text", snippet(ex.response or ex.prompt))))
+
+
+@check("language_mismatch")
+def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Responses in another language than their prompt (translations excepted)."""
+    min_chars, max_other = int(ctx.options["min_chars"]), int(ctx.options["max_main_percent"])
+    for ex in valid(examples):
+        whole = identify(_text_of(ex))
+        if whole.reliable and len(whole.percents) == 1:  # CLD2 found one language in the whole record
+            continue
+        prompt, response = user_text(ex), ex.response
+        p, r = _identified(prompt, min_chars), _identified(response, min_chars)
+        if not (p and r and p.code != r.code) or _TRANSLATE.search(prompt) or is_code(response):
+            continue
+        if list_like(response):
+            continue
+        if r.share(p.code) <= max_other and p.share(r.code) <= max_other and reads_better(response, r.code, p.code):
+            yield record_hit(ex, "langmismatch", (("prompt_lang", p.code), ("response_lang", r.code),
+                                                  ("text", snippet(response))))
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://\S*|www\.\S+")
+_CYRILLIC_IN_LATIN = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[\u0400-\u04ff])[A-Za-z\u0400-\u04ff]{3,}\b")
+
+
+def mixed_word(text: str) -> str | None:
+    """A word mixing Latin and Cyrillic letters (homoglyph: 'pаypal')."""
+    if text.isascii():
+        return None
+    m = _CYRILLIC_IN_LATIN.search(text)
+    return m.group(0) if m else None
+
+
+def _no_urls(text: str) -> str:
+    return _URL.sub(" ", text) if "://" in text or "www." in text else text
+
+
+def _file_scripts(examples: Sequence[Example]) -> dict[str, str | None]:
+    """Per file: the script most responses are written in."""
+    per: dict[str, Counter[str]] = defaultdict(Counter)
+    for ex in valid(examples):
+        per[ex.path][main_script(_no_urls(ex.response)) or "mixed"] += 1
+    return {path: c.most_common(1)[0][0] for path, c in per.items()}
+
+
+def script_reason(ex: Example, file_script: str | None, min_letters: int) -> tuple[str, str] | None:
+    """(detail, text) when a turn mixes scripts inside a word, or the response is
+    in a script that neither its file nor its prompt uses."""
+    for t in ex.turns:
+        if word := mixed_word(t.content):
+            return "Latin and Cyrillic letters in one word", word
+    if file_script in (None, "mixed"):
+        return None
+    response = _no_urls(ex.response)
+    script = main_script(response)
+    if script is None or script == file_script or sum(scripts(response).values()) < min_letters:
+        return None
+    prompt = user_text(ex)
+    if _TRANSLATE.search(prompt):
+        return None
+    in_file_script = scripts(response).get(file_script or "", 0)
+    if scripts(prompt).get(script, 0) == 0 and in_file_script == 0 and not is_code(response):
+        return f"{script} response to a prompt without {script} in a {file_script} file", snippet(response)
+    return None
+
+
+@check("script_mismatch")
+def script_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """Words mixing scripts, or responses in a script foreign to prompt and file."""
+    min_letters = int(ctx.options["min_letters"])
+    file_script = _file_scripts(examples)
+    for ex in valid(examples):
+        found = script_reason(ex, file_script.get(ex.path), min_letters)
+        if found:
+            yield record_hit(ex, "script", (("detail", found[0]), ("text", found[1])))
