@@ -21,8 +21,10 @@ def fix_command(paths: tuple[str, ...], output: str | None, in_place: bool, dry_
 
     if in_place and output:
         raise UserError("--in-place and -o/--output cannot be combined")
+    from tuneahead_lint.config import with_eval_sets
+
     rules = load_rules()
-    config = _load_config(config_file, paths, rules, None, None)
+    config = with_eval_sets(_load_config(config_file, paths, rules, None, None), remedies.pop("eval_sets", ()))
     opts = _options(config, rules, find_rule, remedies)
     try:
         result = run_fix(list(paths), opts, config, rules, output=output, in_place=in_place,
@@ -51,4 +53,13 @@ def _options(config: Any, rules: Any, find_rule: Any, cli: dict[str, Any]) -> An
         outlier_sigma=cli["outlier_sigma"], outlier_method=cli["outlier_method"], drop_empty=cli["drop_empty"],
         strip_templates=cli["strip_templates"], fast=cli["fast"],
         input_format=cli["input_format"] or config.get("format"),
-        embedder=cli["embedder"] or config.get("embedder"), leak_patterns=patterns)
+        embedder=cli["embedder"] or config.get("embedder"), leak_patterns=patterns,
+        drop_flagged=cli["drop_flagged"], rule_options=_flagged_options(config, rules, find_rule))
+
+
+def _flagged_options(config: Any, rules: Any, find_rule: Any) -> tuple[tuple[str, dict[str, Any]], ...]:
+    """Configured options of the rules whose records fix drops (TA117-TA119)."""
+    from tuneahead_lint.fix.flagged import FLAGGED_RULES
+
+    found = (find_rule(name, rules) for name in FLAGGED_RULES)
+    return tuple((r.id, dict(config.rule(r).options)) for r in found if r is not None)

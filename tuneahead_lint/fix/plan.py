@@ -6,10 +6,14 @@ Remedies run in this order, each over the records the previous ones kept:
 2. template markup (TA105): stripped from the fields that feed the turns
 3. empty responses / prompts (TA101, TA102, also when stripping emptied them): dropped
 4. exact duplicates (TA106, the same key as the check): every copy after the first dropped
-5. near-duplicates (TA201, cosine >= threshold): all but each cluster's first record dropped
-6. embedding outliers (TA202, z-score of the distance to the mean embedding > limit): dropped
+5. conflicting answers (TA117, the whole group), truncated responses (TA118) and
+   benchmark-contaminated records (TA119): dropped (see ``flagged.py``)
+6. embedding outliers (TA202, local-density score above the limit): dropped
+7. near-duplicates (TA201, cosine >= threshold): all but each cluster's first kept record dropped
 
-5 and 6 come from the dataset-feature stage (see ``semantic.py``).
+6 and 7 come from the dataset-feature stage (see ``semantic.py``); outliers go
+first so that a tight cluster of junk is dropped whole, not kept as one
+"representative".
 
 "First" is input order (files in the order given, then record order; for
 near-duplicates the feature stage's order: path, then line), so the record
@@ -54,6 +58,8 @@ class FixOptions:
     input_format: str | None = None
     embedder: str | None = None
     leak_patterns: tuple[str, ...] = ()  # TA105 ``patterns`` option; () = built-in
+    drop_flagged: bool = True  # TA117 conflicting, TA118 truncated, TA119 contaminated
+    rule_options: tuple[tuple[str, dict[str, Any]], ...] = ()  # rule id -> options (config)
 
     @property
     def semantic(self) -> bool:
@@ -148,6 +154,10 @@ def plan_fix(files: Sequence[SourceFile], opts: FixOptions,
         _empty(state)
     if opts.exact_dedup:
         _exact(state)
+    if opts.drop_flagged:
+        from tuneahead_lint.fix.flagged import apply_flagged
+
+        apply_flagged(state)
     source = ""
     if opts.semantic:
         from tuneahead_lint.fix.semantic import apply_semantic

@@ -1,0 +1,246 @@
+"""Consistency checks between records and within a response (TA117, TA118).
+
+* ``conflicting_answers``: records whose prompts are the same after
+  normalisation (case, whitespace, punctuation) but whose responses say
+  different things. Only *closed* questions are judged: a group is compared
+  when its responses are short (a label, a number, a sentence) or when each
+  response ends in a final answer (``#### 42``, "The answer is 42"). Long
+  open-ended responses to one prompt ("Write a poem about the sea") are
+  legitimately varied and are not reported.
+* ``truncated_response``: responses cut mid-code-block (an odd number of
+  ````` fences) or mid-sentence (no terminal punctuation in a file whose
+  responses usually end with it; the file's own rate is learned, so label or
+  code sets are not flagged).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.types import Example, Hit, text_hash
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
+
+
+def words(text: str) -> list[str]:
+    """NFKC, case-folded word runs (CJK: single characters): case, whitespace
+    and punctuation removed."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def prompt_key(ex: Example) -> str:
+    """Normalised prompt ('' when it has no words)."""
+    return " ".join(words(ex.prompt))
+
+
+def _groups(examples: Sequence[Example]) -> list[list[Example]]:
+    """Valid records sharing a normalised prompt, groups of two or more, in input order."""
+    by: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        if ex.ok and ex.response.strip():
+            key = prompt_key(ex)
+            if key:
+                by[key].append(ex)
+    return [g for g in by.values() if len(g) > 1]
+
+
+_FINAL = re.compile(r"(?:####|answer is|answer:)\s*([^\n]{1,40})", re.IGNORECASE)
+
+
+def final_answer(response: str) -> str | None:
+    """The stated final answer (``#### 42``, "the answer is 42"), normalised."""
+    found = _FINAL.findall(response)
+    return " ".join(words(found[-1])) if found else None
+
+
+def agree(a: str, b: str, min_ratio: float) -> bool:
+    """Same answer up to formatting: equal normalised words, one answer
+    containing the other (``4`` / ``The answer is 4``) or similar wording."""
+    wa, wb = words(a), words(b)
+    if wa == wb:
+        return True
+    short, long_ = sorted((wa, wb), key=len)
+    if short and _contains(long_, short) and len(short) * 4 >= len(long_):
+        return True
+    return difflib.SequenceMatcher(None, wa, wb, autojunk=False).ratio() >= min_ratio
+
+
+def _contains(seq: list[str], sub: list[str]) -> bool:
+    n = len(sub)
+    return any(seq[i:i + n] == sub for i in range(len(seq) - n + 1))
+
+
+def conflict(group: Sequence[Example], max_words: int, min_ratio: float) -> tuple[str, str] | None:
+    """(kind, answers) when the group's responses disagree, else None.
+
+    kind is ``short`` (every response is at most ``max_words`` words) or
+    ``final`` (every response states a final answer and they differ)."""
+    finals = [final_answer(ex.response) for ex in group]
+    if all(finals):
+        distinct = list(dict.fromkeys(finals))
+        return ("final", " | ".join(distinct)) if len(distinct) > 1 else None
+    if max(len(words(ex.response)) for ex in group) > max_words:
+        return None
+    distinct_ex = list({" ".join(words(ex.response)): ex for ex in group}.values())
+    for i, a in enumerate(distinct_ex):
+        for b in distinct_ex[i + 1:]:
+            if not agree(a.response, b.response, min_ratio):
+                return "short", " | ".join(_shown(ex.response) for ex in distinct_ex)
+    return None
+
+
+def _shown(text: str, width: int = 40) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= width else one[:width - 3] + "..."
+
+
+@check("conflicting_answers")
+def conflicting_answers(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per group of same-prompt records with disagreeing answers,
+    naming every record of the group (first record first)."""
+    max_words = int(ctx.options.get("max_words", 5))
+    min_ratio = float(ctx.options.get("min_similarity", 0.6))
+    for group in _groups(examples):
+        found = conflict(group, max_words, min_ratio)
+        if found is None:
+            continue
+        yield _group_hit(group, found)
+
+
+def _group_hit(group: Sequence[Example], found: tuple[str, str]) -> Hit:
+    path = group[0].path
+    mine = [ex for ex in group if ex.path == path]
+    related = tuple((ex.path, ex.line) for ex in group if ex.path != path)
+    kind, answers = found
+    key = text_hash("conflict", *sorted(text_hash(ex.prompt, ex.response) for ex in group))[:32]
+    return Hit(path, tuple(ex.line for ex in mine), (
+        ("count", len(group)), ("kind", kind), ("answers", answers),
+        ("prompt", _shown(group[0].prompt, 60))),
+        key=key, related=related, records=tuple(ex.index + 1 for ex in mine))
+
+
+# --- truncation -----------------------------------------------------------------
+
+_FENCE = re.compile(r"^[ \t>]*(?:```|~~~)", re.MULTILINE)  # at a line start
+_INLINE = re.compile(r"(```|~~~)[^`~\n]+?\1")  # ```code``` written inline
+_LIST_LINE = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-zA-Z][.)]|#+)\s")
+_URLISH = re.compile(r"(?:https?://|www\.)\S+$|\S+@\S+\.\w+$|\S+\.\w{2,4}$")
+
+
+def odd_fences(text: str) -> bool:
+    """An unclosed ````` or ``~~~`` code block."""
+    return len(_FENCE.findall(_INLINE.sub("", text))) % 2 == 1
+
+
+def ends_terminal(text: str) -> bool:
+    """The response ends like a finished text: not on a letter, a comma or an
+    opening bracket. A final number counts as finished ("The total is 42")."""
+    tail = text.rstrip()
+    if not tail:
+        return True
+    last = tail[-1]
+    return last.isdigit() or not (last.isalpha() or last in ",([{")
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.rstrip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+_HASHTAGS = re.compile(r"(?:\s+#\w+)+\s*$")
+_SENTENCE_END = re.compile(r"[.!?:\u3002\uff01\uff1f\uff1a][\"'\u201d\u2019)\]]*(?:\s|$)")
+_COLUMNS = re.compile(r"\|| {3,}|\t")
+
+
+def open_ending(text: str, min_words: int, min_fragment: int = 6) -> bool:
+    """A prose response of ``min_words`` or more that stops mid-sentence:
+    after stripping trailing hashtags it ends on a letter, comma or opening
+    bracket; its last line is prose (not a list item, table row, URL or code)
+    whose unfinished sentence has ``min_fragment`` words or more and follows
+    a finished one (a lone title or label is not judged); and its earlier
+    lines end sentences (a response written without full stops, such
+    as a poem or a definition list, is not judged)."""
+    body = _HASHTAGS.sub("", text.rstrip())
+    if ends_terminal(body) or len(words(body)) < min_words:
+        return False
+    lines = [ln for ln in body.splitlines() if ln.strip()]
+    last = lines[-1]
+    if _LIST_LINE.match(last) or _COLUMNS.search(last) or _URLISH.search(last.strip()):
+        return False
+    if not _SENTENCE_END.search(body) or _looks_like_code(text):
+        return False  # one unpunctuated phrase (a title, a label) or code
+    fragment = _SENTENCE_END.split(last)[-1]
+    if len(words(fragment)) < min_fragment or _title_case(fragment) or _signed(fragment):
+        return False
+    if len(lines) > 1 and lines[-2].rstrip().endswith((":", "\uff1a")):
+        return False  # a displayed item after "Here is the sentence:"
+    earlier = [ln for ln in lines[:-1] if len(words(ln)) >= 4]
+    return all(ends_terminal(ln) for ln in earlier)
+
+
+def _title_case(text: str) -> bool:
+    """Most words capitalised: a headline or a name, not a cut sentence."""
+    caps = [w[0].isupper() for w in text.split() if w[0].isalpha()]
+    return bool(caps) and sum(caps) >= 0.6 * len(caps)
+
+
+def _signed(fragment: str) -> bool:
+    """Ends in a sign-off name: "Yours truly, Dracula"."""
+    head, _, name = fragment.rpartition(",")
+    return bool(head) and 0 < len(name.split()) <= 3 and _title_case(name)
+
+
+def _looks_like_code(text: str) -> bool:
+    from tuneahead_lint.features.static.lengths import looks_like_code
+
+    return looks_like_code(text)
+
+
+def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]:
+    """Share of prose responses (``min_words`` or more) that end with terminal
+    punctuation, and how many were counted."""
+    prose = [r for r in responses if len(words(r)) >= min_words]
+    if not prose:
+        return 0.0, 0
+    return sum(ends_terminal(r) for r in prose) / len(prose), len(prose)
+
+
+@check("truncated_response")
+def truncated_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per response that is cut mid-code-block or mid-sentence."""
+    min_words = int(ctx.options.get("min_words", 8))
+    min_rate = float(ctx.options.get("min_terminal_rate", 0.9))
+    min_records = int(ctx.options.get("min_records", 20))
+    by_path: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        if ex.ok and ex.response.strip():
+            by_path[ex.path].append(ex)
+    for path, exs in by_path.items():
+        rate, counted = terminal_rate([ex.response for ex in exs], min_words)
+        learned = counted >= min_records and rate >= min_rate
+        for ex in exs:
+            reason = truncation(ex.response, min_words, learned)
+            if reason:
+                yield Hit(path, (ex.line,), (
+                    ("reason", reason), ("rate", f"{rate:.0%}"), ("ending", _tail(ex.response))),
+                    key=text_hash("truncated", ex.prompt, ex.response)[:32], records=(ex.index + 1,))
+
+
+def truncation(response: str, min_words: int, learned: bool) -> str:
+    """Why ``response`` looks cut off ('' when it does not)."""
+    if odd_fences(response):
+        return "unclosed code block"
+    if learned and open_ending(response, min_words):
+        return "no terminal punctuation"
+    return ""
+
+
+def _tail(text: str, width: int = 30) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= width else "..." + one[-(width - 3):]
