@@ -99,7 +99,9 @@ class FeatureConfig:
     :param ppl_sample: records scored for perplexity (seeded sample).
     :param ppl_max_tokens: base-model tokens scored per record.
     :param dup_threshold: cosine for near-duplicates (TA201 min_similarity).
-    :param outlier_sigma: z / robust-z limit for the outlier ratios.
+    :param outlier_sigma: z / robust-z limit for the outlier ratios and evidence.
+    :param outlier_k: neighbour whose distance scores the outlier evidence
+        (TA202, fix): above the size of any junk cluster to be caught.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -120,6 +122,7 @@ class FeatureConfig:
     ppl_max_tokens: int = 128
     dup_threshold: float = 0.95
     outlier_sigma: float = 3.0
+    outlier_k: int = 10
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128
@@ -158,7 +161,11 @@ class DupCluster:
 
 @dataclass(frozen=True, slots=True)
 class Outlier:
-    """A record far from the dataset's mean embedding."""
+    """A record in a sparse region: ``distance`` is the cosine distance to
+    its k-th nearest record (``FeatureConfig.outlier_k``), ``z`` and
+    ``robust_z`` score it against the dataset's distribution of that distance.
+    (The predictor's ``embedding_outlier_ratio*`` features keep the paper's
+    distance to the mean vector.)"""
 
     ref: tuple[str, int]
     distance: float
@@ -238,7 +245,7 @@ def _evidence(corpus: Corpus, cfg: FeatureConfig) -> tuple[tuple[DupCluster, ...
         DupCluster(tuple(refs[m] for m in k.members), refs[k.members[0]],
                    round(k.min_sim, 4), round(k.max_sim, 4), tuple(keys[m] for m in k.members))
         for k in corpus.clusters)
-    dist, z, robust = corpus.outlier_scores
+    dist, z, robust = corpus.local_outlier_scores
     flagged = [i for i in range(len(corpus)) if max(z[i], robust[i]) > cfg.outlier_sigma]
     flagged.sort(key=lambda i: (-dist[i], refs[i]))
     outliers = tuple(Outlier(refs[i], round(float(dist[i]), 4), round(float(z[i]), 3),

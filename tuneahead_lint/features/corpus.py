@@ -173,6 +173,15 @@ class Corpus:
         with self.stage("outliers"):
             return outlier_scores(x)
 
+    @cached_property
+    def local_outlier_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cosine distance to the k-th nearest record, z, robust z) per
+        record, k = ``outlier_k``: the evidence of TA202 and of ``fix``."""
+        from tuneahead_lint.features.embed.index import local_outlier_scores
+
+        with self.stage("outliers"):
+            return local_outlier_scores(self.vectors.record, self.cfg.outlier_k)
+
     # --- base model --------------------------------------------------------------
 
     @cached_property

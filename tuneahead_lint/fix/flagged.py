@@ -24,7 +24,10 @@ from tuneahead_lint.types import Example, Hit
 if TYPE_CHECKING:
     from tuneahead_lint.fix.plan import _State
 
-FLAGGED_RULES = ("conflicting-answers", "truncated-response", "benchmark-contamination")
+# "gibberish" (TA107, another module) is dropped here too when it is registered:
+# it must go before the semantic remedies, which would otherwise keep one
+# member of a tight cluster of junk as its representative.
+FLAGGED_RULES = ("gibberish", "conflicting-answers", "truncated-response", "benchmark-contamination")
 
 
 def apply_flagged(state: _State) -> None:

@@ -52,6 +52,7 @@ class FixOptions:
     outliers: bool = True
     outlier_sigma: float = 3.0  # limit on the outlier score
     outlier_method: str = "sigma"  # "sigma": z-score (the paper); "robust": median/MAD
+    outlier_k: int = 10  # neighbour whose cosine distance is the outlier score
     drop_empty: bool = True  # empty responses/prompts and broken records
     strip_templates: bool = True
     fast: bool = False  # record-level remedies only: no embeddings
