@@ -244,3 +244,30 @@ def truncation(response: str, min_words: int, learned: bool) -> str:
 def _tail(text: str, width: int = 30) -> str:
     one = " ".join(text.split())
     return one if len(one) <= width else "..." + one[-(width - 3):]
+
+
+# --- mismatched pairs (embeddings) --------------------------------------------------
+
+
+@check("mismatched_pair")
+def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per record whose response is much closer to another record's
+    prompt than to its own, and whose own prompt/response cosine is low for
+    the dataset (robust z at or below ``-z``)."""
+    if ctx.features is None:
+        return
+    margin = float(ctx.options.get("min_margin", 0.3))
+    limit = float(ctx.options.get("z", 2.0))
+    numbers = {(ex.path, ex.line, text_hash(ex.prompt, ex.response)): ex.index + 1
+               for ex in examples if ex.ok}
+    for m in getattr(ctx.features, "mismatches", ()):
+        if m.other - m.own < margin or m.robust_z > -limit:
+            continue
+        record = numbers.get((m.ref[0], m.ref[1], m.content_key))
+        related = () if m.other_ref[0] == m.ref[0] else (m.other_ref,)
+        where = f"line {m.other_ref[1]}" if m.other_ref[0] == m.ref[0] else f"{m.other_ref[0]}:{m.other_ref[1]}"
+        yield Hit(m.ref[0], (m.ref[1],), (
+            ("own", round(m.own, 3)), ("other", round(m.other, 3)), ("other_line", where),
+            ("z", round(m.robust_z, 2)), ("margin", margin)),
+            key=text_hash("mismatch", m.content_key)[:32], related=related,
+            records=(record,) if record else ())

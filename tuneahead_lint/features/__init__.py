@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tuneahead_lint.features.corpus import Corpus
 from tuneahead_lint.features.embed.index import EXACT_MAX
 from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
@@ -175,6 +177,22 @@ class Outlier:
 
 
 @dataclass(frozen=True, slots=True)
+class Mismatch:
+    """A response closer to another record's prompt than to its own.
+
+    ``own``: cosine(prompt, response); ``other``: the response's cosine to
+    the prompt of ``other_ref``; ``robust_z``: ``own`` against the dataset's
+    prompt/response cosines (median, 1.4826 MAD; negative = less related)."""
+
+    ref: tuple[str, int]
+    own: float
+    other: float
+    other_ref: tuple[str, int]
+    robust_z: float
+    content_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class FeatureResult:
     """The feature vector (in :data:`FEATURES` order) and its evidence.
 
@@ -189,6 +207,7 @@ class FeatureResult:
     stats: tuple[tuple[str, Any], ...]
     timings: tuple[tuple[str, float], ...]
     threshold: float = 0.95
+    mismatches: tuple[Mismatch, ...] = ()  # candidates for TA207 (own < other)
 
     def value(self, name: str) -> float:
         return dict(self.values)[name].value
@@ -206,6 +225,7 @@ class FeatureResult:
                        for k, m in self.values},
             "clusters": [asdict(c) for c in self.clusters],
             "outliers": [asdict(o) for o in self.outliers],
+            "mismatches": [asdict(m) for m in self.mismatches],
             "samples": dict(self.samples),
             "stats": dict(self.stats),
             "timings": {k: round(v, 3) for k, v in self.timings},
@@ -221,12 +241,13 @@ def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = No
     corpus = Corpus(examples, cfg)
     values = tuple((f.name, _run(f, corpus)) for f in FEATURES)
     clusters, outliers = _evidence(corpus, cfg)
+    mismatches = _mismatches(corpus, cfg)
     return FeatureResult(
         values=values, clusters=clusters, outliers=outliers,
         samples=tuple(sorted(corpus.samples.items())),
         stats=tuple(sorted(corpus.stats.items())),
         timings=tuple(corpus.timings.items()),
-        threshold=cfg.dup_threshold,
+        threshold=cfg.dup_threshold, mismatches=mismatches,
     )
 
 
@@ -251,3 +272,18 @@ def _evidence(corpus: Corpus, cfg: FeatureConfig) -> tuple[tuple[DupCluster, ...
     outliers = tuple(Outlier(refs[i], round(float(dist[i]), 4), round(float(z[i]), 3),
                              round(float(robust[i]), 3), keys[i]) for i in flagged)
     return clusters, outliers
+
+
+def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
+    """Records whose response is closer to another prompt than to its own
+    (every candidate; TA207 applies its margin and z limits)."""
+    if "embeddings" in cfg.skip or len(corpus) < 3:
+        return ()
+    own, best, row = corpus.pair_scores
+    med = float(np.median(own))
+    mad = 1.4826 * float(np.median(np.abs(own - med)))
+    z = (own - med) / mad if mad > 0 else np.zeros_like(own)
+    refs, keys = corpus.refs, corpus.content_keys
+    found = [i for i in range(len(corpus)) if row[i] >= 0 and best[i] > own[i]]
+    return tuple(Mismatch(refs[i], round(float(own[i]), 4), round(float(best[i]), 4), refs[int(row[i])],
+                          round(float(z[i]), 3), keys[i]) for i in found)

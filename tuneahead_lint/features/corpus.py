@@ -182,6 +182,20 @@ class Corpus:
         with self.stage("outliers"):
             return local_outlier_scores(self.vectors.record, self.cfg.outlier_k)
 
+    @cached_property
+    def pair_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cosine of each prompt and its response, the response's best cosine
+        to another record's prompt, that record's row or -1)."""
+        from tuneahead_lint.features.embed.index import best_other_prompt
+
+        v = self.vectors
+        with self.stage("pairs"):
+            own = np.einsum("ij,ij->i", v.prompt, v.response).astype(np.float64)
+            keys = {p: i for i, p in enumerate(dict.fromkeys(self.prompts))}
+            same = np.array([keys[p] for p in self.prompts], np.int64)
+            best, row = best_other_prompt(v.prompt, v.response, same)
+            return own, best, row
+
     # --- base model --------------------------------------------------------------
 
     @cached_property

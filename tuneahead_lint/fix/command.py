@@ -51,7 +51,7 @@ def _options(config: Any, rules: Any, find_rule: Any, cli: dict[str, Any]) -> An
         exact_dedup=cli["exact_dedup"], semantic_dedup=cli["semantic_dedup"],
         dedup_threshold=cli["dedup_threshold"], outliers=cli["outliers"],
         outlier_sigma=cli["outlier_sigma"], outlier_method=cli["outlier_method"],
-        outlier_k=cli["outlier_k"], drop_empty=cli["drop_empty"],
+        outlier_k=cli["outlier_k"], mismatched=cli["mismatched"], drop_empty=cli["drop_empty"],
         strip_templates=cli["strip_templates"], fast=cli["fast"],
         input_format=cli["input_format"] or config.get("format"),
         embedder=cli["embedder"] or config.get("embedder"), leak_patterns=patterns,

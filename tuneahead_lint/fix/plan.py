@@ -8,7 +8,8 @@ Remedies run in this order, each over the records the previous ones kept:
 4. exact duplicates (TA106, the same key as the check): every copy after the first dropped
 5. conflicting answers (TA117, the whole group), truncated responses (TA118) and
    benchmark-contaminated records (TA119): dropped (see ``flagged.py``)
-6. embedding outliers (TA202, local-density score above the limit): dropped
+6. embedding outliers (TA202, local-density score above the limit), then
+   mismatched pairs (TA207): dropped
 7. near-duplicates (TA201, cosine >= threshold): all but each cluster's first kept record dropped
 
 6 and 7 come from the dataset-feature stage (see ``semantic.py``); outliers go
@@ -53,6 +54,7 @@ class FixOptions:
     outlier_sigma: float = 3.0  # limit on the outlier score
     outlier_method: str = "sigma"  # "sigma": z-score (the paper); "robust": median/MAD
     outlier_k: int = 10  # neighbour whose cosine distance is the outlier score
+    mismatched: bool = True  # TA207: responses that answer another record's prompt
     drop_empty: bool = True  # empty responses/prompts and broken records
     strip_templates: bool = True
     fast: bool = False  # record-level remedies only: no embeddings
@@ -64,7 +66,7 @@ class FixOptions:
 
     @property
     def semantic(self) -> bool:
-        return not self.fast and (self.semantic_dedup or self.outliers)
+        return not self.fast and (self.semantic_dedup or self.outliers or self.mismatched)
 
 
 @dataclass(frozen=True, slots=True)

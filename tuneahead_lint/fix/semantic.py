@@ -7,6 +7,8 @@ remedies, so ``fix`` removes exactly what ``lint`` reports as TA201 and TA202:
 * near-duplicates: clusters in which every two records have cosine >= the
   threshold (default 0.95, SemDeDup's setting); the cluster's representative
   (its earliest record still kept) is kept, every other member is dropped.
+* mismatched pairs (TA207, after outliers): responses that fit another
+  record's prompt better than their own are dropped.
 * outliers (applied first): the cosine distance of each record's vector to
   its k-th nearest record (``outlier_k``, default 10: larger than a junk
   cluster, so five near-identical random-character records are not each
@@ -51,6 +53,8 @@ def apply_semantic(state: _State, progress: Any = None) -> str:
     refs = RefIndex(examples)
     if opts.outliers:  # first: a junk cluster goes whole, no member kept as its "representative"
         _drop_outliers(state, result.outliers, refs)
+    if opts.mismatched:
+        _drop_mismatched(state, getattr(result, "mismatches", ()), refs)
     if opts.semantic_dedup:
         _drop_clusters(state, result.clusters, refs)
     return f"dataset features ({_embedder_name(result)})"
@@ -133,6 +137,28 @@ def _drop_outliers(state: _State, outliers: Sequence[Any], refs: RefIndex) -> No
                 "robust z", f"z {o.z:.2f}")
             state.drop(ex, rule, f"{name}={score:.2f} > {limit:g} (cosine distance {o.distance:.3f} "
                                  f"to its {state.opts.outlier_k}th nearest record; {other})")
+
+
+def _drop_mismatched(state: _State, mismatches: Sequence[Any], refs: RefIndex) -> None:
+    """Drop TA207 mismatched pairs (rule defaults: margin and z)."""
+    from tuneahead_lint.fix.plan import rule_ref
+    from tuneahead_lint.ruleset.registry import find_rule
+
+    rule = find_rule("mismatched-pair", tuple(state.rules))
+    if rule is None:
+        return
+    opts = {**rule.defaults(), **dict(state.opts.rule_options).get(rule.id, {})}
+    margin, limit = float(opts["min_margin"]), float(opts["z"])
+    taken: set[Key] = set()
+    for m in sorted(mismatches, key=lambda m: (m.ref, m.content_key)):
+        ex = refs.find(m.ref, m.content_key, taken)
+        if ex is None or m.other - m.own < margin or m.robust_z > -limit:
+            continue
+        taken.add((ex.path, ex.index))
+        if (ex.path, ex.index) in state.alive:
+            state.drop(ex, rule_ref(state.rules, rule.id),
+                       f"response fits the prompt at line {m.other_ref[1]} (cosine {m.other:.3f}) "
+                       f"better than its own (cosine {m.own:.3f}, robust z {m.robust_z:.2f})")
 
 
 def _embedder_name(result: Any) -> str:

@@ -278,3 +278,27 @@ def _scores(dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mad = 1.4826 * np.median(np.abs(dist - med))
     robust = (dist - med) / mad if mad > 0 else np.zeros_like(dist)
     return dist, z, robust
+
+
+def best_other_prompt(prompt: np.ndarray, response: np.ndarray, same: np.ndarray,
+                      k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """For each response row: the cosine to, and row of, the most similar
+    prompt among the other rows whose prompt text differs (``same[i]`` is a
+    key of row i's prompt text; -1 and NaN when none is found among the ``k``
+    nearest prompts)."""
+    import faiss
+
+    n = len(prompt)
+    best = np.full(n, np.nan)
+    row = np.full(n, -1, np.int64)
+    if n < 2:
+        return best, row
+    index = faiss.IndexFlatIP(prompt.shape[1])
+    index.add(np.ascontiguousarray(prompt, dtype=np.float32))
+    sims, ids = index.search(np.ascontiguousarray(response, dtype=np.float32), min(k, n))
+    for i in range(n):
+        for s, j in zip(sims[i], ids[i]):
+            if j >= 0 and same[j] != same[i]:
+                best[i], row[i] = s, j
+                break
+    return best, row
