@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -28,9 +29,11 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def words(text: str) -> list[str]:
     """NFKC, case-folded word runs (CJK: single characters): case, whitespace
-    and punctuation removed."""
+    and punctuation removed. Cached: TA117-TA119 read the same texts (do not
+    modify the returned list)."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 

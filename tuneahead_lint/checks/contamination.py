@@ -36,6 +36,7 @@ from tuneahead_lint.types import Example, Hit, text_hash
 N = 13  # gram length (words), as in the GPT-3 contamination study
 MIN_SHORT = 8  # shortest question indexed whole
 MAX_ITEMS_PER_GRAM = 2  # grams in more items than this are boilerplate
+FILTER_BITS = 24  # 16 M-entry prefilter (16 MB), a few % of false candidates
 QUESTION_HEAD = 40  # leading 13-grams of a question always indexed (52 words)
 _P = np.uint64(0x100000001B3)  # odd multiplier of the polynomial hash
 
@@ -54,10 +55,16 @@ class Texts:
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Texts:
-        parts = [[word_hash(w) for w in words(t)] for t in texts]
-        hashes = np.fromiter((h for p in parts for h in p), np.uint64)
-        owner = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
-        return cls(hashes, owner)
+        vocab: dict[str, int] = {}
+        ids: list[int] = []
+        sizes = []
+        for t in texts:
+            ws = words(t)
+            ids.extend([vocab.setdefault(w, len(vocab)) for w in ws])
+            sizes.append(len(ws))
+        table = np.fromiter((word_hash(w) for w in vocab), np.uint64, len(vocab))
+        hashes = table[np.asarray(ids, np.int64)] if ids else np.zeros(0, np.uint64)
+        return cls(hashes, np.repeat(np.arange(len(texts)), sizes))
 
 
 def windows(t: Texts, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -106,14 +113,23 @@ class NgramIndex:
         codes = self.items.astype(np.int64)
         return np.bincount(codes[codes % 2 == 0] // 2, minlength=len(self.names))
 
+    @functools.cached_property
+    def _filter(self) -> np.ndarray:
+        """Bit table over the low FILTER_BITS bits of the hashes: most grams
+        of a training set are ruled out by one array lookup."""
+        table = np.zeros(1 << FILTER_BITS, bool)
+        table[self.hashes & np.uint64((1 << FILTER_BITS) - 1)] = True
+        return table
+
     def lookup(self, grams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(positions in ``grams`` found, their item ids)."""
+        """(positions in ``grams`` found, their item codes)."""
         if not len(self.hashes) or not len(grams):
             return np.zeros(0, np.int64), np.zeros(0, np.uint32)
-        pos = np.searchsorted(self.hashes, grams)
+        maybe = np.flatnonzero(self._filter[grams & np.uint64((1 << FILTER_BITS) - 1)])
+        pos = np.searchsorted(self.hashes, grams[maybe])
         pos[pos == len(self.hashes)] = 0
-        found = np.flatnonzero(self.hashes[pos] == grams)
-        return found, self.items[pos[found]]
+        hit = self.hashes[pos] == grams[maybe]
+        return maybe[hit], self.items[pos[hit]]
 
 
 def winnow(h: np.ndarray, owner: np.ndarray, w: int) -> np.ndarray:
