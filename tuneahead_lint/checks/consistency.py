@@ -252,6 +252,16 @@ def _tail(text: str, width: int = 30) -> str:
 # --- mismatched pairs (embeddings) --------------------------------------------------
 
 
+def misplaced(m: object, margin: float, limit: float) -> bool:
+    """The response fits the other prompt ``margin`` better than it fits its
+    own prompt and ``margin`` better than the other record's own response
+    does, and its own cosine is ``limit`` robust deviations below the
+    dataset's. (The second test keeps code answers to a related task, which
+    MiniLM pairs loosely with every prompt, from being reported.)"""
+    return (m.other - m.own >= margin and m.other - m.partner_own >= margin
+            and m.robust_z <= -limit)
+
+
 @check("mismatched_pair")
 def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per record whose response is much closer to another record's
@@ -264,7 +274,7 @@ def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
     numbers = {(ex.path, ex.line, text_hash(ex.prompt, ex.response)): ex.index + 1
                for ex in examples if ex.ok}
     for m in getattr(ctx.features, "mismatches", ()):
-        if m.other - m.own < margin or m.robust_z > -limit:
+        if not misplaced(m, margin, limit):
             continue
         record = numbers.get((m.ref[0], m.ref[1], m.content_key))
         related = () if m.other_ref[0] == m.ref[0] else (m.other_ref,)

@@ -190,6 +190,7 @@ class Mismatch:
     other_ref: tuple[str, int]
     robust_z: float
     content_key: str = ""
+    partner_own: float = float("nan")  # cosine of other_ref's prompt and its own response
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,4 +287,4 @@ def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
     refs, keys = corpus.refs, corpus.content_keys
     found = [i for i in range(len(corpus)) if row[i] >= 0 and best[i] > own[i]]
     return tuple(Mismatch(refs[i], round(float(own[i]), 4), round(float(best[i]), 4), refs[int(row[i])],
-                          round(float(z[i]), 3), keys[i]) for i in found)
+                          round(float(z[i]), 3), keys[i], round(float(own[int(row[i])]), 4)) for i in found)

@@ -141,6 +141,7 @@ def _drop_outliers(state: _State, outliers: Sequence[Any], refs: RefIndex) -> No
 
 def _drop_mismatched(state: _State, mismatches: Sequence[Any], refs: RefIndex) -> None:
     """Drop TA207 mismatched pairs (rule defaults: margin and z)."""
+    from tuneahead_lint.checks.consistency import misplaced
     from tuneahead_lint.fix.plan import rule_ref
     from tuneahead_lint.ruleset.registry import find_rule
 
@@ -152,7 +153,7 @@ def _drop_mismatched(state: _State, mismatches: Sequence[Any], refs: RefIndex) -
     taken: set[Key] = set()
     for m in sorted(mismatches, key=lambda m: (m.ref, m.content_key)):
         ex = refs.find(m.ref, m.content_key, taken)
-        if ex is None or m.other - m.own < margin or m.robust_z > -limit:
+        if ex is None or not misplaced(m, margin, limit):
             continue
         taken.add((ex.path, ex.index))
         if (ex.path, ex.index) in state.alive:

@@ -281,11 +281,13 @@ def _scores(dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def best_other_prompt(prompt: np.ndarray, response: np.ndarray, same: np.ndarray,
-                      k: int = 8) -> tuple[np.ndarray, np.ndarray]:
+                      k: int = 8, max_prompt_sim: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
     """For each response row: the cosine to, and row of, the most similar
     prompt among the other rows whose prompt text differs (``same[i]`` is a
-    key of row i's prompt text; -1 and NaN when none is found among the ``k``
-    nearest prompts)."""
+    key of row i's prompt text) and whose prompt is not a paraphrase of row
+    i's own (prompt-prompt cosine below ``max_prompt_sim``: a response that
+    fits two ways of asking the same task is not misplaced). -1 and NaN when
+    none is found among the ``k`` nearest prompts."""
     import faiss
 
     n = len(prompt)
@@ -298,7 +300,7 @@ def best_other_prompt(prompt: np.ndarray, response: np.ndarray, same: np.ndarray
     sims, ids = index.search(np.ascontiguousarray(response, dtype=np.float32), min(k, n))
     for i in range(n):
         for s, j in zip(sims[i], ids[i]):
-            if j >= 0 and same[j] != same[i]:
+            if j >= 0 and same[j] != same[i] and float(prompt[i] @ prompt[j]) < max_prompt_sim:
                 best[i], row[i] = s, j
                 break
     return best, row
