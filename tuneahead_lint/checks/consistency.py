@@ -262,6 +262,17 @@ def misplaced(m: object, margin: float, limit: float) -> bool:
             and m.robust_z <= -limit)
 
 
+def _partner(m: object, numbers: dict[tuple[str, int, str], int]) -> str:
+    """'line N', or 'record N' when both records share a line (one-line
+    arrays), prefixed by the path when it is another file."""
+    if m.other_ref[0] != m.ref[0]:
+        return f"{m.other_ref[0]}:{m.other_ref[1]}"
+    if m.other_ref[1] != m.ref[1]:
+        return f"line {m.other_ref[1]}"
+    number = numbers.get((m.other_ref[0], m.other_ref[1], m.other_key))
+    return f"record {number}" if number else f"line {m.other_ref[1]}"
+
+
 @check("mismatched_pair")
 def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per record whose response is much closer to another record's
@@ -278,7 +289,7 @@ def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
             continue
         record = numbers.get((m.ref[0], m.ref[1], m.content_key))
         related = () if m.other_ref[0] == m.ref[0] else (m.other_ref,)
-        where = f"line {m.other_ref[1]}" if m.other_ref[0] == m.ref[0] else f"{m.other_ref[0]}:{m.other_ref[1]}"
+        where = _partner(m, numbers)
         yield Hit(m.ref[0], (m.ref[1],), (
             ("own", round(m.own, 3)), ("other", round(m.other, 3)), ("other_line", where),
             ("z", round(m.robust_z, 2)), ("margin", margin)),

@@ -191,6 +191,7 @@ class Mismatch:
     robust_z: float
     content_key: str = ""
     partner_own: float = float("nan")  # cosine of other_ref's prompt and its own response
+    other_key: str = ""  # content key of the other record (tells records on one line apart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,4 +288,5 @@ def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
     refs, keys = corpus.refs, corpus.content_keys
     found = [i for i in range(len(corpus)) if row[i] >= 0 and best[i] > own[i]]
     return tuple(Mismatch(refs[i], round(float(own[i]), 4), round(float(best[i]), 4), refs[int(row[i])],
-                          round(float(z[i]), 3), keys[i], round(float(own[int(row[i])]), 4)) for i in found)
+                          round(float(z[i]), 3), keys[i], round(float(own[int(row[i])]), 4),
+                          keys[int(row[i])]) for i in found)
