@@ -20,8 +20,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from tuneahead_lint.features.corpus import Corpus
 from tuneahead_lint.features.embed.index import EXACT_MAX
 from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
@@ -281,10 +279,7 @@ def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
     (every candidate; TA207 applies its margin and z limits)."""
     if "embeddings" in cfg.skip or len(corpus) < 3:
         return ()
-    own, best, row = corpus.pair_scores
-    med = float(np.median(own))
-    mad = 1.4826 * float(np.median(np.abs(own - med)))
-    z = (own - med) / mad if mad > 0 else np.zeros_like(own)
+    own, z, best, row = corpus.pair_scores
     refs, keys = corpus.refs, corpus.content_keys
     found = [i for i in range(len(corpus)) if row[i] >= 0 and best[i] > own[i]]
     return tuple(Mismatch(refs[i], round(float(own[i]), 4), round(float(best[i]), 4), refs[int(row[i])],

@@ -281,7 +281,8 @@ def _scores(dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def best_other_prompt(prompt: np.ndarray, response: np.ndarray, same: np.ndarray,
-                      k: int = 8, max_prompt_sim: float = 0.6) -> tuple[np.ndarray, np.ndarray]:
+                      k: int = 8, max_prompt_sim: float = 0.6,
+                      rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """For each response row: the cosine to, and row of, the most similar
     prompt among the other rows whose prompt text differs (``same[i]`` is a
     key of row i's prompt text) and whose prompt is not a paraphrase of row
