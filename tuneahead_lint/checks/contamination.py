@@ -306,17 +306,27 @@ def _indexes(ctx: CheckContext) -> list[NgramIndex]:
     return out
 
 
+CHUNK = 4096  # records hashed at a time (bounds memory on large sets)
+
+
+def _chunked_matches(valid: Sequence[Example], index: NgramIndex) -> Iterator[Match]:
+    """:func:`matches` of every record's prompt and response, CHUNK records at a time."""
+    for start in range(0, len(valid), CHUNK):
+        part = valid[start:start + CHUNK]
+        texts = [s for ex in part for s in (ex.prompt, ex.response)]
+        owners = [start + i for i in range(len(part)) for _ in (0, 1)]
+        yield from matches(texts, owners, index)
+
+
 @check("benchmark_contamination")
 def benchmark_contamination(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per record sharing word n-grams with a benchmark item."""
     valid = [ex for ex in examples if ex.ok]
-    texts = [s for ex in valid for s in (ex.prompt, ex.response)]
-    owners = [i for i in range(len(valid)) for _ in (0, 1)]
     min_cover = float(ctx.options.get("min_coverage", 0.8))
     min_grams = int(ctx.options.get("min_grams", 20))
     best: dict[int, Match] = {}
     for index in _indexes(ctx):
-        for m in matches(texts, owners, index):
+        for m in _chunked_matches(valid, index):
             if m.coverage < min_cover and m.grams < min_grams:
                 continue
             if m.record not in best or (m.coverage, m.grams) > (best[m.record].coverage, best[m.record].grams):
