@@ -26,6 +26,7 @@ from tuneahead_lint.checks import CheckContext, check
 from tuneahead_lint.types import Example, Hit, text_hash
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]{{2}}")
 _WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
 
 
@@ -158,33 +159,58 @@ def _last_line(text: str) -> str:
 
 _HASHTAGS = re.compile(r"(?:\s+#\w+)+\s*$")
 _SENTENCE_END = re.compile(r"[.!?:\u3002\uff01\uff1f\uff1a][\"'\u201d\u2019)\]]*(?:\s|$)")
-_COLUMNS = re.compile(r"\|| {3,}|\t")
+_COLUMNS = re.compile(r"\||(?<![.!?]) {3,}|\t")  # table cells, aligned columns
+
+
+# Words that cannot end an English sentence: a text stopping on one was cut.
+_DANGLING = frozenset("a an the and or but nor than of its their our your my if because whose".split())
 
 
 def open_ending(text: str, min_words: int, min_fragment: int = 6) -> bool:
-    """A prose response of ``min_words`` or more that stops mid-sentence:
-    after stripping trailing hashtags it ends on a letter, comma or opening
-    bracket; its last line is prose (not a list item, table row, URL or code)
-    whose unfinished sentence has ``min_fragment`` words or more and follows
-    a finished one (a lone title or label is not judged); and its earlier
-    lines end sentences (a response written without full stops, such
-    as a poem or a definition list, is not judged)."""
+    """A prose response of ``min_words`` or more that stops mid-sentence.
+
+    After stripping trailing hashtags it must end on a letter, comma or
+    opening bracket, and its last line must be prose (not a table row, URL,
+    code, or an item displayed after "...:"). It is cut when the last
+    unfinished sentence ends on a word no sentence ends on ("... and the"),
+    or when that sentence has ``min_fragment`` words or more, follows a
+    finished one (a lone title or label is not judged), is not title case or
+    a sign-off ("Yours, Dracula"), and the response's earlier lines end
+    sentences (a poem or a definition list does not)."""
     body = _HASHTAGS.sub("", text.rstrip())
-    if ends_terminal(body) or len(words(body)) < min_words:
+    if ends_terminal(body) or len(words(body)) < min_words or _looks_like_code(text):
         return False
     lines = [ln for ln in body.splitlines() if ln.strip()]
     last = lines[-1]
-    if _LIST_LINE.match(last) or _COLUMNS.search(last) or _URLISH.search(last.strip()):
-        return False
-    if not _SENTENCE_END.search(body) or _looks_like_code(text):
-        return False  # one unpunctuated phrase (a title, a label) or code
-    fragment = _SENTENCE_END.split(last)[-1]
-    if len(words(fragment)) < min_fragment or _title_case(fragment) or _signed(fragment):
+    if _COLUMNS.search(last) or _URLISH.search(last.strip()):
         return False
     if len(lines) > 1 and lines[-2].rstrip().endswith((":", "\uff1a")):
         return False  # a displayed item after "Here is the sentence:"
+    fragment = _LIST_LINE.sub("", _SENTENCE_END.split(last)[-1])
+    ws = words(fragment)
+    if len(ws) >= 2 and ws[-1] in _DANGLING:
+        return True
+    need = 3 * min_fragment if _CJK_RUN.search(fragment) else min_fragment  # a CJK word is a character
+    if not _SENTENCE_END.search(body) or len(ws) < need:
+        return False
+    if _title_case(fragment) or _signed(fragment):
+        return False
     earlier = [ln for ln in lines[:-1] if len(words(ln)) >= 4]
     return all(ends_terminal(ln) for ln in earlier)
+
+
+def dangling(text: str, min_words: int) -> bool:
+    """A response of ``min_words`` or more whose last prose line stops on an
+    article, conjunction or possessive ("... with its", "... and the"); judged
+    in every file, whatever its punctuation habits."""
+    body = text.rstrip()
+    if not body or ends_terminal(body) or len(words(body)) < min_words or _looks_like_code(text):
+        return False
+    last = body.splitlines()[-1]
+    tail = _SENTENCE_END.split(last)[-1]
+    ws = words(tail)
+    lower = tail.rstrip().split()[-1:] == [ws[-1]] if ws else False  # "... quick The" is a word game
+    return len(ws) >= 3 and ws[-1] in _DANGLING and lower and not _COLUMNS.search(last)
 
 
 def _title_case(text: str) -> bool:
@@ -206,9 +232,9 @@ def _looks_like_code(text: str) -> bool:
 
 
 def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]:
-    """Share of prose responses (``min_words`` or more) that end with terminal
-    punctuation, and how many were counted."""
-    prose = [r for r in responses if len(words(r)) >= min_words]
+    """Share of prose responses (``min_words`` or more, not code) that end
+    with terminal punctuation, and how many were counted."""
+    prose = [r for r in responses if len(words(r)) >= min_words and not _looks_like_code(r)]
     if not prose:
         return 0.0, 0
     return sum(ends_terminal(r) for r in prose) / len(prose), len(prose)
@@ -218,7 +244,7 @@ def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]
 def truncated_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per response that is cut mid-code-block or mid-sentence."""
     min_words = int(ctx.options.get("min_words", 8))
-    min_rate = float(ctx.options.get("min_terminal_rate", 0.9))
+    min_rate = float(ctx.options.get("min_terminal_rate", 0.85))
     min_records = int(ctx.options.get("min_records", 20))
     by_path: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
@@ -239,9 +265,32 @@ def truncation(response: str, min_words: int, learned: bool) -> str:
     """Why ``response`` looks cut off ('' when it does not)."""
     if odd_fences(response):
         return "unclosed code block"
+    if unclosed_bracket(response):
+        return "unclosed bracket"
+    if dangling(response, min_words):
+        return "ends on a word no sentence ends on"
     if learned and open_ending(response, min_words):
         return "no terminal punctuation"
     return ""
+
+
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+_CODE_CHARS = re.compile(r"[(){}\[\];=<>]")
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+
+
+def unclosed_bracket(response: str) -> bool:
+    """Code with more ( [ { opened than closed (string literals ignored) that
+    does not end with a sentence (".", "!", "?" after the code). Prose is not
+    judged by brackets: an unclosed parenthesis there is usually a typo."""
+    tail = response.rstrip()
+    last = tail.splitlines()[-1] if tail else ""
+    if tail[-1:] in (".", "!", "?", "") or tail.endswith(("```", "~~~")) or not _looks_like_code(response):
+        return False
+    if not (_CODE_CHARS.search(last) or last[:1] in " \t"):
+        return False  # the response ends in prose after its code
+    body = _QUOTED.sub("", response)
+    return any(body.count(o) > body.count(c) for c, o in _PAIRS.items())
 
 
 def _tail(text: str, width: int = 30) -> str:
