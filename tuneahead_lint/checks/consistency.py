@@ -225,6 +225,7 @@ def _signed(fragment: str) -> bool:
     return bool(head) and 0 < len(name.split()) <= 3 and _title_case(name)
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def _looks_like_code(text: str) -> bool:
     from tuneahead_lint.features.static.lengths import looks_like_code
 
