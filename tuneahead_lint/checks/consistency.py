@@ -63,12 +63,18 @@ def final_answer(response: str) -> str | None:
     return " ".join(words(found[-1])) if found else None
 
 
+_NEGATIONS = frozenset("not no never none neither nor cannot isn t don doesn didn won incorrect false".split())
+
+
 def agree(a: str, b: str, min_ratio: float) -> bool:
     """Same answer up to formatting: equal normalised words, one answer
-    containing the other (``4`` / ``The answer is 4``) or similar wording."""
+    containing the other (``4`` / ``The answer is 4``, but not ``equivalent``
+    / ``not equivalent``) or similar wording."""
     wa, wb = words(a), words(b)
     if wa == wb:
         return True
+    if _NEGATIONS.intersection(wa) != _NEGATIONS.intersection(wb):
+        return False  # one answer negates the other
     short, long_ = sorted((wa, wb), key=len)
     if short and _contains(long_, short) and len(short) * 4 >= len(long_):
         return True
