@@ -37,7 +37,7 @@ N = 13  # gram length (words), as in the GPT-3 contamination study
 MIN_SHORT = 8  # shortest question indexed whole
 MAX_ITEMS_PER_GRAM = 2  # grams in more items than this are boilerplate
 FILTER_BITS = 24  # 16 M-entry prefilter (16 MB), a few % of false candidates
-QUESTION_HEAD = 40  # leading 13-grams of a question always indexed (52 words)
+QUESTION_HEAD = 12  # leading 13-grams of a question always indexed (24 words)
 _P = np.uint64(0x100000001B3)  # odd multiplier of the polynomial hash
 
 
@@ -151,11 +151,13 @@ def winnow(h: np.ndarray, owner: np.ndarray, w: int) -> np.ndarray:
 
 
 def build_index(items: Sequence[tuple[Sequence[str], Sequence[str]]],
-                names: Sequence[tuple[str, int]], window: int = 1) -> NgramIndex:
+                names: Sequence[tuple[str, int]], window: int = 1,
+                winnow_only: Sequence[bool] = ()) -> NgramIndex:
     """Index of ``items``, each (question strings, other strings): the first
     QUESTION_HEAD 13-grams of each question, its other 13-grams and those of the other strings winnowed with
     ``window``, and whole questions of 8-12 words; boilerplate grams (in more than MAX_ITEMS_PER_GRAM items) dropped."""
     texts, kinds, owner_item = [], [], []
+    sparse = set(i for i, flag in enumerate(winnow_only) if flag)
     for item, (questions, others) in enumerate(items):
         for s, kind in [(q, "q") for q in questions] + [(o, "o") for o in others]:
             texts.append(s)
@@ -165,7 +167,8 @@ def build_index(items: Sequence[tuple[Sequence[str], Sequence[str]]],
     h13, o13 = windows(t, N)
     question = np.array([k == "q" for k in kinds], bool)
     rank = np.arange(len(o13)) - np.searchsorted(o13, o13)  # window position in its text
-    head = question[o13] & (rank < QUESTION_HEAD)
+    dense = np.array([i not in sparse for i in owner_item], bool)
+    head = question[o13] & dense[o13] & (rank < QUESTION_HEAD)
     kept = np.union1d(winnow(h13, o13, window), np.flatnonzero(head))
     h13, o13 = h13[kept], o13[kept]
     hs, os = whole(t, range(MIN_SHORT, N))
@@ -180,11 +183,16 @@ def build_index(items: Sequence[tuple[Sequence[str], Sequence[str]]],
 
 def _dedupe(grams: np.ndarray, items: np.ndarray, lengths: tuple[int, ...],
             names: tuple[tuple[str, int], ...]) -> NgramIndex:
-    """Unique (gram, item) pairs; grams of too many items dropped; sorted."""
+    """Unique (gram, entry) pairs, each gram kept for its first entry; grams
+    of more than MAX_ITEMS_PER_GRAM distinct items (names) dropped; sorted."""
     pairs = np.unique(np.stack([grams, items.astype(np.uint64)], axis=1), axis=0)
     g, i = pairs[:, 0], pairs[:, 1]
-    uniq, first, count = np.unique(g, return_index=True, return_counts=True)
-    keep = count <= MAX_ITEMS_PER_GRAM
+    name_id = {n: k for k, n in enumerate(dict.fromkeys(names))}
+    group = np.array([name_id[n] for n in names], np.int64)[(i // 2).astype(np.int64)]
+    per_item = np.unique(np.stack([g, group.astype(np.uint64)], axis=1), axis=0)[:, 0]
+    items_of_gram = dict(zip(*np.unique(per_item, return_counts=True)))
+    uniq, first = np.unique(g, return_index=True)
+    keep = np.array([items_of_gram[h] <= MAX_ITEMS_PER_GRAM for h in uniq.tolist()], bool)
     dtype = np.uint16 if 2 * len(names) < 1 << 16 else np.uint32
     return NgramIndex(uniq[keep], i[first[keep]].astype(dtype), lengths, names)
 
@@ -204,8 +212,8 @@ def shipped_index(folder: str | None = None) -> NgramIndex:
     d = Path(folder) if folder else index_dir()
     meta = json.loads((d / "benchmarks.json").read_text(encoding="utf-8"))
     names: list[tuple[str, int]] = []
-    for b in meta["benchmarks"]:
-        names += [(b["name"], k + 1) for k in range(b["items"])]
+    for b in meta["benchmarks"]:  # an item may have several index entries (question, + options)
+        names += [(b["name"], k + 1) for k in range(b["items"]) for _ in range(b.get("entries_per_item", 1))]
     return NgramIndex(np.load(d / "hashes.npy", allow_pickle=False),
                       np.load(d / "items.npy", allow_pickle=False),
                       tuple(meta["lengths"]), tuple(names))
