@@ -2,8 +2,11 @@
 
     PYTHONPATH=. python data/contamination/build.py [../shared/data/eval] [-o data/contamination]
 
-Writes ``hashes.npy`` (sorted uint64 gram hashes, winnowed: the smallest of
-every 6 consecutive 13-grams), ``items.npy`` (uint16 item id per hash) and ``benchmarks.json`` (benchmarks in item-id order with their
+Writes ``hashes.npy`` (sorted uint64 gram hashes: the first 12 13-grams of
+each question, the smallest of every 6 consecutive ones after that and of the
+answers/passages/choices), ``items.npy`` (uint32 entry code per hash; every
+multiple-choice item is indexed twice, as its question and as its question
+with "A."-labelled options, BoolQ as question and as passage + question) and ``benchmarks.json`` (benchmarks in item-id order with their
 item counts, source files and licences). Item k of a benchmark is its k-th
 record (JSONL line, CSV data row). Licences: see ../shared/data/MANIFEST.md;
 every set used allows redistribution of derived hashes (MIT, Apache-2.0,

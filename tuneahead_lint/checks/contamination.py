@@ -13,8 +13,8 @@ matches only when the whole question occurs. Grams found in three or more
 items are boilerplate ("which of the following is ...") and left out.
 
 The shipped index (``data/contamination/``, built by
-``data/contamination/build.py`` from the public test sets) is two ``.npy``
-arrays and a JSON table of benchmarks; user benchmarks (``eval_sets``) are
+``data/contamination/build.py`` from the public test sets, 7.2 MB) is two
+``.npy`` arrays and a JSON table of benchmarks; user benchmarks (``eval_sets``) are
 indexed on the fly: every string field of every record.
 """
 
