@@ -32,7 +32,7 @@ FLAGGED_RULES = ("gibberish", "conflicting-answers", "truncated-response", "benc
 
 def apply_flagged(state: _State) -> None:
     """Drop every record a rule of :data:`FLAGGED_RULES` names."""
-    from tuneahead_lint.fix.plan import _message
+    from tuneahead_lint.fix.plan import finding_message
 
     for name in FLAGGED_RULES:
         rule = find_rule(name, tuple(state.rules))
@@ -41,7 +41,7 @@ def apply_flagged(state: _State) -> None:
         options = {**rule.defaults(), **dict(state.opts.rule_options).get(rule.id, {})}
         for ex, hit in named_records(rule, list(state.alive.values()), options):
             if (ex.path, ex.index) in state.alive:
-                state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+                state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
 
 
 def named_records(rule: Rule, examples: Sequence[Example],

@@ -193,7 +193,7 @@ def _broken(state: _State) -> None:
         for ex, hit in _hits(rule, broken):
             if (ex.path, ex.index) not in named:
                 named.add((ex.path, ex.index))
-                state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+                state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
     for ex in broken:
         if (ex.path, ex.index) not in named:
             detail = "; ".join(p.detail for p in ex.problems) or "unreadable record"
@@ -210,7 +210,7 @@ def _hits(rule: Rule, examples: Sequence[Example]) -> Iterator[tuple[Example, Hi
                 yield ex, hit
 
 
-def _message(rule: Rule, hit: Hit) -> str:
+def finding_message(rule: Rule, hit: Hit) -> str:
     """The rule's message filled with the hit's evidence (as lint prints it)."""
     evidence = dict(hit.evidence)
     try:
@@ -248,7 +248,7 @@ def _empty(state: _State) -> None:
             continue
         for ex, hit in _hits(rule, list(state.alive.values())):
             if (ex.path, ex.index) in state.alive:
-                state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+                state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
 
 
 def duplicate_key(ex: Example) -> str:
