@@ -71,6 +71,8 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--model", help="Predictor folder, or name under models/ [tuneahead-smollm2-135m].")
 @click.option("--plot", type=click.Path(dir_okay=False),
               help="Write a waterfall plot of the prediction's SHAP attributions (.png or .svg).")
+@click.option("--eval-set", "eval_sets", multiple=True, type=click.Path(dir_okay=False),
+              help="Your own benchmark file for TA119 contamination (repeatable; config: rules.TA119.eval_sets).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a TTY).")
 def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_on: str | None,
              config_file: str | None, select: str | None, ignore: str | None,
@@ -78,14 +80,16 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
              embedder: str | None, seed: int | None, probe: bool | None, probe_steps: int | None,
              lr: float | None, batch_size: int | None, lora_r: int | None,
              lora_alpha: int | None, max_len: int | None, min_score: float | None, model: str | None, plot: str | None,
-             color: bool | None) -> None:
+             eval_sets: tuple[str, ...], color: bool | None) -> None:
     """Lint PATHS (files or directories of .jsonl/.json/.gz/.parquet)."""
     from tuneahead_lint.pipeline import LintOptions, lint
     from tuneahead_lint.reporters import Format, render
     from tuneahead_lint.ruleset.registry import load_rules
 
+    from tuneahead_lint.config import with_eval_sets
+
     rules = load_rules()
-    config = _load_config(config_file, paths, rules, select, ignore)
+    config = with_eval_sets(_load_config(config_file, paths, rules, select, ignore), eval_sets)
     probe_params = {k: v for k, v in (("steps", probe_steps), ("lr", lr),
                                        ("batch_size", batch_size), ("lora_r", lora_r),
                                        ("lora_alpha", lora_alpha), ("max_len", max_len)) if v is not None}
@@ -198,6 +202,10 @@ def formats_cmd() -> None:
               show_default=True, help="z-score above which a record is an outlier.")
 @click.option("--outlier-method", type=click.Choice(["sigma", "robust"]), default="sigma", show_default=True,
               help="Outlier score: z-score (mean/std) or robust z (median/MAD).")
+@click.option("--mismatched/--keep-mismatched", default=True,
+              help="Drop responses that answer another record's prompt (TA207, embeddings).")
+@click.option("--outlier-k", type=click.IntRange(1), default=10, show_default=True,
+              help="Score a record by its cosine distance to its k-th nearest record.")
 @click.option("--drop-empty/--keep-empty", default=True, help="Drop empty and broken records (TA0xx, TA101, TA102).")
 @click.option("--strip-templates/--no-strip-templates", default=True, help="Strip template markup (TA105).")
 @click.option("--content/--no-content", default=True,
@@ -205,6 +213,10 @@ def formats_cmd() -> None:
                    "refusals (TA107-TA110, TA113, TA114, TA116).")
 @click.option("--repair-mojibake/--no-repair-mojibake", default=True, help="Repair encoding damage with ftfy (TA115).")
 @click.option("--redact-pii", is_flag=True, help="Replace PII by [EMAIL], [PHONE], [CARD] ... instead of dropping (TA113).")
+@click.option("--drop-flagged/--keep-flagged", default=True,
+              help="Drop conflicting (TA117, whole group), truncated (TA118) and benchmark-contaminated (TA119) records.")
+@click.option("--eval-set", "eval_sets", multiple=True, type=click.Path(dir_okay=False),
+              help="Your own benchmark file for TA119 (repeatable; config: rules.TA119.eval_sets).")
 @click.option("--fast", is_flag=True, help="Record-level remedies only: no embeddings.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Config file.")
 @click.option("--input-format", help="Force the input format of every file (see `formats`).")

@@ -129,6 +129,25 @@ class Config:
         return False
 
 
+def with_eval_sets(config: Config, given: Sequence[str] = ()) -> Config:
+    """``config`` with TA119's ``eval_sets`` resolved against the config
+    file's folder and the command line's ``--eval-set`` paths appended.
+    Raises :class:`ConfigError` for a path that is not a readable file."""
+    rules = dict(config.data.get("rules", {}))
+    entry = rules.get("TA119")
+    table = dict(entry) if isinstance(entry, dict) else {}
+    paths = [str(config.root / p) for p in table.get("eval_sets", ())] + [str(p) for p in given]
+    for p in paths:
+        if not Path(p).is_file():
+            raise ConfigError(f"{p}: eval set not found (rules.TA119.eval_sets / --eval-set)")
+    if not paths or entry == "disable":
+        return config
+    if isinstance(entry, str):
+        table["severity"] = entry
+    rules["TA119"] = {**table, "eval_sets": paths}
+    return Config(config.path, {**config.data, "rules": rules})
+
+
 def _matches(rule: Rule, key: str) -> bool:
     return key in (rule.name, *rule.aliases) or rule.id.startswith(key.upper()) or key.upper() == "ALL"
 

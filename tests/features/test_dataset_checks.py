@@ -7,7 +7,7 @@ import pytest
 from tests.features.conftest import examples_of, planted_records, records
 from tests.features.test_features import NO_PPL, OFF_DOMAIN
 from tuneahead_lint.checks import CHECKS, CheckContext
-from tuneahead_lint.checks import dataset  # noqa: F401 - registers the checks
+from tuneahead_lint.checks import consistency, dataset  # noqa: F401 - registers the checks
 from tuneahead_lint.features import FeatureConfig, FeatureResult, compute_features
 from tuneahead_lint.ruleset.registry import load_rules
 from tuneahead_lint.types import Measure

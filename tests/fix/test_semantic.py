@@ -53,7 +53,7 @@ def test_outlier_limit_and_method(tmp_path, monkeypatch):
     data = f"{A}\n{C}\n{D}\n"
     plan = _plan(tmp_path, monkeypatch, data, found=[(2, 4.5, 6.0), (1, 2.5, 3.5)])
     assert [(a.line, a.rule_id) for a in plan.actions] == [(3, "TA202")]
-    assert plan.actions[0].detail.startswith("z=4.50 > 3 (distance 1.200")
+    assert plan.actions[0].detail.startswith("z=4.50 > 3 (cosine distance 1.200 to its 10th nearest record")
     robust = _plan(tmp_path, monkeypatch, data, found=[(2, 4.5, 6.0), (1, 2.5, 3.5)],
                    outlier_method="robust")
     assert [a.line for a in robust.actions] == [2, 3]

@@ -2,7 +2,8 @@
 
 A case is data (JSONL by default, ``ext`` for other containers; ``escaped``
 for raw bytes written with Python escapes), optional rule options in
-``config``, and the lines the rule must report in ``expect``. ``special``
+``config``, and the lines the rule must report in ``expect`` (each finding's
+first line); ``expect_lines`` lists every line the findings name. ``special``
 (name -> symlink-loop | broken-link | fifo) puts the data in a folder next to
 such entries and lints the folder.
 """
@@ -44,6 +45,9 @@ def test_rule_case(rule_id, case, tmp_path):
     report = lint([str(target)], config, LintOptions(features=False))
     got = sorted(f.line for f in report.findings if f.rule_id == rule_id)
     assert got == case["expect"], [f.message for f in report.findings]
+    if "expect_lines" in case:  # every line a finding names, not only its anchor
+        named = sorted(n for f in report.findings if f.rule_id == rule_id for n in f.lines)
+        assert named == case["expect_lines"]
     for f in report.findings:
         assert f.rule_name == rule.name and f.remedy == rule.remedy
 

@@ -40,6 +40,8 @@ def check(name: str) -> Callable[[CheckFn], CheckFn]:
 def load_all() -> Mapping[str, CheckFn]:
     """Import every check module so that all checks are registered."""
     from tuneahead_lint.checks import (  # noqa: F401
+        consistency as _consistency,
+        contamination as _contamination,
         dataset as _dataset,
         input as _input,
         language as _language,

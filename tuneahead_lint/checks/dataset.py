@@ -92,13 +92,14 @@ def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterat
         return
     robust = ctx.options.get("method", "robust") == "robust"
     limit = float(ctx.options.get("z", 3.0))
+    k = int(ctx.options.get("k", 10))
     index = _record_numbers(examples)
     for o in ctx.features.outliers:
         score = o.robust_z if robust else o.z
         if score > limit:
             yield Hit(o.ref[0], (o.ref[1],), evidence=(
                 ("score", round(score, 2)), ("method", "robust z" if robust else "z"),
-                ("limit", limit), ("distance", round(o.distance, 3))),
+                ("limit", limit), ("distance", round(o.distance, 3)), ("k", k)),
                 key=_content_key([o.content_key]),
                 records=_numbers(index, [o.ref], [o.content_key], o.ref[0]))
 

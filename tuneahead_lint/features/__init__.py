@@ -99,7 +99,9 @@ class FeatureConfig:
     :param ppl_sample: records scored for perplexity (seeded sample).
     :param ppl_max_tokens: base-model tokens scored per record.
     :param dup_threshold: cosine for near-duplicates (TA201 min_similarity).
-    :param outlier_sigma: z / robust-z limit for the outlier ratios.
+    :param outlier_sigma: z / robust-z limit for the outlier ratios and evidence.
+    :param outlier_k: neighbour whose distance scores the outlier evidence
+        (TA202, fix): above the size of any junk cluster to be caught.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -120,6 +122,7 @@ class FeatureConfig:
     ppl_max_tokens: int = 128
     dup_threshold: float = 0.95
     outlier_sigma: float = 3.0
+    outlier_k: int = 10
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128
@@ -158,13 +161,35 @@ class DupCluster:
 
 @dataclass(frozen=True, slots=True)
 class Outlier:
-    """A record far from the dataset's mean embedding."""
+    """A record in a sparse region: ``distance`` is the cosine distance to
+    its k-th nearest record (``FeatureConfig.outlier_k``), ``z`` and
+    ``robust_z`` score it against the dataset's distribution of that distance.
+    (The predictor's ``embedding_outlier_ratio*`` features keep the paper's
+    distance to the mean vector.)"""
 
     ref: tuple[str, int]
     distance: float
     z: float
     robust_z: float
     content_key: str = ""  # text_hash(prompt, response)
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """A response closer to another record's prompt than to its own.
+
+    ``own``: cosine(prompt, response); ``other``: the response's cosine to
+    the prompt of ``other_ref``; ``robust_z``: ``own`` against the dataset's
+    prompt/response cosines (median, 1.4826 MAD; negative = less related)."""
+
+    ref: tuple[str, int]
+    own: float
+    other: float
+    other_ref: tuple[str, int]
+    robust_z: float
+    content_key: str = ""
+    partner_own: float = float("nan")  # cosine of other_ref's prompt and its own response
+    other_key: str = ""  # content key of the other record (tells records on one line apart)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +207,7 @@ class FeatureResult:
     stats: tuple[tuple[str, Any], ...]
     timings: tuple[tuple[str, float], ...]
     threshold: float = 0.95
+    mismatches: tuple[Mismatch, ...] = ()  # candidates for TA207 (own < other)
 
     def value(self, name: str) -> float:
         return dict(self.values)[name].value
@@ -199,6 +225,7 @@ class FeatureResult:
                        for k, m in self.values},
             "clusters": [asdict(c) for c in self.clusters],
             "outliers": [asdict(o) for o in self.outliers],
+            "mismatches": [asdict(m) for m in self.mismatches],
             "samples": dict(self.samples),
             "stats": dict(self.stats),
             "timings": {k: round(v, 3) for k, v in self.timings},
@@ -214,12 +241,13 @@ def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = No
     corpus = Corpus(examples, cfg)
     values = tuple((f.name, _run(f, corpus)) for f in FEATURES)
     clusters, outliers = _evidence(corpus, cfg)
+    mismatches = _mismatches(corpus, cfg)
     return FeatureResult(
         values=values, clusters=clusters, outliers=outliers,
         samples=tuple(sorted(corpus.samples.items())),
         stats=tuple(sorted(corpus.stats.items())),
         timings=tuple(corpus.timings.items()),
-        threshold=cfg.dup_threshold,
+        threshold=cfg.dup_threshold, mismatches=mismatches,
     )
 
 
@@ -238,9 +266,22 @@ def _evidence(corpus: Corpus, cfg: FeatureConfig) -> tuple[tuple[DupCluster, ...
         DupCluster(tuple(refs[m] for m in k.members), refs[k.members[0]],
                    round(k.min_sim, 4), round(k.max_sim, 4), tuple(keys[m] for m in k.members))
         for k in corpus.clusters)
-    dist, z, robust = corpus.outlier_scores
+    dist, z, robust = corpus.local_outlier_scores
     flagged = [i for i in range(len(corpus)) if max(z[i], robust[i]) > cfg.outlier_sigma]
     flagged.sort(key=lambda i: (-dist[i], refs[i]))
     outliers = tuple(Outlier(refs[i], round(float(dist[i]), 4), round(float(z[i]), 3),
                              round(float(robust[i]), 3), keys[i]) for i in flagged)
     return clusters, outliers
+
+
+def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
+    """Records whose response is closer to another prompt than to its own
+    (every candidate; TA207 applies its margin and z limits)."""
+    if "embeddings" in cfg.skip or len(corpus) < 3:
+        return ()
+    own, z, best, row = corpus.pair_scores
+    refs, keys = corpus.refs, corpus.content_keys
+    found = [i for i in range(len(corpus)) if row[i] >= 0 and best[i] > own[i]]
+    return tuple(Mismatch(refs[i], round(float(own[i]), 4), round(float(best[i]), 4), refs[int(row[i])],
+                          round(float(z[i]), 3), keys[i], round(float(own[int(row[i])]), 4),
+                          keys[int(row[i])]) for i in found)

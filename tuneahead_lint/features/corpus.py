@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 WORD = re.compile(r"\w+")
 MAX_REFS = 10
+PAIR_CANDIDATE_Z = -1.0  # TA207 z limits below 1 find nothing more
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +173,35 @@ class Corpus:
         x = self.vectors.record
         with self.stage("outliers"):
             return outlier_scores(x)
+
+    @cached_property
+    def local_outlier_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cosine distance to the k-th nearest record, z, robust z) per
+        record, k = ``outlier_k``: the evidence of TA202 and of ``fix``."""
+        from tuneahead_lint.features.embed.index import local_outlier_scores
+
+        with self.stage("outliers"):
+            return local_outlier_scores(self.vectors.record, self.cfg.outlier_k)
+
+    @cached_property
+    def pair_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(cosine of each prompt and its response, its robust z-score, the
+        response's best cosine to another record's prompt, that record's row
+        or -1). Only records whose own cosine has a robust z at or below
+        ``PAIR_CANDIDATE_Z`` are searched (the others: NaN, -1)."""
+        from tuneahead_lint.features.embed.index import best_other_prompt
+
+        v = self.vectors
+        with self.stage("pairs"):
+            own = np.einsum("ij,ij->i", v.prompt, v.response).astype(np.float64)
+            med = float(np.median(own))
+            mad = 1.4826 * float(np.median(np.abs(own - med)))
+            z = (own - med) / mad if mad > 0 else np.zeros_like(own)
+            keys = {p: i for i, p in enumerate(dict.fromkeys(self.prompts))}
+            same = np.array([keys[p] for p in self.prompts], np.int64)
+            rows = np.flatnonzero(z <= PAIR_CANDIDATE_Z)
+            best, row = best_other_prompt(v.prompt, v.response, same, rows=rows)
+            return own, z, best, row
 
     # --- base model --------------------------------------------------------------
 

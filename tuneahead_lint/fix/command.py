@@ -23,8 +23,10 @@ def fix_command(paths: tuple[str, ...], output: str | None, in_place: bool, dry_
 
     if in_place and output:
         raise UserError("--in-place and -o/--output cannot be combined")
+    from tuneahead_lint.config import with_eval_sets
+
     rules = load_rules()
-    config = _load_config(config_file, paths, rules, None, None)
+    config = with_eval_sets(_load_config(config_file, paths, rules, None, None), remedies.pop("eval_sets", ()))
     opts = _options(config, rules, find_rule, remedies)
     try:
         result = run_fix(list(paths), opts, config, rules, output=output, in_place=in_place,
@@ -51,10 +53,12 @@ def _options(config: Any, rules: Any, find_rule: Any, cli: dict[str, Any]) -> An
     return FixOptions(
         exact_dedup=cli["exact_dedup"], semantic_dedup=cli["semantic_dedup"],
         dedup_threshold=cli["dedup_threshold"], outliers=cli["outliers"],
-        outlier_sigma=cli["outlier_sigma"], outlier_method=cli["outlier_method"], drop_empty=cli["drop_empty"],
+        outlier_sigma=cli["outlier_sigma"], outlier_method=cli["outlier_method"],
+        outlier_k=cli["outlier_k"], mismatched=cli["mismatched"], drop_empty=cli["drop_empty"],
         strip_templates=cli["strip_templates"], fast=cli["fast"],
         input_format=cli["input_format"] or config.get("format"),
         embedder=cli["embedder"] or config.get("embedder"), leak_patterns=patterns,
         content=cli["content"], repair_mojibake=cli["repair_mojibake"], redact_pii=cli["redact_pii"],
+        drop_flagged=cli["drop_flagged"],
         rule_options={k: dict(v.options) for k, v in settings.items()},
         disabled=frozenset(k for k, v in settings.items() if not v.enabled))

@@ -10,10 +10,15 @@ Remedies run in this order, each over the records the previous ones kept:
    blobs, web markup, gibberish, off-language, refusals): dropped, the first rule
    in that order named; with ``redact_pii`` PII is replaced by typed placeholders
 6. exact duplicates (TA106, the same key as the check): every copy after the first dropped
-7. near-duplicates (TA201, cosine >= threshold): all but each cluster's first record dropped
-8. embedding outliers (TA202, z-score of the distance to the mean embedding > limit): dropped
+7. conflicting answers (TA117, the whole group), truncated responses (TA118) and
+   benchmark-contaminated records (TA119): dropped (see ``flagged.py``)
+8. embedding outliers (TA202, local-density score above the limit), then
+   mismatched pairs (TA207): dropped
+9. near-duplicates (TA201, cosine >= threshold): all but each cluster's first kept record dropped
 
-7 and 8 come from the dataset-feature stage (see ``semantic.py``).
+8 and 9 come from the dataset-feature stage (see ``semantic.py``); outliers go
+first so that a tight cluster of junk is dropped whole, not kept as one
+"representative".
 
 "First" is input order (files in the order given, then record order; for
 near-duplicates the feature stage's order: path, then line), so the record
@@ -54,6 +59,8 @@ class FixOptions:
     outliers: bool = True
     outlier_sigma: float = 3.0  # limit on the outlier score
     outlier_method: str = "sigma"  # "sigma": z-score (the paper); "robust": median/MAD
+    outlier_k: int = 10  # neighbour whose cosine distance is the outlier score
+    mismatched: bool = True  # TA207: responses that answer another record's prompt
     drop_empty: bool = True  # empty responses/prompts and broken records
     strip_templates: bool = True
     fast: bool = False  # record-level remedies only: no embeddings
@@ -63,12 +70,13 @@ class FixOptions:
     content: bool = True  # drop what the CONTENT_RULES flag
     repair_mojibake: bool = True  # TA115
     redact_pii: bool = False  # TA113: placeholders ([EMAIL] ...) instead of dropping
+    drop_flagged: bool = True  # TA117 conflicting, TA118 truncated, TA119 contaminated
     rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # rule id -> config options
     disabled: frozenset[str] = frozenset()  # rule ids the config turns off
 
     @property
     def semantic(self) -> bool:
-        return not self.fast and (self.semantic_dedup or self.outliers)
+        return not self.fast and (self.semantic_dedup or self.outliers or self.mismatched)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +172,10 @@ def plan_fix(files: Sequence[SourceFile], opts: FixOptions,
         _content(state)
     if opts.exact_dedup:
         _exact(state)
+    if opts.drop_flagged:
+        from tuneahead_lint.fix.flagged import apply_flagged
+
+        apply_flagged(state)
     source = ""
     if opts.semantic:
         from tuneahead_lint.fix.semantic import apply_semantic
@@ -196,7 +208,7 @@ def _broken(state: _State) -> None:
         for ex, hit in _hits(rule, broken):
             if (ex.path, ex.index) not in named:
                 named.add((ex.path, ex.index))
-                state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+                state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
     for ex in broken:
         if (ex.path, ex.index) not in named:
             detail = "; ".join(p.detail for p in ex.problems) or "unreadable record"
@@ -214,7 +226,7 @@ def _hits(rule: Rule, examples: Sequence[Example],
                 yield ex, hit
 
 
-def _message(rule: Rule, hit: Hit) -> str:
+def finding_message(rule: Rule, hit: Hit) -> str:
     """The rule's message filled with the hit's evidence (as lint prints it)."""
     evidence = dict(hit.evidence)
     try:
@@ -252,7 +264,7 @@ def _empty(state: _State) -> None:
             continue
         for ex, hit in _hits(rule, list(state.alive.values())):
             if (ex.path, ex.index) in state.alive:
-                state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+                state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
 
 
 def duplicate_key(ex: Example) -> str:
@@ -332,7 +344,7 @@ def _content(state: _State) -> None:
         rule = _enabled(state, name)
         if rule is None:
             continue
-        options = state.opts.rule_options.get(rule.id, {})
+        options = dict(state.opts.rule_options).get(rule.id, {})
         for ex, hit in list(_hits(rule, list(state.alive.values()), options)):
             if (ex.path, ex.index) not in state.alive:
                 continue

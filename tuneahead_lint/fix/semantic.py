@@ -6,12 +6,17 @@ remedies, so ``fix`` removes exactly what ``lint`` reports as TA201 and TA202:
 
 * near-duplicates: clusters in which every two records have cosine >= the
   threshold (default 0.95, SemDeDup's setting); the cluster's representative
-  (its earliest record) is kept, every other member is dropped.
-* outliers: the distance of each record's vector to the mean vector, as a
-  z-score ``(d - mean) / std`` (``sigma``, the paper's "beyond 3 standard
-  deviations", default) or a robust z ``(d - median) / 1.4826 MAD``
-  (``robust``); records above the limit (default 3.0) are dropped. The scores
-  are those of the same feature run, i.e. before near-duplicates are removed.
+  (its earliest record still kept) is kept, every other member is dropped.
+* mismatched pairs (TA207, after outliers): responses that fit another
+  record's prompt better than their own are dropped.
+* outliers (applied first): the cosine distance of each record's vector to
+  its k-th nearest record (``outlier_k``, default 10: larger than a junk
+  cluster, so five near-identical random-character records are not each
+  other's neighbourhood), as a z-score ``(d - mean) / std`` (``sigma``,
+  default) or a robust z ``(d - median) / 1.4826 MAD`` (``robust``); records
+  above the limit (default 3.0) are dropped. Outliers go before
+  near-duplicates, so a cluster of junk is dropped whole rather than reduced
+  to one kept "representative".
 
 The base-model stage (perplexity) is skipped: fix needs embeddings only.
 """
@@ -46,10 +51,12 @@ def apply_semantic(state: _State, progress: Any = None) -> str:
         state.notes.append(f"near-duplicates and outliers: skipped ({exc})")
         return ""
     refs = RefIndex(examples)
+    if opts.outliers:  # first: a junk cluster goes whole, no member kept as its "representative"
+        _drop_outliers(state, result.outliers, refs)
+    if opts.mismatched:
+        _drop_mismatched(state, getattr(result, "mismatches", ()), refs)
     if opts.semantic_dedup:
         _drop_clusters(state, result.clusters, refs)
-    if opts.outliers:
-        _drop_outliers(state, result.outliers, refs)
     return f"dataset features ({_embedder_name(result)})"
 
 
@@ -63,7 +70,7 @@ def feature_evidence(examples: Sequence[Example], opts: Any, progress: Any = Non
     except ImportError as exc:
         raise SemanticUnavailable(f"dataset features are not installed: {exc}") from None
     cfg = FeatureConfig(embedder=opts.embedder, dup_threshold=opts.dedup_threshold,
-                        outlier_sigma=opts.outlier_sigma, skip=frozenset({"base_model"}),
+                        outlier_sigma=opts.outlier_sigma, outlier_k=opts.outlier_k, skip=frozenset({"base_model"}),
                         progress=bool(progress))
     try:
         return compute_features(examples, cfg)
@@ -101,7 +108,8 @@ def _drop_clusters(state: _State, clusters: Sequence[Any], refs: RefIndex) -> No
         for ref, key in zip(c.members, c.content_keys):
             if (ex := refs.find(ref, key, taken)) is not None:
                 taken.add((ex.path, ex.index))
-                members.append(ex)
+                if (ex.path, ex.index) in state.alive:  # not dropped as an outlier
+                    members.append(ex)
         if len(members) < 2:
             continue
         keep, rest = members[0], members[1:]  # members[0] is the representative
@@ -127,8 +135,31 @@ def _drop_outliers(state: _State, outliers: Sequence[Any], refs: RefIndex) -> No
         if (ex.path, ex.index) in state.alive:
             name, other = ("z", f"robust z {o.robust_z:.2f}") if method == "sigma" else (
                 "robust z", f"z {o.z:.2f}")
-            state.drop(ex, rule, f"{name}={score:.2f} > {limit:g} (distance {o.distance:.3f} "
-                                 f"to the mean embedding; {other})")
+            state.drop(ex, rule, f"{name}={score:.2f} > {limit:g} (cosine distance {o.distance:.3f} "
+                                 f"to its {state.opts.outlier_k}th nearest record; {other})")
+
+
+def _drop_mismatched(state: _State, mismatches: Sequence[Any], refs: RefIndex) -> None:
+    """Drop TA207 mismatched pairs (rule defaults: margin and z)."""
+    from tuneahead_lint.checks.consistency import misplaced
+    from tuneahead_lint.fix.plan import rule_ref
+    from tuneahead_lint.ruleset.registry import find_rule
+
+    rule = find_rule("mismatched-pair", tuple(state.rules))
+    if rule is None:
+        return
+    opts = {**rule.defaults(), **dict(state.opts.rule_options).get(rule.id, {})}
+    margin, limit = float(opts["min_margin"]), float(opts["z"])
+    taken: set[Key] = set()
+    for m in sorted(mismatches, key=lambda m: (m.ref, m.content_key)):
+        ex = refs.find(m.ref, m.content_key, taken)
+        if ex is None or not misplaced(m, margin, limit):
+            continue
+        taken.add((ex.path, ex.index))
+        if (ex.path, ex.index) in state.alive:
+            state.drop(ex, rule_ref(state.rules, rule.id),
+                       f"response fits the prompt at line {m.other_ref[1]} (cosine {m.other:.3f}) "
+                       f"better than its own (cosine {m.own:.3f}, robust z {m.robust_z:.2f})")
 
 
 def _embedder_name(result: Any) -> str:

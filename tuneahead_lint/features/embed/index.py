@@ -240,3 +240,68 @@ def outlier_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     mad = 1.4826 * np.median(np.abs(dist - med))
     robust = (dist - med) / mad if mad > 0 else np.zeros_like(dist)
     return dist, z, robust
+
+
+def knn_distances(x: np.ndarray, k: int) -> np.ndarray:
+    """Cosine distance (1 - cosine) of each row to its ``k``-th nearest other
+    row (exact, faiss inner-product search); ``k`` is capped at n - 1. A
+    tight group of fewer than ``k`` similar rows stays far from its k-th
+    neighbour, so it cannot make itself look dense."""
+    import faiss
+
+    n = len(x)
+    if n < 2:
+        return np.zeros(n)
+    k = min(k, n - 1)
+    xs = np.ascontiguousarray(x, dtype=np.float32)
+    index = faiss.IndexFlatIP(xs.shape[1])
+    index.add(xs)
+    out = np.empty(n)
+    for start in range(0, n, _QUERY_BLOCK):
+        sims, _ = index.search(xs[start:start + _QUERY_BLOCK], k + 1)
+        out[start:start + _QUERY_BLOCK] = 1.0 - sims[:, k]  # column 0 is the row itself (or a copy)
+    return np.clip(out, 0.0, 2.0)
+
+
+def local_outlier_scores(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: distance to the k-th nearest neighbour, its z-score and its
+    robust z-score (median / 1.4826 MAD), as :func:`outlier_scores`."""
+    return _scores(knn_distances(x, k))
+
+
+def _scores(dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if len(dist) == 0:
+        return dist, dist, dist
+    std = dist.std()
+    z = (dist - dist.mean()) / std if std > 0 else np.zeros_like(dist)
+    med = np.median(dist)
+    mad = 1.4826 * np.median(np.abs(dist - med))
+    robust = (dist - med) / mad if mad > 0 else np.zeros_like(dist)
+    return dist, z, robust
+
+
+def best_other_prompt(prompt: np.ndarray, response: np.ndarray, same: np.ndarray,
+                      k: int = 8, max_prompt_sim: float = 0.6,
+                      rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """For each response row: the cosine to, and row of, the most similar
+    prompt among the other rows whose prompt text differs (``same[i]`` is a
+    key of row i's prompt text) and whose prompt is not a paraphrase of row
+    i's own (prompt-prompt cosine below ``max_prompt_sim``: a response that
+    fits two ways of asking the same task is not misplaced). -1 and NaN when
+    none is found among the ``k`` nearest prompts."""
+    import faiss
+
+    n = len(prompt)
+    best = np.full(n, np.nan)
+    row = np.full(n, -1, np.int64)
+    if n < 2:
+        return best, row
+    index = faiss.IndexFlatIP(prompt.shape[1])
+    index.add(np.ascontiguousarray(prompt, dtype=np.float32))
+    sims, ids = index.search(np.ascontiguousarray(response, dtype=np.float32), min(k, n))
+    for i in range(n):
+        for s, j in zip(sims[i], ids[i]):
+            if j >= 0 and same[j] != same[i] and float(prompt[i] @ prompt[j]) < max_prompt_sim:
+                best[i], row[i] = s, j
+                break
+    return best, row

@@ -1,0 +1,353 @@
+"""Consistency checks between records and within a response (TA117, TA118).
+
+* ``conflicting_answers``: records whose prompts are the same after
+  normalisation (case, whitespace, punctuation) but whose responses say
+  different things. Only *closed* questions are judged: a group is compared
+  when its responses are short (a label, a number, a sentence) or when each
+  response ends in a final answer (``#### 42``, "The answer is 42"). Long
+  open-ended responses to one prompt ("Write a poem about the sea") are
+  legitimately varied and are not reported.
+* ``truncated_response``: responses cut mid-code-block (an odd number of
+  ````` fences) or mid-sentence (no terminal punctuation in a file whose
+  responses usually end with it; the file's own rate is learned, so label or
+  code sets are not flagged).
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+
+from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.types import Example, Hit, text_hash
+
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}]{{2}}")
+_WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def words(text: str) -> list[str]:
+    """NFKC, case-folded word runs (CJK: single characters): case, whitespace
+    and punctuation removed. Cached: TA117-TA119 read the same texts (do not
+    modify the returned list)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def prompt_key(ex: Example) -> str:
+    """Normalised prompt ('' when it has no words)."""
+    return " ".join(words(ex.prompt))
+
+
+def _groups(examples: Sequence[Example]) -> list[list[Example]]:
+    """Valid records sharing a normalised prompt, groups of two or more, in input order."""
+    by: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        if ex.ok and ex.response.strip():
+            key = prompt_key(ex)
+            if key:
+                by[key].append(ex)
+    return [g for g in by.values() if len(g) > 1]
+
+
+_FINAL = re.compile(r"(?:####|answer is|answer:)\s*([^\n]{1,40})", re.IGNORECASE)
+
+
+def final_answer(response: str) -> str | None:
+    """The stated final answer (``#### 42``, "the answer is 42"), normalised."""
+    found = _FINAL.findall(response)
+    return " ".join(words(found[-1])) if found else None
+
+
+_NEGATIONS = frozenset("not no never none neither nor cannot isn t don doesn didn won incorrect false".split())
+
+
+def agree(a: str, b: str, min_ratio: float) -> bool:
+    """Same answer up to formatting: equal normalised words, one answer
+    containing the other (``4`` / ``The answer is 4``, but not ``equivalent``
+    / ``not equivalent``) or similar wording."""
+    wa, wb = words(a), words(b)
+    if wa == wb:
+        return True
+    if _NEGATIONS.intersection(wa) != _NEGATIONS.intersection(wb):
+        return False  # one answer negates the other
+    short, long_ = sorted((wa, wb), key=len)
+    if short and _contains(long_, short) and len(short) * 4 >= len(long_):
+        return True
+    return difflib.SequenceMatcher(None, wa, wb, autojunk=False).ratio() >= min_ratio
+
+
+def _contains(seq: list[str], sub: list[str]) -> bool:
+    n = len(sub)
+    return any(seq[i:i + n] == sub for i in range(len(seq) - n + 1))
+
+
+def conflict(group: Sequence[Example], max_words: int, min_ratio: float) -> tuple[str, str] | None:
+    """(kind, answers) when the group's responses disagree, else None.
+
+    kind is ``short`` (every response is at most ``max_words`` words) or
+    ``final`` (every response states a final answer and they differ)."""
+    finals = [final_answer(ex.response) for ex in group]
+    if all(finals):
+        distinct = list(dict.fromkeys(finals))
+        return ("final", " | ".join(distinct)) if len(distinct) > 1 else None
+    if max(len(words(ex.response)) for ex in group) > max_words:
+        return None
+    distinct_ex = list({" ".join(words(ex.response)): ex for ex in group}.values())
+    for i, a in enumerate(distinct_ex):
+        for b in distinct_ex[i + 1:]:
+            if not agree(a.response, b.response, min_ratio):
+                return "short", " | ".join(_shown(ex.response) for ex in distinct_ex)
+    return None
+
+
+def _shown(text: str, width: int = 40) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= width else one[:width - 3] + "..."
+
+
+@check("conflicting_answers")
+def conflicting_answers(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per group of same-prompt records with disagreeing answers,
+    naming every record of the group (first record first)."""
+    max_words = int(ctx.options.get("max_words", 5))
+    min_ratio = float(ctx.options.get("min_similarity", 0.6))
+    for group in _groups(examples):
+        found = conflict(group, max_words, min_ratio)
+        if found is None:
+            continue
+        yield _group_hit(group, found)
+
+
+def _group_hit(group: Sequence[Example], found: tuple[str, str]) -> Hit:
+    path = group[0].path
+    mine = [ex for ex in group if ex.path == path]
+    related = tuple((ex.path, ex.line) for ex in group if ex.path != path)
+    kind, answers = found
+    key = text_hash("conflict", *sorted(text_hash(ex.prompt, ex.response) for ex in group))[:32]
+    return Hit(path, tuple(ex.line for ex in mine), (
+        ("count", len(group)), ("kind", kind), ("answers", answers),
+        ("prompt", _shown(group[0].prompt, 60))),
+        key=key, related=related, records=tuple(ex.index + 1 for ex in mine))
+
+
+# --- truncation -----------------------------------------------------------------
+
+_FENCE = re.compile(r"^[ \t>]*(?:```|~~~)", re.MULTILINE)  # at a line start
+_INLINE = re.compile(r"(```|~~~)[^`~\n]+?\1")  # ```code``` written inline
+_LIST_LINE = re.compile(r"^\s*(?:[-*+•]|\d+[.)]|[a-zA-Z][.)]|#+)\s")
+_URLISH = re.compile(r"(?:https?://|www\.)\S+$|\S+@\S+\.\w+$|\S+\.\w{2,4}$")
+
+
+def odd_fences(text: str) -> bool:
+    """An unclosed ````` or ``~~~`` code block."""
+    return len(_FENCE.findall(_INLINE.sub("", text))) % 2 == 1
+
+
+def ends_terminal(text: str) -> bool:
+    """The response ends like a finished text: not on a letter, a comma or an
+    opening bracket. A final number counts as finished ("The total is 42")."""
+    tail = text.rstrip()
+    if not tail:
+        return True
+    last = tail[-1]
+    return last.isdigit() or not (last.isalpha() or last in ",([{")
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.rstrip().splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+_HASHTAGS = re.compile(r"(?:\s+#\w+)+\s*$")
+_SENTENCE_END = re.compile(r"[.!?:\u3002\uff01\uff1f\uff1a][\"'\u201d\u2019)\]]*(?:\s|$)")
+_COLUMNS = re.compile(r"\||(?<![.!?]) {3,}|\t")  # table cells, aligned columns
+
+
+# Words that cannot end an English sentence: a text stopping on one was cut.
+_DANGLING = frozenset("a an the and or but nor than of its their our your my if because whose".split())
+
+
+def open_ending(text: str, min_words: int, min_fragment: int = 6) -> bool:
+    """A prose response of ``min_words`` or more that stops mid-sentence.
+
+    After stripping trailing hashtags it must end on a letter, comma or
+    opening bracket, and its last line must be prose (not a table row, URL,
+    code, or an item displayed after "...:"). It is cut when the last
+    unfinished sentence ends on a word no sentence ends on ("... and the"),
+    or when that sentence has ``min_fragment`` words or more, follows a
+    finished one (a lone title or label is not judged), is not title case or
+    a sign-off ("Yours, Dracula"), and the response's earlier lines end
+    sentences (a poem or a definition list does not)."""
+    body = _HASHTAGS.sub("", text.rstrip())
+    if ends_terminal(body) or len(words(body)) < min_words or _looks_like_code(text):
+        return False
+    lines = [ln for ln in body.splitlines() if ln.strip()]
+    last = lines[-1]
+    if _COLUMNS.search(last) or _URLISH.search(last.strip()):
+        return False
+    if len(lines) > 1 and lines[-2].rstrip().endswith((":", "\uff1a")):
+        return False  # a displayed item after "Here is the sentence:"
+    fragment = _LIST_LINE.sub("", _SENTENCE_END.split(last)[-1])
+    ws = words(fragment)
+    if len(ws) >= 2 and ws[-1] in _DANGLING:
+        return True
+    need = 3 * min_fragment if _CJK_RUN.search(fragment) else min_fragment  # a CJK word is a character
+    if not _SENTENCE_END.search(body) or len(ws) < need:
+        return False
+    if _title_case(fragment) or _signed(fragment):
+        return False
+    earlier = [ln for ln in lines[:-1] if len(words(ln)) >= 4]
+    return all(ends_terminal(ln) for ln in earlier)
+
+
+def dangling(text: str, min_words: int) -> bool:
+    """A response of ``min_words`` or more whose last prose line stops on an
+    article, conjunction or possessive ("... with its", "... and the"); judged
+    in every file, whatever its punctuation habits."""
+    body = text.rstrip()
+    if not body or ends_terminal(body) or len(words(body)) < min_words or _looks_like_code(text):
+        return False
+    last = body.splitlines()[-1]
+    tail = _SENTENCE_END.split(last)[-1]
+    ws = words(tail)
+    lower = tail.rstrip().split()[-1:] == [ws[-1]] if ws else False  # "... quick The" is a word game
+    return len(ws) >= 3 and ws[-1] in _DANGLING and lower and not _COLUMNS.search(last)
+
+
+def _title_case(text: str) -> bool:
+    """Most words capitalised: a headline or a name, not a cut sentence."""
+    caps = [w[0].isupper() for w in text.split() if w[0].isalpha()]
+    return bool(caps) and sum(caps) >= 0.6 * len(caps)
+
+
+def _signed(fragment: str) -> bool:
+    """Ends in a sign-off name: "Yours truly, Dracula"."""
+    head, _, name = fragment.rpartition(",")
+    return bool(head) and 0 < len(name.split()) <= 3 and _title_case(name)
+
+
+@functools.lru_cache(maxsize=1 << 15)
+def _looks_like_code(text: str) -> bool:
+    from tuneahead_lint.features.static.lengths import looks_like_code
+
+    return looks_like_code(text)
+
+
+def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]:
+    """Share of prose responses (``min_words`` or more, not code) that end
+    with terminal punctuation, and how many were counted."""
+    prose = [r for r in responses if len(words(r)) >= min_words and not _looks_like_code(r)]
+    if not prose:
+        return 0.0, 0
+    return sum(ends_terminal(r) for r in prose) / len(prose), len(prose)
+
+
+@check("truncated_response")
+def truncated_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per response that is cut mid-code-block or mid-sentence."""
+    min_words = int(ctx.options.get("min_words", 8))
+    min_rate = float(ctx.options.get("min_terminal_rate", 0.85))
+    min_records = int(ctx.options.get("min_records", 20))
+    by_path: dict[str, list[Example]] = defaultdict(list)
+    for ex in examples:
+        if ex.ok and ex.response.strip():
+            by_path[ex.path].append(ex)
+    for path, exs in by_path.items():
+        rate, counted = terminal_rate([ex.response for ex in exs], min_words)
+        learned = counted >= min_records and rate >= min_rate
+        for ex in exs:
+            reason = truncation(ex.response, min_words, learned)
+            if reason:
+                yield Hit(path, (ex.line,), (
+                    ("reason", reason), ("rate", f"{rate:.0%}"), ("ending", _tail(ex.response))),
+                    key=text_hash("truncated", ex.prompt, ex.response)[:32], records=(ex.index + 1,))
+
+
+def truncation(response: str, min_words: int, learned: bool) -> str:
+    """Why ``response`` looks cut off ('' when it does not)."""
+    if odd_fences(response):
+        return "unclosed code block"
+    if unclosed_bracket(response):
+        return "unclosed bracket"
+    if dangling(response, min_words):
+        return "ends on a word no sentence ends on"
+    if learned and open_ending(response, min_words):
+        return "no terminal punctuation"
+    return ""
+
+
+_PAIRS = {")": "(", "]": "[", "}": "{"}
+_CODE_CHARS = re.compile(r"[(){}\[\];=<>]")
+_QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
+
+
+def unclosed_bracket(response: str) -> bool:
+    """Code with more ( [ { opened than closed (string literals ignored) that
+    does not end with a sentence (".", "!", "?" after the code). Prose is not
+    judged by brackets: an unclosed parenthesis there is usually a typo."""
+    tail = response.rstrip()
+    last = tail.splitlines()[-1] if tail else ""
+    if tail[-1:] in (".", "!", "?", "") or tail.endswith(("```", "~~~")) or not _looks_like_code(response):
+        return False
+    if not (_CODE_CHARS.search(last) or last[:1] in " \t"):
+        return False  # the response ends in prose after its code
+    body = _QUOTED.sub("", response)
+    return any(body.count(o) > body.count(c) for c, o in _PAIRS.items())
+
+
+def _tail(text: str, width: int = 30) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= width else "..." + one[-(width - 3):]
+
+
+# --- mismatched pairs (embeddings) --------------------------------------------------
+
+
+def misplaced(m: object, margin: float, limit: float) -> bool:
+    """The response fits the other prompt ``margin`` better than it fits its
+    own prompt and ``margin`` better than the other record's own response
+    does, and its own cosine is ``limit`` robust deviations below the
+    dataset's. (The second test keeps code answers to a related task, which
+    MiniLM pairs loosely with every prompt, from being reported.)"""
+    return (m.other - m.own >= margin and m.other - m.partner_own >= margin
+            and m.robust_z <= -limit)
+
+
+def _partner(m: object, numbers: dict[tuple[str, int, str], int]) -> str:
+    """'line N', or 'record N' when both records share a line (one-line
+    arrays), prefixed by the path when it is another file."""
+    if m.other_ref[0] != m.ref[0]:
+        return f"{m.other_ref[0]}:{m.other_ref[1]}"
+    if m.other_ref[1] != m.ref[1]:
+        return f"line {m.other_ref[1]}"
+    number = numbers.get((m.other_ref[0], m.other_ref[1], m.other_key))
+    return f"record {number}" if number else f"line {m.other_ref[1]}"
+
+
+@check("mismatched_pair")
+def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+    """One hit per record whose response is much closer to another record's
+    prompt than to its own, and whose own prompt/response cosine is low for
+    the dataset (robust z at or below ``-z``)."""
+    if ctx.features is None:
+        return
+    margin = float(ctx.options.get("min_margin", 0.3))
+    limit = float(ctx.options.get("z", 2.0))
+    numbers = {(ex.path, ex.line, text_hash(ex.prompt, ex.response)): ex.index + 1
+               for ex in examples if ex.ok}
+    for m in getattr(ctx.features, "mismatches", ()):
+        if not misplaced(m, margin, limit):
+            continue
+        record = numbers.get((m.ref[0], m.ref[1], m.content_key))
+        related = () if m.other_ref[0] == m.ref[0] else (m.other_ref,)
+        where = _partner(m, numbers)
+        yield Hit(m.ref[0], (m.ref[1],), (
+            ("own", round(m.own, 3)), ("other", round(m.other, 3)), ("other_line", where),
+            ("z", round(m.robust_z, 2)), ("margin", margin)),
+            key=text_hash("mismatch", m.content_key)[:32], related=related,
+            records=(record,) if record else ())
