@@ -28,6 +28,7 @@ class ClassScore:
     found: int = 0
     found_any: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
+    missed: list[int] = field(default_factory=list)  # last line of each unit not found
 
     @property
     def recall(self) -> float:
@@ -63,14 +64,16 @@ def score(truth: dict, flags: Flags, new_rules: set[str] | None = None) -> tuple
     new_rules = set(truth["new_rules"]) if new_rules is None else new_rules
     classes = {c: ClassScore(rules) for c, rules in truth["classes"].items()}
     for cls, lines in units(truth).values():
-        _score_unit(classes[cls], {r for n in lines for r in flags.get(n, ())})
+        _score_unit(classes[cls], {r for n in lines for r in flags.get(n, ())}, lines[-1])
     return classes, _score_clean(truth, flags, new_rules)
 
 
-def _score_unit(s: ClassScore, named: set[str]) -> None:
+def _score_unit(s: ClassScore, named: set[str], line: int) -> None:
     s.plants += 1
     hits = named & set(s.rules)
     s.found += bool(hits)
+    if not hits:
+        s.missed.append(line)
     s.found_any += bool(named)
     for r in named:
         s.by_rule[r] = s.by_rule.get(r, 0) + 1
