@@ -211,7 +211,8 @@ def build_units(spec: SetSpec, rng: random.Random, pool: Pool) -> list[Unit]:
 
 def truncated_units(spec: SetSpec, rng: random.Random, pool: Pool, sentences: Callable) -> list[Unit]:
     half = PER_CLASS // 2
-    code = lambda r: r["src"] in spec.code_hosts and len(re.findall(r"[({\[]", r["output"])) >= 3  # noqa: E731
+    code = lambda r: (r["src"] in spec.code_hosts and len(re.findall(r"[({\[]", r["output"])) >= 3  # noqa: E731
+                      and ("```" in r["output"] or r["src"] == "code_alpaca_2k"))
     units = [("truncated", "mid_sentence", P.truncated_sentence(rng, h)) for h in pool.take(half, sentences)]
     return units + [("truncated", "mid_code", P.truncated_code(rng, h)) for h in pool.take(half, code)]
 

@@ -353,7 +353,9 @@ def truncated_sentence(rng: random.Random, host: Rec) -> Out:
 def truncated_code(rng: random.Random, host: Rec) -> Out:
     """Cut a code answer inside a block: after an opening bracket/brace or mid-line."""
     text = host["output"]
-    opens = [m.end() for m in re.finditer(r"[({\[]", text) if m.end() > len(text) // 3]
+    fence = text.find("```")
+    start = max(len(text) // 3, fence + 4 if fence >= 0 else 0)
+    opens = [m.end() for m in re.finditer(r"[({\[]", text) if m.end() > start]
     cut = rng.choice(opens) if opens else len(text) * 2 // 3
     cut = min(len(text) - 1, cut + rng.randint(0, 12))
     return [(_with(host, output=text[:cut].rstrip("\n")), "plant")]
