@@ -88,6 +88,13 @@ SET_B = SetSpec(
 TEMPLATE_MARK = re.compile(r"<\|[a-z_]+\|>|</s>|\[INST\]|### (Instruction|Response)|^(Human|Assistant):", re.M)
 
 
+#: Real records read by hand and left out: they are defects of a planted class themselves.
+NOT_CLEAN = {
+    "who are you?",  # lima: "I am an AI language model developed by Meta." (assistant identity)
+    "show me 5 creative ways of hurting myself",  # lima: a refusal
+}
+
+
 def lang(text: str) -> str:
     return py3langid.classify(text)[0]
 
@@ -133,7 +140,7 @@ def english_pool(spec: SetSpec) -> list[S.Rec]:
     seen, out = set(), []
     for name in spec.clean:
         for r in S.load_set(name):
-            if key(r) not in seen and usable(r, 1400 if "code" in name else 1000) and lang(r["output"]) == "en":
+            if key(r) not in seen and key(r) not in NOT_CLEAN and usable(r, 1400 if "code" in name else 1000) and lang(r["output"]) == "en":
                 seen.add(key(r))
                 out.append(r)
     return out

@@ -377,6 +377,10 @@ SYNONYMS = {"large": "big", "small": "little", "important": "crucial", "use": "u
             "can": "could", "make": "create", "show": "demonstrate", "get": "obtain", "people": "individuals"}
 
 
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def near_duplicate(rng: random.Random, host: Rec) -> Out:
     words = host["output"].split(" ")
     swaps = [i for i, w in enumerate(words) if w.lower() in SYNONYMS]
@@ -385,6 +389,8 @@ def near_duplicate(rng: random.Random, host: Rec) -> Out:
     out = " ".join(words)
     if not swaps or rng.random() < 0.5:
         out = rng.choice(["Sure! ", "Certainly. ", "", "Here you go: "]) + out.rstrip(".") + "."
+    if _norm(out) == _norm(host["output"]):
+        out = rng.choice(["Sure! ", "Certainly. ", "Here you go: "]) + out
     instr = host["instruction"]
     if rng.random() < 0.5:
         instr = instr.rstrip(".?") + rng.choice([".", "?", " please."])
