@@ -9,6 +9,7 @@ original of a duplicate, the first answer of a conflicting pair).
 from __future__ import annotations
 
 import base64
+import ipaddress
 import random
 import re
 import string
@@ -214,10 +215,12 @@ def iban(rng: random.Random, host: Rec) -> Out:
 
 
 def ip_address(rng: random.Random, host: Rec) -> Out:
-    if rng.random() < 0.75:
-        value = ".".join(str(rng.randint(1, 223)) for _ in range(4))
-    else:
-        value = ":".join(f"{rng.getrandbits(16):x}" for _ in range(8))
+    value = "10.0.0.1"
+    while not ipaddress.ip_address(value).is_global:  # public addresses only: a LAN address names nobody
+        if rng.random() < 0.75:
+            value = ".".join(str(rng.randint(1, 223)) for _ in range(4))
+        else:
+            value = "2a0" + f"{rng.randrange(16):x}:" + ":".join(f"{rng.getrandbits(16):x}" for _ in range(7))
     return _pii(rng, host, value, [
         "My home server is at {v}, so you can test against it.",
         "The login attempts all came from {v}.",

@@ -103,7 +103,7 @@ def lint_json(data: Path, repo: Path, python: str = sys.executable, full: bool =
     cmd = [python, "-m", "tuneahead_lint", "--format", "json", str(data.resolve())]
     if not full:
         cmd.insert(3, "--fast")
-    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONDONTWRITEBYTECODE": "1"}  # leaves other checkouts untouched
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"tuneahead-lint exit {proc.returncode}: {proc.stderr.strip()[-2000:]}")
@@ -122,6 +122,6 @@ def lint_flags(report: dict) -> Flags:
 def registry_rules(repo: Path, python: str = sys.executable) -> set[str]:
     """Rule ids the checkout at ``repo`` registers."""
     code = "from tuneahead_lint.ruleset.registry import load_rules; print(' '.join(r.id for r in load_rules()))"
-    env = {**os.environ, "PYTHONPATH": str(repo)}
+    env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONDONTWRITEBYTECODE": "1"}  # leaves other checkouts untouched
     out = subprocess.run([python, "-c", code], cwd=repo, env=env, capture_output=True, text=True, check=True)
     return set(out.stdout.split())
