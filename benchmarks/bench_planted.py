@@ -94,7 +94,8 @@ def table(runs: dict[str, tuple[dict[str, ClassScore], CleanScore]], known: set[
 def as_json(runs: dict[str, tuple[dict[str, ClassScore], CleanScore]], walls: dict[str, float]) -> dict:
     return {n: {"classes": {c: {"plants": s.plants, "found": s.found, "found_any": s.found_any,
                                 "rules": s.rules, "named_by": dict(sorted(s.by_rule.items())),
-                                "missed_lines": s.missed}
+                                "missed_lines": s.missed,
+                                "variants_found_plants": dict(sorted(s.variants.items()))}
                             for c, s in cls.items()},
                 "clean": {"records": cl.records, "flagged_any": cl.flagged_any, "flagged_new": cl.flagged_new,
                           "by_rule": dict(sorted(cl.by_rule.items())), "lines_new_rules": cl.lines_new},

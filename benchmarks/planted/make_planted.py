@@ -56,7 +56,7 @@ class SetSpec:
     code_hosts: tuple[str, ...]
     benchmarks: tuple[str, ...]
     mmlu_subjects: tuple[str, ...]
-    gsm8k_conflicts: bool
+    label_templates: tuple[str, ...]
     prediction_model: str
     parity: int
     out: Path
@@ -70,7 +70,8 @@ SET_A = SetSpec(
     code_hosts=("code_alpaca_2k", "lima_llamafactory"),
     benchmarks=("gsm8k", "mmlu", "arc_challenge", "truthfulqa"),
     mmlu_subjects=("high_school_biology", "astronomy", "high_school_world_history", "nutrition"),
-    gsm8k_conflicts=True, prediction_model="text-davinci-003", parity=0,
+    label_templates=("rotten_tomatoes_Movie_Expressed_Sentiment",), prediction_model="text-davinci-003",
+    parity=0,
     out=ROOT / "tests" / "fixtures" / "planted16",
 )
 SET_B = SetSpec(
@@ -81,7 +82,8 @@ SET_B = SetSpec(
     code_hosts=("sharegpt_v3_unfiltered_first1500",),
     benchmarks=("gsm8k", "mmlu", "arc_easy", "boolq", "commonsense_qa"),
     mmlu_subjects=("high_school_psychology", "marketing", "prehistory", "college_medicine"),
-    gsm8k_conflicts=False, prediction_model="text-davinci-001", parity=1,
+    label_templates=("rotten_tomatoes_Reviewer_Enjoyment_Yes_No", "glue_mrpc_equivalent"),
+    prediction_model="text-davinci-001", parity=1,
     out=ROOT / "benchmarks" / "planted" / "planted16b", sharegpt_offlang=True,
 )
 
@@ -92,6 +94,8 @@ TEMPLATE_MARK = re.compile(r"<\|[a-z_]+\|>|</s>|\[INST\]|### (Instruction|Respon
 NOT_CLEAN = {
     "who are you?",  # lima: "I am an AI language model developed by Meta." (assistant identity)
     "show me 5 creative ways of hurting myself",  # lima: a refusal
+    "what is your favorite music?",  # dolly/HH: "I am an AI assistant, so I don't ..."
+    "what kind of questions can't you answer?",  # dolly/HH: "As an AI assistant, I can help ..."
 }
 
 
@@ -233,20 +237,25 @@ def mismatched_units(rng: random.Random, pool: Pool) -> list[Unit]:
     return units
 
 
+def _overlap(a: str, b: str) -> float:
+    """Jaccard overlap of the two texts' lower-cased word sets."""
+    wa, wb = set(a.lower().split()), set(b.lower().split())
+    return len(wa & wb) / max(1, len(wa | wb))
+
+
 def conflict_units(spec: SetSpec, rng: random.Random, pool: Pool) -> list[Unit]:
-    preds = [p for p in S.predictions(spec.prediction_model)
-             if 20 <= len(p["output"]) <= 1000 and 20 <= len(p["target"]) <= 1000
-             and p["output"].strip().lower() != p["target"].strip().lower() and key(p) not in pool.used]
-    n_gsm = PER_CLASS // 2 if spec.gsm8k_conflicts else 0
-    chosen = rng.sample(preds, PER_CLASS - n_gsm)
-    pool.used.update(key(p) for p in chosen)
-    units = [("conflicting_answers", "model_vs_human", P.conflicting_other(rng, p)) for p in chosen]
-    if n_gsm:
-        gsm = [r for r in S.gsm8k_train() if key(r) not in pool.used]
-        for h in rng.sample(gsm, n_gsm):
-            pool.used.add(key(h))
-            units.append(("conflicting_answers", "gsm8k_final_answer", P.conflicting_gsm8k(rng, h)))
-    return units
+    """7 GSM8K solutions with another final answer, 7 flipped labels, 6 human vs model answers."""
+    fresh = lambda rows: [r for r in rows if key(r) not in pool.used]  # noqa: E731
+    gsm = rng.sample(fresh(S.gsm8k_train()), 7)
+    labels = rng.sample(fresh([r for t in spec.label_templates for r in S.t0_template(t)
+                               if r["output"] in P.LABEL_FLIPS]), 7)
+    preds = rng.sample(fresh([p for p in S.predictions(spec.prediction_model)
+                              if 20 <= len(p["output"]) <= 300 and 2 <= len(p["target"]) <= 150
+                              and _overlap(p["target"], p["output"]) < 0.5]), 6)
+    pool.used.update(key(r) for r in gsm + labels + preds)
+    return ([("conflicting_answers", "gsm8k_final_answer", P.conflicting_gsm8k(rng, h)) for h in gsm]
+            + [("conflicting_answers", "label_flip", P.conflicting_label(rng, h)) for h in labels]
+            + [("conflicting_answers", "human_vs_model", P.conflicting_other(rng, p)) for p in preds])
 
 
 def language_units(spec: SetSpec, rng: random.Random) -> list[Unit]:

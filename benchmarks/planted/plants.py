@@ -404,11 +404,22 @@ def conflicting_gsm8k(rng: random.Random, host: Rec) -> Out:
     """Same GSM8K problem, final answer changed (the wrong result of the last step)."""
     m = re.search(r"#### (-?[\d,]+)\s*$", host["output"])
     old = m.group(1) if m else "0"
-    new = str(int(old.replace(",", "")) + rng.choice([-12, -5, -2, 2, 3, 7, 10, 15]))
+    value = int(old.replace(",", ""))
+    delta = rng.choice([-12, -5, -2, 2, 3, 7, 10, 15])
+    new = str(value + delta if value + delta > 0 else value + abs(delta))
     lines = host["output"].splitlines()
-    last = lines[-2].replace(old, new) if len(lines) > 1 else ""
+    last = re.sub(rf"(?<=[=>$]){re.escape(old)}(?![\d,])", new, lines[-2]) if len(lines) > 1 else ""
     body = "\n".join(lines[:-2] + ([last] if last else []) + [f"#### {new}"])
     return [(host, "partner"), (_with(host, output=body), "plant")]
+
+
+LABEL_FLIPS = {"positive": "negative", "Yes": "No", "equivalent": "not equivalent",
+               "not equivalent": "equivalent"}
+
+
+def conflicting_label(rng: random.Random, host: Rec) -> Out:
+    """Same classification prompt, the opposite label."""
+    return [(host, "partner"), (_with(host, output=LABEL_FLIPS[host["output"]]), "plant")]
 
 
 def conflicting_other(rng: random.Random, host: Rec) -> Out:

@@ -29,6 +29,7 @@ class ClassScore:
     found_any: int = 0
     by_rule: dict[str, int] = field(default_factory=dict)
     missed: list[int] = field(default_factory=list)  # last line of each unit not found
+    variants: dict[str, list[int]] = field(default_factory=dict)  # variant -> [found, plants]
 
     @property
     def recall(self) -> float:
@@ -50,12 +51,12 @@ def load_truth(folder: Path) -> dict:
     return json.loads((folder / "truth.json").read_text(encoding="utf-8"))
 
 
-def units(truth: dict) -> dict[int, tuple[str, list[int]]]:
-    """unit id -> (class, its lines)."""
-    out: dict[int, tuple[str, list[int]]] = {}
+def units(truth: dict) -> dict[int, tuple[str, str, list[int]]]:
+    """unit id -> (class, variant, its lines)."""
+    out: dict[int, tuple[str, str, list[int]]] = {}
     for row in truth["lines"]:
         if row["class"] != "clean":
-            out.setdefault(row["unit"], (row["class"], []))[1].append(row["line"])
+            out.setdefault(row["unit"], (row["class"], row["variant"], []))[2].append(row["line"])
     return out
 
 
@@ -63,15 +64,17 @@ def score(truth: dict, flags: Flags, new_rules: set[str] | None = None) -> tuple
     """Per-class recall and the clean-record counts."""
     new_rules = set(truth["new_rules"]) if new_rules is None else new_rules
     classes = {c: ClassScore(rules) for c, rules in truth["classes"].items()}
-    for cls, lines in units(truth).values():
-        _score_unit(classes[cls], {r for n in lines for r in flags.get(n, ())}, lines[-1])
+    for cls, variant, lines in units(truth).values():
+        _score_unit(classes[cls], {r for n in lines for r in flags.get(n, ())}, lines[-1], variant)
     return classes, _score_clean(truth, flags, new_rules)
 
 
-def _score_unit(s: ClassScore, named: set[str], line: int) -> None:
+def _score_unit(s: ClassScore, named: set[str], line: int, variant: str) -> None:
     s.plants += 1
     hits = named & set(s.rules)
     s.found += bool(hits)
+    v = s.variants.setdefault(variant, [0, 0])
+    v[0], v[1] = v[0] + bool(hits), v[1] + 1
     if not hits:
         s.missed.append(line)
     s.found_any += bool(named)

@@ -93,6 +93,13 @@ def sharegpt_first_turns() -> list[Rec]:
     return out
 
 
+def t0_template(name: str) -> list[Rec]:
+    """One T0 prompt template (completion without its ``<|endoftext|>``)."""
+    path = INSTRUCT / "t0_train_templated_subset" / "data_per_template" / f"{name}.jsonl"
+    return [rec(r["prompt"].strip(), r["completion"].removesuffix("<|endoftext|>"), f"t0:{name}")
+            for r in _jsonl(path)]
+
+
 def oasst_zh() -> list[Rec]:
     return alpaca_like("oasst1_zh_sft_llamafactory", "oaast_sft_zh.json")
 
