@@ -119,6 +119,13 @@ def bench_set(label: str, folder: Path, args: argparse.Namespace, known: set[str
     return md, {"set": str(folder.relative_to(ROOT)), "runs": as_json(runs, walls)}
 
 
+def _head(repo: Path) -> str:
+    """Commit of the checkout, and whether its tree has uncommitted changes."""
+    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], capture_output=True, text=True).stdout.strip()  # noqa: E731
+    dirty = " (+ uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
+    return f"`{git('rev-parse', '--short', 'HEAD')}`{dirty}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="planted-defect benchmark (issue 16)")
     ap.add_argument("--full", action="store_true", help="also run the full lint (embeddings)")
@@ -134,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     labels = ["A", "B"] if args.set == "both" else [args.set]
     name = "planted16" + (f"-{args.tag}" if args.tag else "")
     md = [f"# Planted-defect benchmark (issue 16){' - ' + args.tag if args.tag else ''}", "",
-          f"tuneahead-lint from `{args.repo}`; rule ids marked * are not in its registry.",
+          f"tuneahead-lint from `{args.repo}` at {_head(args.repo)}; rule ids marked * are not in its registry.",
           "found (own rules): plant units named by a rule that catches the class (truth.json);",
           "named by any: by any rule/check. A unit with a partner (duplicate original, first",
           "answer of a conflict) counts when either line is named. dropoutt 1.4.1 runs in its own",
