@@ -121,7 +121,9 @@ def bench_set(label: str, folder: Path, args: argparse.Namespace, known: set[str
 
 def _head(repo: Path) -> str:
     """Commit of the checkout, and whether its tree has uncommitted changes."""
-    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], capture_output=True, text=True).stdout.strip()  # noqa: E731
+    def git(*a: str) -> str:
+        return subprocess.run(["git", "-C", str(repo), *a], capture_output=True, text=True).stdout.strip()
+
     dirty = " (+ uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else ""
     return f"`{git('rev-parse', '--short', 'HEAD')}`{dirty}"
 

@@ -144,7 +144,8 @@ def english_pool(spec: SetSpec) -> list[S.Rec]:
     seen, out = set(), []
     for name in spec.clean:
         for r in S.load_set(name):
-            if key(r) not in seen and key(r) not in NOT_CLEAN and usable(r, 1400 if "code" in name else 1000) and lang(r["output"]) == "en":
+            fits = usable(r, 1400 if "code" in name else 1000)
+            if key(r) not in seen and key(r) not in NOT_CLEAN and fits and lang(r["output"]) == "en":
                 seen.add(key(r))
                 out.append(r)
     return out

@@ -257,7 +257,8 @@ def api_key(rng: random.Random, host: Rec) -> Out:
     elif kind == 3:
         snippet = f'stripe.api_key = "sk_live_{_token(rng, alnum, 24)}"'
     else:
-        snippet = f'SLACK_BOT_TOKEN="xoxb-{rng.randint(10**10, 10**11)}-{rng.randint(10**10, 10**11)}-{_token(rng, alnum, 24)}"'
+        team, bot = rng.randint(10**10, 10**11), rng.randint(10**10, 10**11)
+        snippet = f'SLACK_BOT_TOKEN="xoxb-{team}-{bot}-{_token(rng, alnum, 24)}"'
     lead = rng.choice(["Here is my setup:", "I use this in my config:", "This works for me:"])
     return [(_with(host, output=f"{host['output']}\n\n{lead}\n```\n{snippet}\n```"), "plant")]
 
