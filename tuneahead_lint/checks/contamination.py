@@ -248,7 +248,7 @@ def eval_set_items(path: str) -> list[list[str]]:
         for piece in pieces(path, handle):
             if not piece.decodable:
                 raise InputError(path, piece.line, f"eval set: {piece.problems[0].detail}")
-            value, problem = (piece.value, None) if piece.decoded else decode(piece)
+            value, problem, _notes = (piece.value, None, ()) if piece.decoded else decode(piece)
             if problem is not None:
                 raise InputError(path, piece.line, f"eval set: {problem.detail}")
             items.append(list(_strings(value)))

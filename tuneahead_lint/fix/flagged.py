@@ -24,10 +24,9 @@ from tuneahead_lint.types import Example, Hit
 if TYPE_CHECKING:
     from tuneahead_lint.fix.plan import _State
 
-# "gibberish" (TA107, another module) is dropped here too when it is registered:
-# it must go before the semantic remedies, which would otherwise keep one
-# member of a tight cluster of junk as its representative.
-FLAGGED_RULES = ("gibberish", "conflicting-answers", "truncated-response", "benchmark-contamination")
+# Gibberish (TA107) and the other content rules are dropped by the content step
+# (``fix --content``), which also runs before the semantic remedies.
+FLAGGED_RULES = ("conflicting-answers", "truncated-response", "benchmark-contamination")
 
 
 def apply_flagged(state: _State) -> None:
@@ -36,7 +35,7 @@ def apply_flagged(state: _State) -> None:
 
     for name in FLAGGED_RULES:
         rule = find_rule(name, tuple(state.rules))
-        if rule is None or rule.check is None:
+        if rule is None or rule.check is None or rule.id in state.opts.disabled:
             continue
         options = {**rule.defaults(), **dict(state.opts.rule_options).get(rule.id, {})}
         for ex, hit in named_records(rule, list(state.alive.values()), options):
