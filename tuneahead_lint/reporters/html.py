@@ -15,7 +15,7 @@ from html import escape
 from typing import Any
 
 from tuneahead_lint.reporters._common import (
-    SEVERITIES, RenderOptions, lines_total, ordered_skipped, per_record, plural, rules_by_id,
+    SEVERITIES, RenderOptions, lines_total, ordered, ordered_skipped, per_record, plural, rules_by_id,
     severity_counts, tally,
 )
 from tuneahead_lint.reporters.text import by_rule, number
@@ -157,7 +157,7 @@ class HtmlRenderer:
                 f"<p><b>fix:</b> {escape(first.remedy)}</p></details></section>")
 
     def _clusters(self, report: Report) -> str:
-        clusters = [f for f in report.findings if f.rule_id == "TA201"][:MAX_CLUSTERS]
+        clusters = [f for f in ordered(report.findings) if f.rule_id == "TA201"][:MAX_CLUSTERS]
         if not clusters:
             return ""
         blocks = "".join(self._cluster(f) for f in clusters)
@@ -176,7 +176,7 @@ class HtmlRenderer:
                 f"<b>prompt</b><pre>{escape(prompt)}</pre><b>response</b><pre>{escape(response)}</pre></div>")
 
     def _flagged(self, report: Report) -> str:
-        records = [(f, line) for f in report.findings if self._is_record_rule(f)
+        records = [(f, line) for f in ordered(report.findings) if self._is_record_rule(f)
                    for line in (f.lines if per_record(f) else f.lines[:1])][:MAX_FLAGGED]
         if not records:
             return ""
