@@ -70,15 +70,17 @@ def _from_json(d: dict[str, Any]) -> Finding:
                    fingerprint=d["fingerprint"], record_fingerprints=tuple(d.get("record_fingerprints") or ()))
 
 
-def apply(report: Report, baseline: Counter[str]) -> BaselineResult:
-    """Keep only findings (and, of grouped findings, lines) not in ``baseline``."""
+def apply(report: Report, baseline: Counter[str], rules: Sequence[Any] = ()) -> BaselineResult:
+    """Keep only findings (and, of grouped findings, lines) not in ``baseline``;
+    ``rules`` (the registry) re-render the message of a cut grouped finding."""
+    templates = {r.id: r.message for r in rules}
     left = Counter(baseline)
     kept: list[Finding] = []
     new = 0
     for f in sorted(report.findings, key=lambda f: (*f.sort_key(), f.fingerprint)):
         fresh = [(line, fp) for line, fp in units(f) if not _take(left, fp)]
         if fresh:
-            kept.append(_restrict(f, fresh))
+            kept.append(_restrict(f, fresh, templates.get(f.rule_id)))
             new += len(fresh)
     old = sum(baseline.values()) - sum(left.values())
     return BaselineResult(dataclasses.replace(report, findings=tuple(kept)), new, old, sum(left.values()))
@@ -91,14 +93,19 @@ def _take(left: Counter[str], fp: str) -> bool:
     return False
 
 
-def _restrict(f: Finding, fresh: Sequence[tuple[int, str]]) -> Finding:
-    """``f`` with only the new lines of a grouped finding."""
+def _restrict(f: Finding, fresh: Sequence[tuple[int, str]], template: str | None) -> Finding:
+    """``f`` with only the new lines of a grouped finding (and its count)."""
     if not per_record(f) or len(fresh) == len(f.lines):
         return f
     lines = tuple(line for line, _ in fresh)
     records = tuple(r for r, line in zip(f.records, f.lines) if line in lines) if f.records else ()
     evidence = tuple((k, len(lines) if k == "count" else v) for k, v in f.evidence)
-    return dataclasses.replace(f, lines=lines, record_fingerprints=tuple(fp for _, fp in fresh),
+    message = f.message
+    if template:
+        from tuneahead_lint.ruleset.evaluate import render_message
+
+        message = render_message(template, evidence) + f.message[len(render_message(template, f.evidence)):]
+    return dataclasses.replace(f, lines=lines, record_fingerprints=tuple(fp for _, fp in fresh), message=message,
                                records=records, evidence=evidence, lines_total=len(lines) + len(f.related))
 
 

@@ -127,7 +127,7 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
         write_atomic(write_baseline, render(report, Format.JSON, rules))
     gate = report
     if baseline:
-        report = gate = _apply_baseline(report, baseline)
+        report = gate = _apply_baseline(report, baseline, rules)
         gate = dataclasses.replace(report, prediction=None)  # only new findings fail the gate
     use_color = interactive if color is None else color
     snippets = _snippets(report, input_format) if out_format == "html" else ()
@@ -141,13 +141,13 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
     raise SystemExit(exit_code(gate, fail_on or config.get("fail-on")))
 
 
-def _apply_baseline(report, path: str):
+def _apply_baseline(report, path: str, rules):
     """The report cut to the findings not in the baseline at ``path``; says
     on stderr how many are new and how many old ones remain."""
     from tuneahead_lint import baseline as bl
 
     try:
-        result = bl.apply(report, bl.load(path))
+        result = bl.apply(report, bl.load(path), rules)
     except bl.BaselineError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"tuneahead-lint: {bl.summary_line(path, result)}", err=True)

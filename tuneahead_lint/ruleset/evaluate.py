@@ -62,6 +62,11 @@ class _Fmt(string.Formatter):
 _FMT = _Fmt()
 
 
+def render_message(template: str, evidence: Iterable[tuple[str, Any]]) -> str:
+    """A rule's message template filled with a finding's evidence."""
+    return _FMT.format(template, **dict(evidence))
+
+
 def fingerprint(rule_id: str, path: str, key: str) -> str:
     """Content-based id of a finding: stable when lines move (SARIF
     ``partialFingerprints``, baselines). Uses the file name, not its
@@ -80,7 +85,7 @@ def to_finding(rule: Rule, hit: Hit, severity: Any, max_lines: int,
     ``record_hash`` maps (path, line) and (path, "#", record) to the
     record's content hash, for per-record fingerprints (baselines)."""
     evidence = tuple(sorted(hit.evidence))
-    message = _FMT.format(rule.message, **dict(evidence))
+    message = render_message(rule.message, evidence)
     if name_records and hit.records:
         shown = ", ".join(str(r) for r in hit.records[:max_lines])
         more = f" and {len(hit.records) - max_lines} more" if len(hit.records) > max_lines else ""
