@@ -36,7 +36,8 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;
 padding:16px 24px;color:#1d1d1f;background:#fff}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%}td,th{padding:3px 8px;text-align:left;vertical-align:top;
-border-bottom:1px solid #eee}th{background:#f6f6f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
+border-bottom:1px solid #eee;overflow-wrap:anywhere}table.findings{table-layout:fixed}
+table.findings tr>:first-child{width:28%}table.findings tr>:last-child{width:26%}th{background:#f6f6f6}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:2px 10px;border-radius:10px;font-weight:600;color:#fff}
 .go{background:#1a7f37}.no-go{background:#cf222e}.none{background:#6e7781}
 .error{color:#cf222e;font-weight:600}.warning{color:#9a6700;font-weight:600}.note{color:#0969da}
@@ -117,6 +118,7 @@ class HtmlRenderer:
         extra = dict(report.extra)
         detail = extra.get("prediction_detail") or {}
         verdict = p.verdict or "none"
+        label = p.verdict or "no verdict (no min-score)"
         interval = (f"{number(p.low)}–{number(p.high)}" if math.isfinite(p.high - p.low)
                     else "unbounded (too few calibration runs)")
         base = "n/a" if p.base_score is None else f"{number(p.base_score)} ({p.score - p.base_score:+.3g})"
@@ -128,7 +130,7 @@ class HtmlRenderer:
         svg = waterfall_svg(extra.get("attributions") or (), detail.get("expected_score"),
                             detail.get("points_per_unit", 1.0))
         return (f'<h2>Prediction</h2><p>verdict: <span class="badge {escape(verdict)}" id="verdict">'
-                f"{escape(verdict)}</span></p><table style='width:auto'>{table}</table>{ood}"
+                f"{escape(label)}</span></p><table style='width:auto'>{table}</table>{ood}"
                 f"<h3>SHAP attributions (points)</h3>{svg}")
 
     def _findings(self, report: Report) -> str:
@@ -153,7 +155,7 @@ class HtmlRenderer:
                 f'data-severity="{sev}"><details open><summary><b>{escape(first.rule_id)} '
                 f'{escape(first.rule_name)}</b> <span class="{sev}">{sev}</span> '
                 f"{plural(len(findings), 'finding')} — {summary}</summary>"
-                f"<table><tr><th>where</th><th>message</th><th>evidence</th></tr>{rows}</table>{cut}"
+                f"<table class=findings><tr><th>where</th><th>message</th><th>evidence</th></tr>{rows}</table>{cut}"
                 f"<p><b>fix:</b> {escape(first.remedy)}</p></details></section>")
 
     def _clusters(self, report: Report) -> str:
