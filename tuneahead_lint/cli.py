@@ -41,6 +41,9 @@ class DefaultGroup(click.Group):
 @click.version_option(__version__, prog_name="tuneahead-lint")
 def cli() -> None:
     """Lint LLM instruction-tuning data and predict whether fine-tuning on it will work."""
+    from tuneahead_lint.progress import quiet_third_party
+
+    quiet_third_party()
 
 
 def _csv(value: str | None) -> list[str] | None:
