@@ -25,19 +25,20 @@ def test_summary(out):
 
 
 def test_findings_show_message_lines_related_and_remedy(out):
-    assert "TA101 empty-response  error  2 findings, 2 records\n" \
-           "  data/alpaca_slice.jsonl:12  empty response: assistant turn is empty (0 characters)\n" in out
-    assert "    lines 3, 40, 41, 57, 88 … and 16 more\n" in out
-    assert "    related: data/dolly_slice.jsonl:5, data/dolly_slice.jsonl:17" in out
-    assert "TA106 exact-duplicate  warning  1 finding, 1 record\n" \
-           "  data/alpaca_slice.jsonl:40  duplicate of line 3 (2 copies in total)\n    lines 40, 3\n" in out
+    assert "TA101 empty-response  error  2 findings, 2 records\n  data/alpaca_slice.jsonl\n" \
+           "    line 12  empty response: assistant turn is empty (0 characters)\n" \
+           "    line 31  empty response: assistant turn is empty (0 characters)\n" in out
+    assert "      lines 3, 40, 41, 57, 88 … and 16 more\n" in out
+    assert "      related: data/dolly_slice.jsonl:5, data/dolly_slice.jsonl:17" in out
+    assert "TA106 exact-duplicate  warning  1 finding, 1 record\n  data/alpaca_slice.jsonl\n" \
+           "    line 40  duplicate of line 3 (2 copies in total)\n      lines 40, 3\n" in out
     assert "  fix: Delete the record, or write the missing answer (tuneahead-lint fix drops such " \
            "records)." in out
     assert out.count("fix: Delete the record") == 1  # once per rule, not per finding
 
 
 def test_whole_file_finding_has_no_line_number(out):
-    assert "TA202 constant-instruction  warning  1 finding\n  data/alpaca_slice.jsonl  all 60" in out
+    assert "TA202 constant-instruction  warning  1 finding\n  data/alpaca_slice.jsonl\n    file  all 60" in out
 
 
 def test_rule_blocks_worst_severity_first_then_rule_id(out):
@@ -54,14 +55,15 @@ def many_findings(n: int) -> tuple:
 def test_a_few_examples_per_rule_then_how_many_more():
     out = text(report(findings=many_findings(40)))
     assert "TA101 empty-response  error  40 findings, 40 records\n" in out
-    assert "alpaca_slice.jsonl:3  empty response 3\n" in out and ":4  empty response 4" not in out
+    assert "    line 3  empty response 3\n" in out and "line 4  empty response 4" not in out
     assert "  … and 37 more (--show-all lists every finding)\n" in out
     assert "not shown: 37 findings; the full report: --show-all, or --format json|html|sarif -o FILE" in out
 
 
 def test_show_all_lists_every_finding():
     out = text(report(findings=many_findings(40)), show_all=True)
-    assert all(f"alpaca_slice.jsonl:{k}  empty response {k}\n" in out for k in range(1, 41))
+    assert all(f"    line {k}  empty response {k}\n" in out for k in range(1, 41))
+    assert out.count("  data/alpaca_slice.jsonl\n") == 1  # the file heads its group once
     assert "more" not in out and "not shown" not in out
 
 
@@ -70,7 +72,7 @@ def test_grouped_records_are_counted_as_records():
                 (("count", 14), ("token", "</s>")))
     out = text(report(findings=(f,)))
     assert "TA105 template-leak  warning  1 finding, 14 records\n" in out
-    assert "    lines 2, 3, 4, 5, 6 … and 9 more\n" in out
+    assert "      lines 2, 3, 4, 5, 6 … and 9 more\n" in out
 
 
 def test_summary_block(out):

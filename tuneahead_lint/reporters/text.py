@@ -78,7 +78,10 @@ class TextRenderer:
         head = Text.assemble((f"{first.rule_id} {first.rule_name}", "bold"), "  ",
                              (first.severity.value, SEVERITY_STYLE[first.severity.value]),
                              "  ", self._counts(findings))
-        body: list[RenderableType] = [row for f in shown for row in self._example(f)]
+        body: list[RenderableType] = []
+        for path, group in by_path(shown):
+            body.append(Text(path, style="bold", overflow="fold"))
+            body += [Padding(row, (0, 0, 0, 2)) for f in group for row in self._example(f)]
         if len(findings) > len(shown):
             body.append(Text(f"… and {len(findings) - len(shown)} more (--show-all lists every finding)",
                              style="dim"))
@@ -94,14 +97,15 @@ class TextRenderer:
         return text
 
     def _example(self, f: Finding) -> list[RenderableType]:
-        """``path:line  message`` and, indented, the lines and related places."""
-        where = f"{f.path}:{f.line}" if f.line else f.path
+        """``line 12  message`` (``file  message`` for a whole-file finding)
+        and, indented, its other lines and related places."""
+        where = f"line {f.line}" if f.line else "file"
         rows: list[RenderableType] = [Text.assemble((where, "bold"), "  ", f.message)]
         more = []
         if lines_total(f) > 1:
             more.append(Text(lines_text(f, self.options.max_lines), style="dim"))
         if f.related:
-            more.append(Text(related_text(f, self.options.max_lines), style="dim"))
+            more.append(Text(related_text(f, self.options.max_lines), style="dim", overflow="fold"))
         return rows + [Padding(t, (0, 0, 0, 2)) for t in more]
 
     def _summary(self, report: Report) -> RenderableType:
@@ -144,6 +148,14 @@ def _stack(*items: RenderableType) -> Table:
     for item in items:
         grid.add_row(item)
     return grid
+
+
+def by_path(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
+    """Consecutive findings grouped by file, in order of first appearance."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.path, []).append(f)
+    return list(groups.items())
 
 
 def by_rule(findings) -> list[list[Finding]]:
