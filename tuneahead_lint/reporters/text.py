@@ -100,11 +100,11 @@ class TextRenderer:
         """``line 12  message`` (``file  message`` for a whole-file finding)
         and, indented, its other lines and related places."""
         where = f"line {f.line}" if f.line else "file"
-        rows: list[RenderableType] = [Text.assemble((where, "bold"), "  ", f.message)]
+        rows: list[RenderableType] = [Text.assemble((where, "bold"), "  ", f.message, overflow="fold")]
         more = []
-        if lines_total(f) > 1:
+        if len(f.lines) > 1:
             more.append(Text(lines_text(f, self.options.max_lines), style="dim"))
-        if f.related:
+        if f.related and not all(f"{p}:{n}" in f.message for p, n in f.related):
             more.append(Text(related_text(f, self.options.max_lines), style="dim", overflow="fold"))
         return rows + [Padding(t, (0, 0, 0, 2)) for t in more]
 
