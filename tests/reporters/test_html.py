@@ -97,3 +97,17 @@ def test_renders_in_headless_chromium_without_console_messages(tmp_path):
     run = chromium(tmp_path, html_file, f"--screenshot={shot}", "--window-size=1200,1600",
                    "--hide-scrollbars")
     assert shot.stat().st_size > 10_000 and console_messages(run.stderr) == []
+
+
+def test_cli_writes_one_page_with_the_flagged_records_text(tmp_path, monkeypatch, capsys):
+    from tuneahead_lint.cli import main
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    out = tmp_path / "report.html"
+    code = main(["--fast", "--format", "html", "-o", str(out), "tests/fixtures/golden/planted.jsonl"])
+    assert code == 1 and capsys.readouterr().out == ""
+    html = out.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "Flagged records" in html
+    assert "tests/fixtures/golden/planted.jsonl:8 · TA105 template-leak" in html
+    assert "&lt;|endoftext|&gt;" in html and "<|endoftext|>" not in html  # the record's own text, escaped
