@@ -67,3 +67,21 @@ def test_text_shows_counts_not_every_line(capsys, leaky):
     out = lint(capsys, leaky)
     assert "TA105 template-leak  warning  1 finding, 14 records\n" in out
     assert "      lines 10, 20, 30, 40, 50 … and 9 more\n" in out
+
+
+def test_sarif_fingerprints_tell_records_apart_and_survive_line_shifts(capsys, tmp_path):
+    empty = ['{"instruction": "Say hi", "input": "", "output": ""}',
+             '{"instruction": "Say bye", "input": "", "output": ""}']
+    good = SAMPLE.read_text(encoding="utf-8").splitlines()[:20]
+    data = tmp_path / "d.jsonl"
+
+    def fingerprints(lines: list[str]) -> dict[int, str]:
+        data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        results = json.loads(lint(capsys, "--format", "sarif", data))["runs"][0]["results"]
+        return {r["locations"][0]["physicalLocation"]["region"]["startLine"]:
+                r["partialFingerprints"]["tuneaheadFinding/v1"] for r in results if r["ruleId"] == "TA101"}
+
+    first = fingerprints([empty[0], *good, empty[1]])
+    assert len(set(first.values())) == 2  # same message, different records
+    moved = fingerprints([*good[:5], empty[0], *good[5:], "", empty[1]])
+    assert sorted(first.values()) == sorted(moved.values()) and sorted(first) != sorted(moved)

@@ -121,7 +121,7 @@ class SarifRenderer:
         result = {
             "ruleId": f.rule_id, "level": f.severity.value, "message": {"text": f.message},
             "locations": [_location(f.path, f.line, root)],
-            "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+            "partialFingerprints": {FINGERPRINT_KEY: (f.record_fingerprints or (f.fingerprint,))[0]},
             "properties": {"evidence": dict(f.evidence), "linesTotal": lines_total(f),
                            "remedy": f.remedy},
         }
