@@ -123,14 +123,15 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
                        model=model, min_score=min_score)
     if plot and Path(plot).suffix.lower() not in (".png", ".svg"):
         raise UserError(f"{plot}: --plot writes .png or .svg")
+    accepted = _load_baseline(baseline) if baseline else None  # a bad file fails before the lint
     report = lint(list(paths), config, opts, rules)
     if plot:
         _write_plot(report, plot)
     if write_baseline:
         write_atomic(write_baseline, render(report, Format.JSON, rules))
     gate = report
-    if baseline:
-        report = gate = _apply_baseline(report, baseline, rules)
+    if accepted is not None:
+        report = _apply_baseline(report, baseline, accepted, rules)
         gate = dataclasses.replace(report, prediction=None)  # only new findings fail the gate
     use_color = interactive if color is None else color
     snippets = _snippets(report, input_format) if out_format == "html" else ()
@@ -144,15 +145,22 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
     raise SystemExit(exit_code(gate, fail_on or config.get("fail-on")))
 
 
-def _apply_baseline(report, path: str, rules):
-    """The report cut to the findings not in the baseline at ``path``; says
-    on stderr how many are new and how many old ones remain."""
+def _load_baseline(path: str):
+    """Fingerprints of the baseline at ``path`` (a UserError when unreadable)."""
     from tuneahead_lint import baseline as bl
 
     try:
-        result = bl.apply(report, bl.load(path), rules)
+        return bl.load(path)
     except bl.BaselineError as exc:
         raise UserError(str(exc)) from None
+
+
+def _apply_baseline(report, path: str, accepted, rules):
+    """The report cut to the findings not in the baseline; says on stderr
+    how many are new and how many old ones remain."""
+    from tuneahead_lint import baseline as bl
+
+    result = bl.apply(report, accepted, rules)
     click.echo(f"tuneahead-lint: {bl.summary_line(path, result)}", err=True)
     return result.report
 

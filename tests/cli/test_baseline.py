@@ -113,3 +113,13 @@ def test_unreadable_baseline_exits_2(tmp_path, capsys, content):
     err = capsys.readouterr().err
     assert code == 2 and err.startswith(f"tuneahead-lint: error: {tmp_path / 'b.json'}: ") and "\n" == err[-1]
     assert err.count("\n") == 1
+
+
+def test_missing_baseline_fails_before_linting(tmp_path, capsys, monkeypatch):
+    import tuneahead_lint.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "lint", lambda *a, **k: pytest.fail("linted despite a bad baseline"))
+    data = tmp_path / "d.jsonl"
+    data.write_text(json.dumps(OLD_BAD[0]) + "\n")
+    code = main(["--fast", "--baseline", str(tmp_path / "nope.json"), str(data)])
+    assert code == 2 and "nope.json: cannot read baseline" in capsys.readouterr().err

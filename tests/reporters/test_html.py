@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reporters.sample import ALPACA, DOLLY, report, RULES, finding
+from reporters.sample import ALPACA, RULES, finding, report
 from tuneahead_lint.reporters import Format, render
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
