@@ -140,3 +140,22 @@ def test_skipped_rules_with_one_reason_share_a_row():
     grouped = replace(report(), skipped=(Skipped("TA401", "no predictor"), Skipped("TA402", "no predictor")))
     out = render(grouped, Format.TEXT, RULES, width=100)
     assert "  TA401, TA402: no predictor\n" in out
+
+
+def test_many_rules_firing_list_fewer_examples_each():
+    from tuneahead_lint.ruleset.registry import load_rules
+
+    rules = load_rules()
+    record_rules = [r for r in rules if r.category in ("input", "record", "dataset")][:14]
+    findings = tuple(_finding_of(r, n) for r in record_rules for n in range(1, 6))
+    out = render(report(findings=findings, features=(), prediction=None), Format.TEXT, rules)
+    assert len(out.splitlines()) <= 150
+    assert out.count("… and 4 more (--show-all lists every finding)") == 14  # one example each
+    assert "not shown: 56 findings" in out
+
+
+def _finding_of(rule, n):
+    from tuneahead_lint.types import Finding
+
+    return Finding(rule.id, rule.name, rule.severity, f"{rule.name} {n}", ALPACA, (n,), (), rule.remedy,
+                   f"{rule.id}{n}")

@@ -25,7 +25,8 @@ from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Finding, Measure, Prediction, Report, Summary
 
 SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
-EXAMPLES_PER_RULE = 3  # findings listed per rule unless show_all
+EXAMPLES_PER_RULE = 3  # findings listed per rule unless show_all (fewer when many rules fire)
+EXAMPLE_BUDGET = 24  # findings listed in all, at least one per rule
 SHOWN_FILES = 10  # rows of the per-file table unless show_all
 SHORT_FEATURES = 8  # features listed unless show_features
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
@@ -37,6 +38,7 @@ class TextRenderer:
     def __init__(self, rules: tuple[Rule, ...] = (), options: RenderOptions = RenderOptions()) -> None:
         self.rules = rules_by_id(rules)
         self.options = options
+        self._examples = EXAMPLES_PER_RULE
 
     def render(self, report: Report) -> str:
         """The report as text ending in a newline."""
@@ -58,7 +60,9 @@ class TextRenderer:
     def _blocks(self, report: Report) -> list[RenderableType]:
         blocks: list[RenderableType] = [Text(f"tuneahead-lint {report.tool_version}", style="bold")]
         blocks += summary_blocks(report.summary, None if self.options.show_all else SHOWN_FILES)
-        blocks += [self._rule_block(fs) for fs in by_rule(report.findings)]
+        groups = by_rule(report.findings)
+        self._examples = examples_per_rule(len(groups))
+        blocks += [self._rule_block(fs) for fs in groups]
         if report.skipped:
             blocks.append(self._skipped(report))
         if report.features:
@@ -74,7 +78,7 @@ class TextRenderer:
     def _rule_block(self, findings: list[Finding]) -> RenderableType:
         """One rule: counts, the first few findings (all with show_all), its remedy."""
         first = findings[0]
-        shown = findings if self.options.show_all else findings[:EXAMPLES_PER_RULE]
+        shown = findings if self.options.show_all else findings[:self._examples]
         head = Text.assemble((f"{first.rule_id} {first.rule_name}", "bold"), "  ",
                              (first.severity.value, SEVERITY_STYLE[first.severity.value]),
                              "  ", self._counts(findings))
@@ -125,7 +129,8 @@ class TextRenderer:
     def _hidden(self, findings) -> int:
         if self.options.show_all:
             return 0
-        return sum(max(len(fs) - EXAMPLES_PER_RULE, 0) for fs in by_rule(findings))
+        groups = by_rule(findings)
+        return sum(max(len(fs) - examples_per_rule(len(groups)), 0) for fs in groups)
 
     def _rule_names(self, ids: list[str]) -> str:
         """'TA301 loss-spike' for one rule, the ids alone for a group."""
@@ -148,6 +153,12 @@ def _stack(*items: RenderableType) -> Table:
     for item in items:
         grid.add_row(item)
     return grid
+
+
+def examples_per_rule(n_rules: int) -> int:
+    """Findings listed per rule: 3, fewer when many rules fire (the report
+    stays short), never none."""
+    return max(1, min(EXAMPLES_PER_RULE, EXAMPLE_BUDGET // max(n_rules, 1)))
 
 
 def by_path(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
