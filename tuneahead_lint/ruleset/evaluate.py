@@ -113,13 +113,17 @@ def _record_fingerprints(fp: str, hit: Hit, lines: tuple[int, ...], records: tup
     return tuple(hashlib.sha256(f"{fp}\0{k}".encode()).hexdigest()[:32] for k in keys)
 
 
-def record_hashes(examples: Sequence[Example]) -> dict[tuple, str]:
-    """(path, line) and (path, "#", record number) -> content hash of the record."""
+def record_hashes(examples: Sequence[Example], wanted: set[tuple] | None = None) -> dict[tuple, str]:
+    """(path, line) and (path, "#", record number) -> content hash of the
+    record, for the keys in ``wanted`` (all when None)."""
     out: dict[tuple, str] = {}
     for ex in examples:
+        by_line, by_record = (ex.path, ex.line), (ex.path, "#", ex.index + 1)
+        if wanted is not None and by_line not in wanted and by_record not in wanted:
+            continue
         key = ex.raw_hash or text_hash(*(p for t in ex.turns for p in (t.role, t.content)))
-        out.setdefault((ex.path, ex.line), key)
-        out[(ex.path, "#", ex.index + 1)] = key
+        out.setdefault(by_line, key)
+        out[by_record] = key
     return out
 
 
@@ -277,11 +281,10 @@ def _bounds(low: float, high: float) -> str:
 
 def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[Finding], list[Skipped]]:
     """All findings (sorted by path, line, rule id) and the skipped rules."""
-    findings: list[Finding] = []
+    hits: list[tuple[Rule, Hit, Any]] = []
     skipped: list[Skipped] = []
     max_lines = int(config.get("max-lines-shown"))
     ctx = dataclasses.replace(ctx, claimed=claimed_patterns(rules, config))
-    hashes = record_hashes(ctx.examples)
     for rule in rules:
         settings = config.rule(rule)
         if not settings.enabled:
@@ -291,9 +294,20 @@ def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[
             why = "; ".join(ctx.missing_reason.get(m, f"needs {m}") for m in missing)
             skipped.append(Skipped(rule.id, why))
             continue
-        for hit in hits_for(rule, ctx, settings.options):
-            if not config.ignored_in(rule, hit.path):
-                findings.append(to_finding(rule, hit, settings.severity, max_lines,
-                                           hit.path in ctx.one_line_files, hashes))
+        hits += [(rule, hit, settings.severity) for hit in hits_for(rule, ctx, settings.options)
+                 if not config.ignored_in(rule, hit.path)]
+    hashes = record_hashes(ctx.examples, _record_places(hits))
+    findings = [to_finding(rule, hit, severity, max_lines, hit.path in ctx.one_line_files, hashes)
+                for rule, hit, severity in hits]
     findings.sort(key=lambda f: (*f.sort_key(), f.fingerprint))
     return findings, skipped
+
+
+def _record_places(hits: Sequence[tuple[Rule, Hit, Any]]) -> set[tuple]:
+    """(path, line) and (path, "#", record) keys that record-rule hits name."""
+    places: set[tuple] = set()
+    for rule, hit, _ in hits:
+        if rule.category in RECORD_CATEGORIES:
+            places.update((hit.path, n) for n in hit.lines)
+            places.update((hit.path, "#", r) for r in hit.records)
+    return places
