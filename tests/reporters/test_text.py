@@ -29,7 +29,8 @@ def test_findings_show_message_lines_related_and_remedy(out):
            "    line 12  empty response: assistant turn is empty (0 characters)\n" \
            "    line 31  empty response: assistant turn is empty (0 characters)\n" in out
     assert "      lines 3, 40, 41, 57, 88 … and 16 more\n" in out
-    assert "      related: data/dolly_slice.jsonl:5, data/dolly_slice.jsonl:17" in out
+    assert "      related: 2 places in other files (--show-all lists them)\n" in out
+    assert "      related: data/dolly_slice.jsonl:5, data/dolly_slice.jsonl:17\n" in text(show_all=True)
     assert "TA106 exact-duplicate  warning  1 finding, 1 record\n  data/alpaca_slice.jsonl\n" \
            "    line 40  duplicate of line 3 (2 copies in total)\n      lines 40, 3\n" in out
     assert "  fix: Delete the record, or write the missing answer (tuneahead-lint fix drops such " \

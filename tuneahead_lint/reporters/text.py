@@ -26,7 +26,7 @@ from tuneahead_lint.types import Finding, Measure, Prediction, Report, Summary
 
 SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
 EXAMPLES_PER_RULE = 3  # findings listed per rule unless show_all (fewer when many rules fire)
-EXAMPLE_BUDGET = 24  # findings listed in all, at least one per rule
+EXAMPLE_BUDGET = 18  # findings listed in all, at least one per rule
 SHOWN_FILES = 10  # rows of the per-file table unless show_all
 SHORT_FEATURES = 8  # features listed unless show_features
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
@@ -109,7 +109,9 @@ class TextRenderer:
         if len(f.lines) > 1:
             more.append(Text(lines_text(f, self.options.max_lines), style="dim"))
         if f.related and not all(f"{p}:{n}" in f.message for p, n in f.related):
-            more.append(Text(related_text(f, self.options.max_lines), style="dim", overflow="fold"))
+            related = (related_text(f, self.options.max_lines) if self.options.show_all
+                       else f"related: {plural(len(f.related), 'place')} in other files (--show-all lists them)")
+            more.append(Text(related, style="dim", overflow="fold"))
         return rows + [Padding(t, (0, 0, 0, 2)) for t in more]
 
     def _summary(self, report: Report) -> RenderableType:
