@@ -34,6 +34,9 @@ def test_hooks_file_declares_fast_and_manual_hooks():
         assert rx.search(name), name
     assert not rx.search("a.py")
     assert probe["stages"] == ["manual"] and "--probe" in probe["entry"]
+    for hook in (fast, probe):  # only the staged files, never the whole repository
+        assert hook["pass_filenames"] is True and not hook.get("always_run")
+        assert not any(a.endswith("/") or a == "." for a in hook["entry"].split()[1:])
 
 
 def _git(repo, *args):
@@ -79,3 +82,12 @@ def test_commit_blocked_then_allowed(tmp_path):
     allowed = commit(GOOD)
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr
     assert _git(repo, "log", "--oneline").stdout.count("\n") == 1
+    # a bad file that is not staged is not linted
+    (repo / "scratch.jsonl").write_text(BAD)
+    (repo / "more.jsonl").write_text(GOOD.replace("musical", "these"))
+    _git(repo, "add", "more.jsonl")
+    staged_only = subprocess.run(["git", "commit", "-m", "more"], cwd=repo, capture_output=True, text=True,
+                                 timeout=1200, env={**env, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+                                                    "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+    assert staged_only.returncode == 0, staged_only.stdout + staged_only.stderr
+    assert "scratch.jsonl" not in staged_only.stdout + staged_only.stderr

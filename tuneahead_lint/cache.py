@@ -137,16 +137,22 @@ def corrupt(exc: sqlite3.DatabaseError) -> bool:
 
 
 def cached_values(texts: Sequence[str], cache: VectorCache,
-                  compute: Callable[[list[str]], Iterable[np.ndarray]]) -> tuple[list[np.ndarray], int]:
+                  compute: Callable[[list[str]], Iterable[np.ndarray]],
+                  label: str = "") -> tuple[list[np.ndarray], int]:
     """One value per text, in input order: each distinct text is looked up
     in ``cache``; ``compute`` runs once on the misses, whose values are
     stored (and returned as stored, cast to the cache dtype, so a cold and a
-    warm run give identical numbers). Returns the values and the miss count."""
+    warm run give identical numbers). With ``label``, a progress bar of the
+    misses (on a terminal; ``compute`` calls ``progress.advance``).
+    Returns the values and the miss count."""
     keys = [text_key(t) for t in texts]
     have = cache.get_many(keys)
     todo = {k: t for k, t in zip(keys, texts) if k not in have}
     if todo:
-        fresh = [(k, np.asarray(v, dtype=cache.dtype)) for k, v in zip(todo, compute(list(todo.values())))]
+        from tuneahead_lint import progress
+
+        with progress.task(label, len(todo) if label else 0):
+            fresh = [(k, np.asarray(v, dtype=cache.dtype)) for k, v in zip(todo, compute(list(todo.values())))]
         cache.put_many(fresh)
         have.update(fresh)
     return [have[k] for k in keys], len(todo)

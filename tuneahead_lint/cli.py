@@ -9,6 +9,7 @@ Exit codes (documented in README):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,9 @@ class DefaultGroup(click.Group):
 @click.version_option(__version__, prog_name="tuneahead-lint")
 def cli() -> None:
     """Lint LLM instruction-tuning data and predict whether fine-tuning on it will work."""
+    from tuneahead_lint.progress import quiet_third_party
+
+    quiet_third_party()
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -44,8 +48,14 @@ def _csv(value: str | None) -> list[str] | None:
 
 @cli.command("lint")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-f", "--format", "out_format", type=click.Choice(["text", "json", "sarif"]),
-              default="text", show_default=True, help="Report format.")
+@click.option("-f", "--format", "out_format",
+              type=click.Choice(["text", "concise", "json", "sarif", "html"]), default="text",
+              show_default=True, help="Report format (concise: one line per finding; html: one offline page).")
+@click.option("--show-all", is_flag=True, help="Text: list every finding (default: a few per rule).")
+@click.option("--baseline", type=click.Path(dir_okay=False),
+              help="JSON report of an earlier run: report and fail only on findings not in it.")
+@click.option("--write-baseline", type=click.Path(dir_okay=False),
+              help="Also write the JSON report here, for a later --baseline.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report here (atomically).")
 @click.option("--fail-on", type=click.Choice(["error", "warning", "note", "never"]),
               help="Lowest severity that makes the exit code 1 [config, default: error].")
@@ -80,7 +90,8 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
              embedder: str | None, seed: int | None, probe: bool | None, probe_steps: int | None,
              lr: float | None, batch_size: int | None, lora_r: int | None,
              lora_alpha: int | None, max_len: int | None, min_score: float | None, model: str | None, plot: str | None,
-             eval_sets: tuple[str, ...], color: bool | None) -> None:
+             eval_sets: tuple[str, ...], color: bool | None, show_all: bool = False,
+             baseline: str | None = None, write_baseline: str | None = None) -> None:
     """Lint PATHS (files or directories of .jsonl/.json/.gz/.parquet)."""
     from tuneahead_lint.pipeline import LintOptions, lint
     from tuneahead_lint.reporters import Format, render
@@ -100,17 +111,52 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
                        model=model, min_score=min_score)
     if plot and Path(plot).suffix.lower() not in (".png", ".svg"):
         raise UserError(f"{plot}: --plot writes .png or .svg")
+    accepted = _load_baseline(baseline) if baseline else None  # a bad file fails before the lint
     report = lint(list(paths), config, opts, rules)
     if plot:
         _write_plot(report, plot)
+    if write_baseline:
+        write_atomic(write_baseline, render(report, Format.JSON, rules))
+    gate = report
+    if accepted is not None:
+        report = _apply_baseline(report, baseline, accepted, rules)
+        gate = dataclasses.replace(report, prediction=None)  # only new findings fail the gate
     use_color = interactive if color is None else color
+    snippets = _snippets(report, input_format) if out_format == "html" else ()
     text = render(report, Format(out_format), rules, color=use_color and out_format == "text",
-                  show_features=show_features)
+                  show_features=show_features, show_all=show_all,
+                  max_lines=int(config.get("max-lines-shown")), snippets=snippets)
     if output:
         write_atomic(output, text)
     else:
         click.echo(encodable(text), nl=not text.endswith("\n"))
-    raise SystemExit(exit_code(report, fail_on or config.get("fail-on")))
+    raise SystemExit(exit_code(gate, fail_on or config.get("fail-on")))
+
+
+def _load_baseline(path: str):
+    """Fingerprints of the baseline at ``path`` (a UserError when unreadable)."""
+    from tuneahead_lint import baseline as bl
+
+    try:
+        return bl.load(path)
+    except bl.BaselineError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _apply_baseline(report, path: str, accepted, rules):
+    """The report cut to the findings not in the baseline; says on stderr
+    how many are new and how many old ones remain."""
+    from tuneahead_lint import baseline as bl
+
+    result = bl.apply(report, accepted, rules)
+    click.echo(f"tuneahead-lint: {bl.summary_line(path, result)}", err=True)
+    return result.report
+
+
+def _snippets(report, input_format: str | None) -> tuple:
+    from tuneahead_lint.reporters.snippets import collect_snippets
+
+    return collect_snippets(report, input_format)
 
 
 def _write_plot(report, path: str) -> None:

@@ -133,7 +133,9 @@ class Finding:
     remedy: str
     fingerprint: str
     related: tuple[tuple[str, int], ...] = ()
-    lines_total: int = 0  # how many lines the hit named before capping ``lines``
+    lines_total: int = 0  # how many lines the hit named (``lines`` is no longer capped)
+    records: tuple[int, ...] = ()  # 1-based record numbers matching ``lines`` (one-line files)
+    record_fingerprints: tuple[str, ...] = ()  # one per line: rule + content key + record bytes
 
     @property
     def line(self) -> int:

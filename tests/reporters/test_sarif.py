@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from reporters.sample import ALPACA, FINDINGS, RULES, finding, report
+from reporters.sample import ALPACA, DOLLY, FINDINGS, RULES, finding, report
 from tuneahead_lint.reporters import Format, render
 from tuneahead_lint.ruleset.registry import load_rules
 
@@ -116,10 +116,31 @@ def test_results_capped_per_rule_with_a_note(validator):
     assert run["properties"]["omittedResults"] == {"TA101": 7}
 
 
-def test_default_cap_keeps_a_thousand():
-    many = tuple(finding("TA110", ALPACA, (n,), "short", f"k{n}") for n in range(1, 1003))
+def test_no_per_rule_cap_by_default_but_githubs_limit_per_run(validator, monkeypatch):
+    many = tuple(finding("TA110", ALPACA, (n,), "short", f"k{n}") for n in range(1, 1203))
     run = run_of(sarif(report(findings=many)))
-    assert len(run["results"]) == 1000 and run["properties"]["omittedResults"] == {"TA110": 2}
+    assert len(run["results"]) == 1202 and run["properties"]["omittedResults"] == {}
+    from tuneahead_lint.reporters import sarif as sarif_module
+
+    monkeypatch.setattr(sarif_module, "MAX_RESULTS", 1000)
+    errors = tuple(finding("TA101", ALPACA, (n,), "empty", f"e{n}") for n in range(2000, 2010))
+    log = sarif(report(findings=many + errors))
+    validator.validate(log)
+    run = run_of(log)
+    assert len(run["results"]) == 1000 and run["properties"]["omittedResults"] == {"TA110": 212}
+    assert sum(r["ruleId"] == "TA101" for r in run["results"]) == 10  # errors are kept first
+
+
+def test_grouped_record_finding_is_one_result_per_record(validator):
+    f = finding("TA105", DOLLY, tuple(range(2, 16)), "template markup in 14 turns", "k",
+                (("count", 14), ("token", "</s>")))
+    log = sarif(report(findings=(f,)), rules=load_rules())
+    validator.validate(log)
+    results = run_of(log)["results"]
+    assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results] == list(range(2, 16))
+    assert len({r["partialFingerprints"]["tuneaheadFinding/v1"] for r in results}) == 14
+    assert results[0]["message"]["text"] == "template markup in 14 turns (record 1 of 14)"
+    assert all("relatedLocations" not in r for r in results)
 
 
 def test_skipped_rules_are_notifications():

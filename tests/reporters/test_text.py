@@ -25,25 +25,63 @@ def test_summary(out):
 
 
 def test_findings_show_message_lines_related_and_remedy(out):
-    assert "data/alpaca_slice.jsonl:12  TA101 empty-response  error" in out
-    assert "  empty response: assistant turn is empty (0 characters)" in out
-    assert "  lines 3, 40, 41, 57, 88 … and 18 more" in out
-    assert "  related: data/dolly_slice.jsonl:5, data/dolly_slice.jsonl:17" in out
-    assert "data/alpaca_slice.jsonl:40  TA106 exact-duplicate  warning\n" \
-           "  duplicate of line 3 (2 copies in total)\n  lines 40, 3\n" in out
+    assert "TA101 empty-response  error  2 findings, 2 records\n  data/alpaca_slice.jsonl\n" \
+           "    line 12  empty response: assistant turn is empty (0 characters)\n" \
+           "    line 31  empty response: assistant turn is empty (0 characters)\n" in out
+    assert "      lines 3, 40, 41, 57, 88 … and 16 more\n" in out
+    assert "      related: 2 places in other files (--show-all lists them)\n" in out
+    assert "      related: data/dolly_slice.jsonl:5, data/dolly_slice.jsonl:17\n" in text(show_all=True)
+    assert "TA106 exact-duplicate  warning  1 finding, 1 record\n  data/alpaca_slice.jsonl\n" \
+           "    line 40  duplicate of line 3 (2 copies in total)\n      lines 40, 3\n" in out
     assert "  fix: Delete the record, or write the missing answer (tuneahead-lint fix drops such " \
            "records)." in out
+    assert out.count("fix: Delete the record") == 1  # once per rule, not per finding
 
 
 def test_whole_file_finding_has_no_line_number(out):
-    assert "data/alpaca_slice.jsonl  TA202 constant-instruction  warning" in out
+    assert "TA202 constant-instruction  warning  1 finding\n  data/alpaca_slice.jsonl\n    file  all 60" in out
 
 
-def test_findings_in_path_line_rule_order(out):
-    heads = ["TA202 constant", ":3  TA201", ":7  TA001", ":12  TA101", ":19  TA110", ":31  TA101",
-             ":40  TA106", "dolly_slice.jsonl:2  TA105"]
+def test_rule_blocks_worst_severity_first_then_rule_id(out):
+    heads = ["TA001 invalid-json", "TA101 empty-response", "TA105 template-leak", "TA106 exact",
+             "TA201 near", "TA202 constant", "TA110 short-response"]
     positions = [out.index(h) for h in heads]
     assert positions == sorted(positions)
+
+
+def many_findings(n: int) -> tuple:
+    return tuple(finding("TA101", ALPACA, (k,), f"empty response {k}", f"k{k}") for k in range(1, n + 1))
+
+
+def test_a_few_examples_per_rule_then_how_many_more():
+    out = text(report(findings=many_findings(40)))
+    assert "TA101 empty-response  error  40 findings, 40 records\n" in out
+    assert "    line 3  empty response 3\n" in out and "line 4  empty response 4" not in out
+    assert "  … and 37 more (--show-all lists every finding)\n" in out
+    assert "not shown: 37 findings; the full report: --show-all, or --format json|html|sarif -o FILE" in out
+
+
+def test_show_all_lists_every_finding():
+    out = text(report(findings=many_findings(40)), show_all=True)
+    assert all(f"    line {k}  empty response {k}\n" in out for k in range(1, 41))
+    assert out.count("  data/alpaca_slice.jsonl\n") == 1  # the file heads its group once
+    assert "more" not in out and "not shown" not in out
+
+
+def test_grouped_records_are_counted_as_records():
+    f = finding("TA105", ALPACA, tuple(range(2, 16)), "template markup in 14 turns", "k",
+                (("count", 14), ("token", "</s>")))
+    out = text(report(findings=(f,)))
+    assert "TA105 template-leak  warning  1 finding, 14 records\n" in out
+    assert "      lines 2, 3, 4, 5, 6 … and 9 more\n" in out
+
+
+def test_summary_block(out):
+    assert "Summary\n  records: 100 in 2 files\n" \
+           "  findings: 3 errors, 4 warnings, 1 note (8 findings of 7 rules)\n" \
+           "  prediction: 0.6123 (0.5712–0.6549), verdict go\n" in out
+    none = text(report(prediction=None))
+    assert "  prediction: none (needs the predictor model (models/tuneahead-v1 not found))\n" in none
 
 
 def test_lines_not_truncated_when_few():
@@ -103,3 +141,22 @@ def test_skipped_rules_with_one_reason_share_a_row():
     grouped = replace(report(), skipped=(Skipped("TA401", "no predictor"), Skipped("TA402", "no predictor")))
     out = render(grouped, Format.TEXT, RULES, width=100)
     assert "  TA401, TA402: no predictor\n" in out
+
+
+def test_many_rules_firing_list_fewer_examples_each():
+    from tuneahead_lint.ruleset.registry import load_rules
+
+    rules = load_rules()
+    record_rules = [r for r in rules if r.category in ("input", "record", "dataset")][:14]
+    findings = tuple(_finding_of(r, n) for r in record_rules for n in range(1, 6))
+    out = render(report(findings=findings, features=(), prediction=None), Format.TEXT, rules)
+    assert len(out.splitlines()) <= 150
+    assert out.count("… and 4 more (--show-all lists every finding)") == 14  # one example each
+    assert "not shown: 56 findings" in out
+
+
+def _finding_of(rule, n):
+    from tuneahead_lint.types import Finding
+
+    return Finding(rule.id, rule.name, rule.severity, f"{rule.name} {n}", ALPACA, (n,), (), rule.remedy,
+                   f"{rule.id}{n}")

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tuneahead_lint import progress
 from tuneahead_lint.types import Example, text_hash
 
 if TYPE_CHECKING:
@@ -66,7 +67,8 @@ class Corpus:
             print(f"features: {name} ({len(self)} records) ...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         try:
-            yield
+            with progress.enabled(self.cfg.progress):
+                yield
         finally:
             self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 

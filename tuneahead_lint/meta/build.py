@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 
+from tuneahead_lint import progress
 from tuneahead_lint.meta.runner import RunOutcome, WorkerConfig, baseline, execute, init_pool_worker, setup_worker
 from tuneahead_lint.meta.spec import RunSpec
 from tuneahead_lint.meta.store import Store
@@ -35,6 +36,27 @@ class BuildResult:
     failed: int
     stopped_early: bool  # time budget reached with runs left
     seconds: float
+
+
+def _record(outcome, spec, store, cfg, preset: str, log, done: int, failed: int, total: int) -> tuple[int, int]:
+    """Store one finished run (or its failure), log it; the new (done, failed)."""
+    if outcome.ok:
+        outcome.row["preset"] = preset
+        outcome.row["suite_hash"] = _suite_hash(spec, cfg)
+        store.add_run(outcome.row, outcome.scores)
+        for kind, status, values, secs, conf, detail in outcome.features:
+            store.add_features(spec.run_id, kind, values, secs, conf, status, detail)
+        done += 1
+        mean = sum(s.score for s in outcome.scores) / max(1, len(outcome.scores))
+        log(f"[{done + failed}/{total}] {spec.recipe.label} lr={spec.hp.lr:g} bs={spec.hp.batch_size} "
+            f"ep={spec.hp.epochs:g} seed={spec.seed}: mean score {mean:.3f} "
+            f"({outcome.row['train_s']:.0f}s train, {outcome.row['eval_s']:.0f}s eval, "
+            f"{outcome.row['total_s']:.0f}s total)")
+    else:
+        store.add_failure(spec.run_id, spec.to_json(), outcome.error)
+        failed += 1
+        log(f"[{done + failed}/{total}] FAILED {spec.recipe.label}: {outcome.error.splitlines()[0]}")
+    return done, failed
 
 
 def build(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig, preset: str,
@@ -55,24 +77,10 @@ def build(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig, preset: str
         executor = _local_executor(workers, cfg.threads)
     done = failed = 0
     by_id = {s.run_id: s for s in todo}
-    for outcome in executor(todo, cfg, deadline):
-        spec = by_id[outcome.run_id]
-        if outcome.ok:
-            outcome.row["preset"] = preset
-            outcome.row["suite_hash"] = _suite_hash(spec, cfg)
-            store.add_run(outcome.row, outcome.scores)
-            for kind, status, values, secs, conf, detail in outcome.features:
-                store.add_features(spec.run_id, kind, values, secs, conf, status, detail)
-            done += 1
-            mean = sum(s.score for s in outcome.scores) / max(1, len(outcome.scores))
-            log(f"[{done + failed}/{len(todo)}] {spec.recipe.label} lr={spec.hp.lr:g} bs={spec.hp.batch_size} "
-                f"ep={spec.hp.epochs:g} seed={spec.seed}: mean score {mean:.3f} "
-                f"({outcome.row['train_s']:.0f}s train, {outcome.row['eval_s']:.0f}s eval, "
-                f"{outcome.row['total_s']:.0f}s total)")
-        else:
-            store.add_failure(spec.run_id, spec.to_json(), outcome.error)
-            failed += 1
-            log(f"[{done + failed}/{len(todo)}] FAILED {spec.recipe.label}: {outcome.error.splitlines()[0]}")
+    with progress.task("meta build", len(todo)):
+        for outcome in executor(todo, cfg, deadline):
+            done, failed = _record(outcome, by_id[outcome.run_id], store, cfg, preset, log, done, failed, len(todo))
+            progress.advance(1)
     stopped = done + failed < len(todo)
     if stopped:
         log(f"time budget reached: {len(todo) - done - failed} runs left; rerun the same command to resume")

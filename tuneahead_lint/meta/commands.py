@@ -95,6 +95,7 @@ def build_cmd(preset: str, store_path: str, workers: int, threads: int, device: 
       timeout 590 tuneahead-lint meta build --preset gpu-full --workers 8 \\
           --store data/meta/gpu-full.sqlite --time-budget 360
     """
+    from tuneahead_lint import progress
     from tuneahead_lint.basemodel import DEFAULT_BASE_MODEL
     from tuneahead_lint.meta.build import build
     from tuneahead_lint.meta.evalsuite import EvalError, default_eval_dir
@@ -113,8 +114,9 @@ def build_cmd(preset: str, store_path: str, workers: int, threads: int, device: 
     _echo(f"preset {preset}: data {cfg.data_dir}, eval {cfg.eval_dir}")
     try:
         with Store(store_path) as store:
-            res = build(specs, store, cfg, preset, workers=workers, ray_address=ray_address,
-                        time_budget_s=time_budget, log=_echo)
+            with progress.enabled(sys.stderr.isatty()):
+                res = build(specs, store, cfg, preset, workers=workers, ray_address=ray_address,
+                            time_budget_s=time_budget, log=_echo)
             if csv_path:
                 _export(store, csv_path)
     except (VariantError, EvalError) as exc:

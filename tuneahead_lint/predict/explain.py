@@ -1,15 +1,15 @@
 """SHAP attributions of one prediction, and their waterfall plot.
 
-``shap.TreeExplainer`` on the LightGBM booster gives exact Shapley values of
-the tree ensemble (path-dependent TreeSHAP): the expected value plus the
-sum of the attributions equals the prediction, to floating-point error.
+The booster's ``predict(pred_contrib=True)`` gives exact Shapley values of
+the tree ensemble (path-dependent TreeSHAP, the numbers of
+``shap.TreeExplainer``; see predict/textmodel.py): the expected value plus
+the sum of the attributions equals the prediction, to floating-point error.
 Attributions are reported in points (target units x ``points_per_unit``).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,14 +43,10 @@ class Attribution:
 def shap_values(predictor: Predictor, X: np.ndarray) -> tuple[np.ndarray, float]:
     """``(values, expected)``: SHAP values (rows × features, target units)
     and the expected value (offset included)."""
-    with warnings.catch_warnings():  # shap's colour maps use a deprecated matplotlib call
-        warnings.simplefilter("ignore", PendingDeprecationWarning)
-        import shap
-
     Z = predictor._z(np.atleast_2d(np.asarray(X, dtype=np.float64)))
-    explainer = shap.TreeExplainer(predictor.booster_)
-    values = np.asarray(explainer.shap_values(Z), dtype=np.float64)
-    expected = float(np.ravel(explainer.expected_value)[0]) + predictor.target_.offset
+    contrib = np.asarray(predictor.booster_.predict(Z, pred_contrib=True), dtype=np.float64)
+    values = contrib[:, :-1]
+    expected = float(contrib[0, -1]) + predictor.target_.offset
     return values, expected
 
 

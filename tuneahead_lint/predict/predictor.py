@@ -221,8 +221,6 @@ class Predictor:
     @classmethod
     def load(cls, folder: str | Path) -> Predictor:
         """Read a folder written by :meth:`save`. Raises :class:`PredictError`."""
-        import lightgbm as lgb
-
         folder = Path(folder)
         try:
             doc = json.loads((folder / "model.json").read_text(encoding="utf-8"))
@@ -233,7 +231,7 @@ class Predictor:
             raise PredictError(f"{folder}: model format {doc.get('format')!r}, expected {FORMAT!r}")
         self = cls(**doc["params"])
         self._restore(doc)
-        self.booster_ = lgb.Booster(model_str=text)
+        self.booster_ = _booster(text)
         self.doc_ = doc
         return self
 
@@ -249,6 +247,19 @@ class Predictor:
                               t["success_threshold"])
         self.best_iteration_ = int(doc["best_iteration"])
         self.n_rows_ = int(doc["rows"])
+
+
+def _booster(text: str) -> Any:
+    """The numpy evaluator of the text model (no lightgbm import: seconds
+    at start-up), or ``lightgbm.Booster`` for models it does not support."""
+    from tuneahead_lint.predict.textmodel import TextBooster, Unsupported
+
+    try:
+        return TextBooster(text)
+    except Unsupported:
+        import lightgbm as lgb
+
+        return lgb.Booster(model_str=text)
 
 
 def _2d(X: np.ndarray, k: int) -> np.ndarray:

@@ -23,7 +23,10 @@ class RenderOptions:
     width: int = 100
     show_features: bool = False
     root: str | None = None
-    max_results_per_rule: int = 1000
+    max_results_per_rule: int | None = None  # SARIF; None: only GitHub's 25,000 per run
+    show_all: bool = False  # text: every finding instead of a few per rule
+    max_lines: int = 5  # text: lines listed per finding before "... and N more"
+    snippets: tuple = ()  # html: (((path, line), (prompt, response)), ...) of flagged records
 
 
 def ordered(findings: Iterable[Finding]) -> list[Finding]:
@@ -40,6 +43,20 @@ def ordered_skipped(skipped: Iterable[Skipped]) -> list[Skipped]:
 def lines_total(finding: Finding) -> int:
     """How many lines the finding names, counting those capped away."""
     return max(finding.lines_total, len(finding.lines))
+
+
+def per_record(f: Finding) -> bool:
+    """Whether ``f`` groups several records that each carry the problem (its
+    ``count`` evidence equals its number of lines), as template leaks or
+    token-budget findings do, rather than naming partners of one record."""
+    count = dict(f.evidence).get("count")
+    return len(f.lines) > 1 and isinstance(count, int) and count == len(f.lines)
+
+
+def records_named(f: Finding) -> int:
+    """How many records the finding is about: all its lines when it groups
+    records, else one (its anchor) or none (a dataset-level finding)."""
+    return len(f.lines) if per_record(f) else min(len(f.lines), 1)
 
 
 def severity_counts(findings: Iterable[Finding]) -> dict[str, int]:

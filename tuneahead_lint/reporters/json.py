@@ -60,7 +60,8 @@ def _finding(f: Finding) -> dict[str, Any]:
     return {
         "rule_id": f.rule_id, "rule_name": f.rule_name, "severity": f.severity.value,
         "message": f.message, "path": f.path, "line": f.line, "lines": list(f.lines),
-        "lines_total": lines_total(f), "related": _refs(f.related),
+        "lines_total": lines_total(f), "records": list(f.records),
+        "record_fingerprints": list(f.record_fingerprints), "related": _refs(f.related),
         "evidence": dict(f.evidence), "remedy": f.remedy, "fingerprint": f.fingerprint,
     }
 

@@ -3,23 +3,27 @@
 One run; ``tool.driver.rules`` holds every rule of the registry; results are
 in (path, line, rule id) order with repo-relative URIs (uriBaseId %SRCROOT%)
 and a content-based partial fingerprint, so a finding keeps its identity when
-lines move. Results beyond ``max_results_per_rule`` for one rule are dropped
-and counted in a tool execution notification and ``run.properties``.
+lines move. A record rule's finding that groups records (template leaks in 14
+records) becomes one result per record, so code review annotates every one.
+At most ``MAX_RESULTS`` results (GitHub's limit per run; errors first) and
+``max_results_per_rule`` per rule are kept; the rest are counted in a tool
+execution notification and ``run.properties.omittedResults``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from tuneahead_lint.reporters._common import (
-    RenderOptions, lines_total, ordered, ordered_skipped, plural,
+    RenderOptions, lines_total, ordered, ordered_skipped, per_record, plural,
 )
 from tuneahead_lint.reporters._paths import artifact_location, default_root
 from tuneahead_lint.reporters._serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Report
+from tuneahead_lint.types import Finding, Report, text_hash
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -27,6 +31,7 @@ TOOL_NAME = "tuneahead-lint"
 INFORMATION_URI = "https://pypi.org/project/tuneahead-lint/"
 FINGERPRINT_KEY = "tuneaheadFinding/v1"
 MAX_RELATED = 100  # GitHub shows at most 100 related locations per result
+MAX_RESULTS = 25_000  # GitHub code scanning accepts at most 25,000 results per run
 
 
 class SarifRenderer:
@@ -36,6 +41,7 @@ class SarifRenderer:
         self.rules = tuple(sorted(rules, key=lambda r: r.id))
         self.options = options
         self._index = {r.id: i for i, r in enumerate(self.rules)}
+        self._rules = {r.id: r for r in self.rules}
 
     def render(self, report: Report) -> str:
         """The SARIF log as JSON text ending in a newline."""
@@ -44,7 +50,7 @@ class SarifRenderer:
     def log(self, report: Report) -> dict[str, Any]:
         """The SARIF log as plain dicts and lists."""
         findings = ordered(report.findings)
-        kept, omitted = self._cap(findings)
+        kept, omitted = self._cap(self._expand(findings))
         root = self._root(findings, report)
         run = {
             "tool": {"driver": self._driver(report.tool_version)},
@@ -61,17 +67,31 @@ class SarifRenderer:
         paths = [f.path for f in findings] or sorted(f.path for f in report.summary.files)
         return default_root(paths)
 
-    def _cap(self, findings: list[Finding]) -> tuple[list[Finding], dict[str, int]]:
-        """Keep the first ``max_results_per_rule`` results of each rule;
-        return them and ``{rule id: number omitted}``."""
-        limit = self.options.max_results_per_rule
-        seen: dict[str, int] = defaultdict(int)
-        kept = []
+    def _expand(self, findings: list[Finding]) -> list[Finding]:
+        """One finding per record for record rules that group records."""
+        out = []
         for f in findings:
+            rule = self._rules.get(f.rule_id)
+            out += split_records(f) if rule is not None and rule.category in ("input", "record") else [f]
+        return out
+
+    def _cap(self, findings: list[Finding]) -> tuple[list[Finding], dict[str, int]]:
+        """Keep the first ``max_results_per_rule`` results of each rule and at
+        most ``MAX_RESULTS`` in all (worst severity first, then report order);
+        return them in report order and ``{rule id: number omitted}``."""
+        limit = self.options.max_results_per_rule or MAX_RESULTS
+        seen: dict[str, int] = defaultdict(int)
+        per_rule = []
+        for i, f in enumerate(findings):
             seen[f.rule_id] += 1
             if seen[f.rule_id] <= limit:
-                kept.append(f)
-        return kept, {rid: n - limit for rid, n in sorted(seen.items()) if n > limit}
+                per_rule.append((i, f))
+        worst_first = sorted(per_rule, key=lambda it: (-it[1].severity.rank, it[0]))[:MAX_RESULTS]
+        kept = [f for _, f in sorted(worst_first, key=lambda it: it[0])]
+        counts = defaultdict(int)
+        for f in kept:
+            counts[f.rule_id] += 1
+        return kept, {rid: n - counts[rid] for rid, n in sorted(seen.items()) if n > counts[rid]}
 
     def _driver(self, version: str) -> dict[str, Any]:
         return {"name": TOOL_NAME, "version": version, "semanticVersion": version,
@@ -79,9 +99,9 @@ class SarifRenderer:
                 "rules": [reporting_descriptor(r) for r in self.rules]}
 
     def _invocation(self, report: Report, omitted: dict[str, int]) -> dict[str, Any]:
-        limit = self.options.max_results_per_rule
-        notes = [self._notification(rid, f"{plural(n, 'result')} of rule {rid} omitted: "
-                                         f"only the first {limit} are listed (max_results_per_rule)")
+        notes = [self._notification(rid, f"{plural(n, 'result')} of rule {rid} omitted: at most "
+                                         f"{self.options.max_results_per_rule or MAX_RESULTS} per rule "
+                                         f"and {MAX_RESULTS:,} per run are listed")
                  for rid, n in omitted.items()]
         notes += [self._notification(s.rule_id, f"rule {s.rule_id} skipped: {s.reason}")
                   for s in ordered_skipped(report.skipped)]
@@ -101,7 +121,7 @@ class SarifRenderer:
         result = {
             "ruleId": f.rule_id, "level": f.severity.value, "message": {"text": f.message},
             "locations": [_location(f.path, f.line, root)],
-            "partialFingerprints": {FINGERPRINT_KEY: f.fingerprint},
+            "partialFingerprints": {FINGERPRINT_KEY: (f.record_fingerprints or (f.fingerprint,))[0]},
             "properties": {"evidence": dict(f.evidence), "linesTotal": lines_total(f),
                            "remedy": f.remedy},
         }
@@ -111,6 +131,20 @@ class SarifRenderer:
         if related:
             result["relatedLocations"] = related
         return result
+
+
+def split_records(f: Finding) -> list[Finding]:
+    """A finding that groups records as one finding per record, each with its
+    record's fingerprint; any other finding unchanged."""
+    if not per_record(f):
+        return [f]
+    fps = f.record_fingerprints if len(f.record_fingerprints) == len(f.lines) else [
+        text_hash(f.fingerprint, str(n))[:32] for n in f.lines]
+    records = f.records if len(f.records) == len(f.lines) else [0] * len(f.lines)
+    n = len(f.lines)
+    return [replace(f, lines=(line,), fingerprint=fp, related=(), lines_total=1, records=(rec,) if rec else (),
+                    record_fingerprints=(fp,), message=f"{f.message} (record {i + 1} of {n})")
+            for i, (line, fp, rec) in enumerate(zip(f.lines, fps, records))]
 
 
 def reporting_descriptor(rule: Rule) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Human-readable report for terminals and CI logs (the only rich user).
 
-Sections, in order: dataset summary, findings, skipped rules, features,
-prediction, tally. Rendered on a rich Console writing to a string with a
+Sections, in order: dataset summary, findings (one block per rule: counts,
+the first few findings, "N more"; every finding with ``show_all``), skipped
+rules, features, prediction, summary, tally. Rendered on a rich Console writing to a string with a
 fixed width and no colour unless asked, so the text is deterministic.
 """
 
@@ -17,12 +18,16 @@ from rich.table import Table
 from rich.text import Text
 
 from tuneahead_lint.reporters._common import (
-    RenderOptions, lines_total, ordered, ordered_skipped, rules_by_id, tally,
+    SEVERITIES, RenderOptions, lines_total, ordered, ordered_skipped, plural, records_named,
+    rules_by_id, severity_counts, tally,
 )
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Finding, Measure, Prediction, Report, Summary
 
 SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
+EXAMPLES_PER_RULE = 3  # findings listed per rule unless show_all (fewer when many rules fire)
+EXAMPLE_BUDGET = 18  # findings listed in all, at least one per rule
+SHOWN_FILES = 10  # rows of the per-file table unless show_all
 SHORT_FEATURES = 8  # features listed unless show_features
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
@@ -33,6 +38,7 @@ class TextRenderer:
     def __init__(self, rules: tuple[Rule, ...] = (), options: RenderOptions = RenderOptions()) -> None:
         self.rules = rules_by_id(rules)
         self.options = options
+        self._examples = EXAMPLES_PER_RULE
 
     def render(self, report: Report) -> str:
         """The report as text ending in a newline."""
@@ -54,8 +60,10 @@ class TextRenderer:
     def _blocks(self, report: Report) -> list[RenderableType]:
         config = report.config_path or "none (built-in defaults)"
         blocks: list[RenderableType] = [Text(f"tuneahead-lint {report.tool_version}  config: {config}", style="bold")]
-        blocks += summary_blocks(report.summary)
-        blocks += [self._finding(f) for f in ordered(report.findings)]
+        blocks += summary_blocks(report.summary, None if self.options.show_all else SHOWN_FILES)
+        groups = by_rule(report.findings)
+        self._examples = examples_per_rule(len(groups))
+        blocks += [self._rule_block(fs) for fs in groups]
         if report.skipped:
             blocks.append(self._skipped(report))
         if report.features:
@@ -65,20 +73,67 @@ class TextRenderer:
             blocks.append(probe_line(probe_run))
         if report.prediction is not None:
             blocks.append(prediction_block(report.prediction, dict(report.extra)))
+        blocks.append(self._summary(report))
         return blocks
 
-    def _finding(self, f: Finding) -> RenderableType:
-        where = f"{f.path}:{f.line}" if f.line else f.path
-        head = Text.assemble((where, "bold"), "  ", (f"{f.rule_id} {f.rule_name}", "bold"),
-                             "  ", (f.severity.value, SEVERITY_STYLE[f.severity.value]))
-        body = [Text(f.message)]
-        if lines_total(f) > 1:
-            body.append(Text(lines_text(f), style="dim"))
-        if f.related:
-            body.append(Text("related: " + ", ".join(f"{p}:{n}" for p, n in f.related), style="dim"))
-        if f.remedy:
-            body.append(Text.assemble(("fix: ", "green"), f.remedy))
+    def _rule_block(self, findings: list[Finding]) -> RenderableType:
+        """One rule: counts, the first few findings (all with show_all), its remedy."""
+        first = findings[0]
+        shown = findings if self.options.show_all else findings[:self._examples]
+        head = Text.assemble((f"{first.rule_id} {first.rule_name}", "bold"), "  ",
+                             (first.severity.value, SEVERITY_STYLE[first.severity.value]),
+                             "  ", self._counts(findings))
+        body: list[RenderableType] = []
+        for path, group in by_path(shown):
+            body.append(Text(path, style="bold", overflow="fold"))
+            body += [Padding(row, (0, 0, 0, 2)) for f in group for row in self._example(f)]
+        if len(findings) > len(shown):
+            body.append(Text(f"… and {len(findings) - len(shown)} more (--show-all lists every finding)",
+                             style="dim"))
+        if first.remedy:
+            body.append(Text.assemble(("fix: ", "green"), first.remedy))
         return _stack(head, *[Padding(t, (0, 0, 0, 2)) for t in body])
+
+    def _counts(self, findings: list[Finding]) -> str:
+        rule = self.rules.get(findings[0].rule_id)
+        text = plural(len(findings), "finding")
+        if rule is not None and rule.category in ("input", "record"):
+            text += ", " + plural(sum(records_named(f) for f in findings), "record")
+        return text
+
+    def _example(self, f: Finding) -> list[RenderableType]:
+        """``line 12  message`` (``file  message`` for a whole-file finding)
+        and, indented, its other lines and related places."""
+        where = f"line {f.line}" if f.line else "file"
+        rows: list[RenderableType] = [Text.assemble((where, "bold"), "  ", f.message, overflow="fold")]
+        more = []
+        if len(f.lines) > 1:
+            more.append(Text(lines_text(f, self.options.max_lines), style="dim"))
+        if f.related and not all(f"{p}:{n}" in f.message for p, n in f.related):
+            related = (related_text(f, self.options.max_lines) if self.options.show_all
+                       else f"related: {plural(len(f.related), 'place')} in other files (--show-all lists them)")
+            more.append(Text(related, style="dim", overflow="fold"))
+        return rows + [Padding(t, (0, 0, 0, 2)) for t in more]
+
+    def _summary(self, report: Report) -> RenderableType:
+        """Records, findings per severity, prediction and verdict, where the rest is."""
+        counts = severity_counts(report.findings)
+        rules = len({f.rule_id for f in report.findings})
+        rows = [f"records: {number(report.summary.records)} in {plural(len(report.summary.files), 'file')}",
+                "findings: " + ", ".join(plural(counts[s.value], s.value) for s in SEVERITIES)
+                + f" ({plural(len(report.findings), 'finding')} of {plural(rules, 'rule')})",
+                "prediction: " + prediction_summary(report)]
+        hidden = self._hidden(report.findings)
+        if hidden:
+            rows.append(f"not shown: {plural(hidden, 'finding')}; the full report: --show-all, "
+                        "or --format json|html|sarif -o FILE")
+        return _stack(Text("Summary", style="bold"), *[Padding(Text(r), (0, 0, 0, 2)) for r in rows])
+
+    def _hidden(self, findings) -> int:
+        if self.options.show_all:
+            return 0
+        groups = by_rule(findings)
+        return sum(max(len(fs) - examples_per_rule(len(groups)), 0) for fs in groups)
 
     def _rule_names(self, ids: list[str]) -> str:
         """'TA301 loss-spike' for one rule, the ids alone for a group."""
@@ -103,12 +158,52 @@ def _stack(*items: RenderableType) -> Table:
     return grid
 
 
-def lines_text(f: Finding) -> str:
+def examples_per_rule(n_rules: int) -> int:
+    """Findings listed per rule: 3, fewer when many rules fire (the report
+    stays short), never none."""
+    return max(1, min(EXAMPLES_PER_RULE, EXAMPLE_BUDGET // max(n_rules, 1)))
+
+
+def by_path(findings: list[Finding]) -> list[tuple[str, list[Finding]]]:
+    """Consecutive findings grouped by file, in order of first appearance."""
+    groups: dict[str, list[Finding]] = {}
+    for f in findings:
+        groups.setdefault(f.path, []).append(f)
+    return list(groups.items())
+
+
+def by_rule(findings) -> list[list[Finding]]:
+    """Findings grouped by rule, worst severity first, then by rule id; each
+    group in report order."""
+    groups: dict[str, list[Finding]] = {}
+    for f in ordered(findings):
+        groups.setdefault(f.rule_id, []).append(f)
+    return sorted(groups.values(), key=lambda fs: (-fs[0].severity.rank, fs[0].rule_id))
+
+
+def lines_text(f: Finding, shown_lines: int = SHOWN_LINES) -> str:
     """``line 12`` or ``lines 3, 40, 41, 57, 88 … and 18 more``."""
-    shown = f.lines[:SHOWN_LINES]
-    more = lines_total(f) - len(shown)
-    text = ("line " if lines_total(f) == 1 else "lines ") + ", ".join(map(str, shown))
+    shown = f.lines[:shown_lines]
+    more = lines_total(f) - len(shown) - len(f.related)
+    text = ("line " if len(f.lines) == 1 else "lines ") + ", ".join(map(str, shown))
     return text + (f" … and {more} more" if more > 0 else "")
+
+
+def related_text(f: Finding, shown_lines: int = SHOWN_LINES) -> str:
+    """``related: other.jsonl:5, other.jsonl:17 … and 3 more``."""
+    shown = ", ".join(f"{p}:{n}" for p, n in f.related[:shown_lines])
+    more = len(f.related) - shown_lines
+    return f"related: {shown}" + (f" … and {more} more" if more > 0 else "")
+
+
+def prediction_summary(report: Report) -> str:
+    """``0.6123 (0.5712–0.6549), verdict go`` or why there is none."""
+    p = report.prediction
+    if p is None:
+        why = next((s.reason for s in ordered_skipped(report.skipped) if s.rule_id.startswith("TA4")), "")
+        return "none" + (f" ({why})" if why else "")
+    verdict = f", verdict {p.verdict}" if p.verdict else ""
+    return f"{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}"
 
 
 def number(x: float | None) -> str:
@@ -121,16 +216,20 @@ def number(x: float | None) -> str:
     return f"{x:.4g}"
 
 
-def summary_blocks(summary: Summary) -> list[RenderableType]:
-    """Dataset line, per-file table and length statistics."""
+def summary_blocks(summary: Summary, max_files: int | None = None) -> list[RenderableType]:
+    """Dataset line, per-file table (the first ``max_files`` rows) and length statistics."""
     formats = ", ".join(f"{name} {number(n)}" for name, n in summary.formats)
     n_files = len(summary.files)
     head = Text(f"Dataset: {number(summary.records)} records in {n_files} "
                 f"file{'s' * (n_files != 1)}" + (f" ({formats})" if formats else ""), style="bold")
     table = _table("file", "records", "unreadable", "format", numeric=2)
-    for f in sorted(summary.files, key=lambda f: f.path):
+    files = sorted(summary.files, key=lambda f: f.path)
+    for f in files[:max_files]:
         table.add_row(f.path, number(f.records), number(f.unreadable), f.format)
-    blocks: list[RenderableType] = [_stack(head, table)]
+    rows: list[RenderableType] = [head, table]
+    if max_files is not None and len(files) > max_files:
+        rows.append(Text(f"… and {len(files) - max_files} more files (--show-all lists them)", style="dim"))
+    blocks: list[RenderableType] = [_stack(*rows)]
     if summary.stats:
         blocks.append(stats_table(summary.stats))
     return blocks

@@ -14,7 +14,7 @@ from typing import Any
 from tuneahead_lint.checks import CHECKS, CheckContext, load_all
 from tuneahead_lint.config import Config
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Example, Finding, Hit, Skipped
+from tuneahead_lint.types import Example, Finding, Hit, Skipped, text_hash
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,11 @@ class _Fmt(string.Formatter):
 _FMT = _Fmt()
 
 
+def render_message(template: str, evidence: Iterable[tuple[str, Any]]) -> str:
+    """A rule's message template filled with a finding's evidence."""
+    return _FMT.format(template, **dict(evidence))
+
+
 def fingerprint(rule_id: str, path: str, key: str) -> str:
     """Content-based id of a finding: stable when lines move (SARIF
     ``partialFingerprints``, baselines). Uses the file name, not its
@@ -70,21 +75,56 @@ def fingerprint(rule_id: str, path: str, key: str) -> str:
     return hashlib.sha256(raw).hexdigest()[:32]
 
 
+RECORD_CATEGORIES = ("input", "record")  # rules whose lines are the records at fault
+
+
 def to_finding(rule: Rule, hit: Hit, severity: Any, max_lines: int,
-               name_records: bool = False) -> Finding:
+               name_records: bool = False, record_hash: Mapping[tuple, str] | None = None) -> Finding:
+    """The finding for one hit: every line it names (renderers cap what they
+    show); ``max_lines`` caps only the record numbers in the message.
+    ``record_hash`` maps (path, line) and (path, "#", record) to the
+    record's content hash, for per-record fingerprints (baselines)."""
     evidence = tuple(sorted(hit.evidence))
-    message = _FMT.format(rule.message, **dict(evidence))
+    message = render_message(rule.message, evidence)
     if name_records and hit.records:
         shown = ", ".join(str(r) for r in hit.records[:max_lines])
         more = f" and {len(hit.records) - max_lines} more" if len(hit.records) > max_lines else ""
         message += f" [record {shown}{more}]"
     lines = tuple(dict.fromkeys(hit.lines))
+    fp = fingerprint(rule.id, hit.path, hit.key or message)
+    records = hit.records if name_records and len(hit.records) == len(hit.lines) else ()
     return Finding(
         rule_id=rule.id, rule_name=rule.name, severity=severity, message=message,
-        path=hit.path, lines=lines[:max_lines], evidence=evidence, remedy=rule.remedy,
-        fingerprint=fingerprint(rule.id, hit.path, hit.key or message),
-        related=hit.related[:max_lines], lines_total=len(lines) + len(hit.related),
+        path=hit.path, lines=lines, evidence=evidence, remedy=rule.remedy, fingerprint=fp,
+        related=hit.related, lines_total=len(lines) + len(hit.related), records=records,
+        record_fingerprints=(_record_fingerprints(fp, hit, lines, records, record_hash or {})
+                             if rule.category in RECORD_CATEGORIES else ()),
     )
+
+
+def _record_fingerprints(fp: str, hit: Hit, lines: tuple[int, ...], records: tuple[int, ...],
+                         record_hash: Mapping[tuple, str]) -> tuple[str, ...]:
+    """One content-based id per named line: the finding's fingerprint and
+    the bytes of the record there (the line number itself is left out)."""
+    if records:
+        keys = [record_hash.get((hit.path, "#", r), f"#{r}") for r in records]
+    else:
+        keys = [record_hash.get((hit.path, n), f"line{n}") for n in lines]
+    return tuple(hashlib.sha256(f"{fp}\0{k}".encode()).hexdigest()[:32] for k in keys)
+
+
+def record_hashes(examples: Sequence[Example], wanted: set[tuple] | None = None) -> dict[tuple, str]:
+    """(path, line) and (path, "#", record number) -> content hash of the
+    record, for the keys in ``wanted`` (all when None)."""
+    out: dict[tuple, str] = {}
+    for ex in examples:
+        by_line, by_record = (ex.path, ex.line), (ex.path, "#", ex.index + 1)
+        if wanted is not None and by_line not in wanted and by_record not in wanted:
+            continue
+        key = ex.raw_hash or text_hash(*(p for t in ex.turns for p in (t.role, t.content)))
+        out.setdefault(by_line, key)
+        out[by_record] = key
+    return out
 
 
 def _feature_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> Iterable[Hit]:
@@ -241,7 +281,7 @@ def _bounds(low: float, high: float) -> str:
 
 def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[Finding], list[Skipped]]:
     """All findings (sorted by path, line, rule id) and the skipped rules."""
-    findings: list[Finding] = []
+    hits: list[tuple[Rule, Hit, Any]] = []
     skipped: list[Skipped] = []
     max_lines = int(config.get("max-lines-shown"))
     ctx = dataclasses.replace(ctx, claimed=claimed_patterns(rules, config))
@@ -254,9 +294,20 @@ def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[
             why = "; ".join(ctx.missing_reason.get(m, f"needs {m}") for m in missing)
             skipped.append(Skipped(rule.id, why))
             continue
-        for hit in hits_for(rule, ctx, settings.options):
-            if not config.ignored_in(rule, hit.path):
-                findings.append(to_finding(rule, hit, settings.severity, max_lines,
-                                           hit.path in ctx.one_line_files))
+        hits += [(rule, hit, settings.severity) for hit in hits_for(rule, ctx, settings.options)
+                 if not config.ignored_in(rule, hit.path)]
+    hashes = record_hashes(ctx.examples, _record_places(hits))
+    findings = [to_finding(rule, hit, severity, max_lines, hit.path in ctx.one_line_files, hashes)
+                for rule, hit, severity in hits]
     findings.sort(key=lambda f: (*f.sort_key(), f.fingerprint))
     return findings, skipped
+
+
+def _record_places(hits: Sequence[tuple[Rule, Hit, Any]]) -> set[tuple]:
+    """(path, line) and (path, "#", record) keys that record-rule hits name."""
+    places: set[tuple] = set()
+    for rule, hit, _ in hits:
+        if rule.category in RECORD_CATEGORIES:
+            places.update((hit.path, n) for n in hit.lines)
+            places.update((hit.path, "#", r) for r in hit.records)
+    return places

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from tuneahead_lint import progress
 from tuneahead_lint.cache import VectorCache, cached_values
 
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
@@ -186,6 +187,7 @@ class Embedder:
         rows = max(1, (self.batch_tokens or TORCH_BATCH_TOKENS) // self.max_tokens)
         vecs = self.st_.encode(list(texts), batch_size=rows, normalize_embeddings=True,
                                convert_to_numpy=True, show_progress_bar=False)
+        progress.advance(len(texts))
         return np.asarray(vecs, dtype=np.float32)
 
     def _encode_onnx(self, texts: Sequence[str]) -> np.ndarray:
@@ -202,6 +204,7 @@ class Embedder:
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
             hidden = self.session_.run(None, feeds)[0]
             out[idx] = _mean_pool_normalise(hidden, mask)
+            progress.advance(len(idx))
         return out
 
 
@@ -233,7 +236,7 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, cache: VectorCache) ->
     float16, the same rounding on cold and warm runs).
 
     Returns the (n, dim) matrix and counts: texts, distinct, cached, encoded."""
-    vecs, encoded = cached_values(texts, cache, embedder.encode)
+    vecs, encoded = cached_values(texts, cache, embedder.encode, label="embedding")
     mat = np.array(vecs, dtype=np.float32) if vecs else np.zeros((0, 0), np.float32)
     mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
     distinct = len(set(texts))

@@ -31,7 +31,7 @@ def record_perplexities(texts: Sequence[str], cfg: FeatureConfig) -> tuple[np.nd
     params = {"model": base_model_id(cfg.base_model), "max_tokens": cfg.ppl_max_tokens, "dtype": "float32"}
     cache = VectorCache(cfg.cache_path(), namespace("perplexity", params), dtype="float64")
     try:
-        values, scored = cached_values(texts, cache, lambda todo: _score(todo, cfg))
+        values, scored = cached_values(texts, cache, lambda todo: _score(todo, cfg), label="perplexity")
     finally:
         cache.close()
     nll = np.array(values).reshape(-1, 2)
@@ -46,6 +46,7 @@ def _score(texts: Sequence[str], cfg: FeatureConfig) -> list[np.ndarray]:
     """[sum NLL, predicted tokens] per text, batched by length."""
     import torch
 
+    from tuneahead_lint import progress
     from tuneahead_lint.basemodel import default_device, load_causal_lm
     from tuneahead_lint.features.embed.embedder import length_batches
 
@@ -60,6 +61,7 @@ def _score(texts: Sequence[str], cfg: FeatureConfig) -> list[np.ndarray]:
         for batch in length_batches(lengths, _BATCH_TOKENS, max_rows=32):
             for row, stat in zip(batch, _batch_nll([ids[i] for i in batch], model, device)):
                 out[row] = stat
+            progress.advance(len(batch))
     return out
 
 
