@@ -30,7 +30,8 @@ def test_rule_defaults_match_feature_defaults() -> None:
 
     got = feature_thresholds(Config(), load_rules())
     assert got == {"dup_threshold": FeatureConfig().dup_threshold,
-                   "outlier_sigma": FeatureConfig().outlier_sigma}
+                   "outlier_sigma": FeatureConfig().outlier_sigma,
+                   "outlier_k": FeatureConfig().outlier_k}
 
 
 def test_config_overrides_reach_feature_config(tmp_path, monkeypatch) -> None:
