@@ -49,7 +49,7 @@ def cv_plus(fold_preds: np.ndarray, residuals: np.ndarray, coverage: float) -> t
     P = np.asarray(fold_preds, dtype=np.float64)
     R = np.abs(np.asarray(residuals, dtype=np.float64))[:, None]
     n, alpha = R.shape[0], 1.0 - coverage
-    lo_rank, hi_rank = math.floor(alpha * (n + 1)), math.ceil((1 - alpha) * (n + 1))
+    lo_rank, hi_rank = math.floor(alpha * (n + 1) + 1e-9), math.ceil(coverage * (n + 1) - 1e-9)
     low = np.sort(P - R, axis=0)[lo_rank - 1] if lo_rank >= 1 else np.full(P.shape[1], -math.inf)
     high = np.sort(P + R, axis=0)[hi_rank - 1] if hi_rank <= n else np.full(P.shape[1], math.inf)
     return low, high
