@@ -102,7 +102,7 @@ def fit_cmd(csv_path: str, output: str, target: str | None, feature_list: str | 
 
     try:
         table, target, features = _load(csv_path, target, feature_list, static_only)
-        groups = _groups(table, group_column)
+        groups = _fit_groups(table, group_column)
         spec = target_spec(table, target, base_score=base_score, points_per_unit=points_per_unit,
                            success_threshold=success_threshold)
         params = _params(lgb, seed)
@@ -121,7 +121,7 @@ def fit_cmd(csv_path: str, output: str, target: str | None, feature_list: str | 
     cv = info["cv"]
     click.echo(f"wrote {output}: {len(features)} features, {len(table)} rows, {model.best_iteration_} trees, "
                f"CV+ half-width ~{model.half_width() * spec.points_per_unit:.3g} points; grouped CV "
-               f"({groups}): RMSE {cv['rmse']:.3g} vs {cv['rmse_mean']:.3g} for the mean, skill "
+               f"({groups or 'by row'}): RMSE {cv['rmse']:.3g} vs {cv['rmse_mean']:.3g} for the mean, skill "
                f"{cv['skill']:+.3f} ± {cv['skill_se']:.3f}")
 
 
@@ -131,7 +131,20 @@ def _groups(table, column: str | None) -> str:
     return check_group_column(table, column)
 
 
-def card_cv(table, features, spec, params: dict[str, Any], groups: str, seed: int,
+def _fit_groups(table, column: str | None) -> str | None:
+    """The group column for ``meta fit``: as :func:`_groups`, but with no
+    default column the fit goes on by rows, with a loud warning."""
+    from tuneahead_lint.predict.table import group_column
+
+    if column is not None or group_column(table) is not None:
+        return _groups(table, column)
+    click.echo("warning: no column groups runs of the same data (recipe_id, dataset_name, ... are absent or "
+               "about one per row): the CV+ interval and the card's cross-validation treat every run as "
+               "its own dataset, which is optimistic when runs share data; name one with --group", err=True)
+    return None
+
+
+def card_cv(table, features, spec, params: dict[str, Any], groups: str | None, seed: int,
             repeats: int) -> dict[str, Any]:
     """Grouped 5-fold CV of this model and the mean, for the card."""
     from tuneahead_lint.predict.evaluate import EvalConfig, evaluate
@@ -145,7 +158,7 @@ def card_cv(table, features, spec, params: dict[str, Any], groups: str, seed: in
     def val(key: str, row: dict = m) -> float:
         return row[key]["mean"] if key in row else float("nan")
 
-    return {"protocol": f"repeated group 5-fold by {groups}, {repeats} repeats ({len(ev.per_resample)} "
+    return {"protocol": f"repeated group 5-fold by {groups or 'row (no group column)'}, {repeats} repeats ({len(ev.per_resample)} "
                         f"resamples), seed {seed}",
             "rmse": val("rmse"), "rmse_se": m["rmse"]["se"], "rmse_mean": val("rmse", s["mean"]),
             "skill": val("skill"), "skill_se": m["skill"]["se"], "coverage": val("coverage"),
