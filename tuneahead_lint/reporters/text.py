@@ -198,10 +198,11 @@ def prediction_block(p: Prediction, extra: dict | None = None) -> RenderableType
         style = {"go": "bold green", "no-go": "bold red"}.get(p.verdict, "bold yellow")
         reason = detail.get("verdict_reason")
         rows.append(Text.assemble("verdict: ", (p.verdict, style), f" ({reason})" if reason else ""))
-    rows += _trust_rows(detail.get("model_skill"))
+    if detail:  # from the predict stage
+        rows += _trust_rows(detail.get("model_skill"))
     if not p.in_distribution:
-        rows.append(Text("note: this dataset is far from the predictor's training runs; the interval is "
-                         "widened and the score is a rough guide", style="yellow"))
+        rows.append(Text("note: this dataset is outside the predictor's training distribution; "
+                         "treat the score as a rough guide", style="yellow"))
     rows += _prediction_detail(extra)
     return _stack(Text(f"Prediction (model {p.model})", style="bold"),
                   *[Padding(r, (0, 0, 0, 2)) for r in rows])
