@@ -9,6 +9,6 @@ out=benchmarks/results
 for spec in "group:--split group --folds 5 --repeats 20" "logo:--split group --folds 0" \
             "random:--split random --repeats 20"; do
   name=${spec%%:*}; opts=${spec#*:}
-  $py -m tuneahead_lint meta eval $csv $opts -o $out/issue14_table1_$name.md
-  $py -m tuneahead_lint meta eval $csv $opts --format json -o $out/issue14_table1_$name.json
+  $py -m tuneahead_lint meta eval $csv $opts -o $out/issue14_table1_$name.md \
+      --json-output $out/issue14_table1_$name.json
 done

@@ -211,9 +211,11 @@ def _constant(table, column: str) -> str | None:
 @_lgb_options
 @click.option("--format", "out_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the result here.")
+@click.option("--json-output", type=click.Path(dir_okay=False), help="Also write the JSON result here.")
 def eval_cmd(csv_path: str, target: str | None, feature_list: str | None, split: str, folds: int,
              repeats: int, seed: int, test_size: float, threshold: float | None, noise_floor: float | None,
-             out_format: str, output: str | None, group_column: str | None, **lgb: Any) -> None:
+             out_format: str, output: str | None, json_output: str | None, group_column: str | None,
+             **lgb: Any) -> None:
     """Table 1 on META.csv under resampling: every method, mean ± SE, skill, coverage, gate."""
     from tuneahead_lint.predict.evaluate import EvalConfig, evaluate, render_text
     from tuneahead_lint.predict.table import PredictError
@@ -235,6 +237,8 @@ def eval_cmd(csv_path: str, target: str | None, feature_list: str | None, split:
            "features": list(features), "results": [ev.to_dict() for ev in evs]}
     text = (f"# Table 1 on {csv_path} ({len(table)} runs, {len(features)} features)\n\n"
             + "\n".join(render_text(ev, f"split: {ev.cfg.split}") for ev in evs))
+    if json_output:
+        Path(json_output).write_text(dumps(doc), encoding="utf-8")
     text = dumps(doc) if out_format == "json" else text
     if output:
         Path(output).write_text(text, encoding="utf-8")
