@@ -84,9 +84,11 @@ def test_skill_coverage_and_gate_of_one_resample():
     y = np.array([0.50, 0.555, 0.60, 0.62])
     outcomes = {"mean": Outcome(np.full(4, 0.57)),
                 "m": Outcome(y + 0.01, y - 0.02, np.array([0.53, 0.50, 0.63, 0.60]), np.array([0.5, 0.5, 2.0, 0.5]))}
+    outcomes["m"] = Outcome(*[getattr(outcomes["m"], k) for k in ("pred", "low", "high", "ratio")],
+                            np.array([True, False, False, False]))
     r = score_resample(outcomes, y, 100.0, Gate(0.55, "given", 1.0))["m"]
     assert r["skill"] == pytest.approx(1 - 1.0 / math.sqrt(np.mean(((0.57 - y) * 100) ** 2)))
-    assert r["coverage"] == 0.5 and r["flagged"] == 0.25
+    assert r["coverage"] == 0.5 and r["flagged"] == 0.25 and r["flagged_by_box"] == 0.25
     # clear runs (|y - 0.55| > 1 point): 0.50 no-go (said no-go), 0.60 (uncertain), 0.62 go (said go)
     assert r["gate_accuracy"] == 1.0 and r["gate_decided"] == pytest.approx(2 / 3) and r["nogo_recall"] == 1.0
 

@@ -193,3 +193,19 @@ def test_decide(low, high, threshold, far, verdict):
     got, reason = decide((low + high) / 2 if far or threshold else 0.53, low, high, threshold, "base model",
                          guard, 100.0)
     assert got == verdict and reason
+
+
+@pytest.mark.parametrize(("skill", "se", "warned"), [(0.24, 0.14, False), (0.02, 0.11, True), (-0.1, 0.05, True)])
+def test_text_report_says_when_the_model_has_no_skill(skill, se, warned):
+    from rich.console import Console
+
+    from tuneahead_lint.reporters.text import prediction_block
+    from tuneahead_lint.types import Prediction
+
+    cv = {"skill": skill, "skill_se": se, "rmse": 1.9, "rmse_mean": 1.98, "gate_accuracy": 0.57}
+    extra = {"prediction_detail": {"verdict_reason": "the interval reaches the base model", "model_skill": cv}}
+    console = Console(width=200, record=True, no_color=True)
+    console.print(prediction_block(Prediction(0.58, 0.55, 0.61, "m/static", 0.5775, True, "go"), extra))
+    out = console.export_text()
+    assert f"grouped-CV skill {skill:+.2f}" in out and "go/no-go right on 57% of clear runs" in out
+    assert ("no better than the training mean" in out) == warned

@@ -58,7 +58,7 @@ INITIAL_LOSS = ("probe_initial_loss", "initial_loss")
 LOSS_RATE = ("probe_loss_decay_rate", "loss_decay_rate")
 REFERENCE_PPL = ("reference_ppl_mean", "reference_perplexity", "base_model_perplexity")
 POINT_METRICS = ("rmse", "skill", "r2", "pearson", "acc@1", "acc@2", "acc@3")
-MODEL_METRICS = ("coverage", "half_width", "flagged", "coverage_unflagged", "gate_accuracy",
+MODEL_METRICS = ("coverage", "half_width", "flagged", "flagged_by_box", "coverage_unflagged", "gate_accuracy",
                  "gate_decided", "nogo_recall", "go_recall")
 LGBM = ("tuneahead", "static-only", "dynamic-only")
 
@@ -104,6 +104,7 @@ class Outcome:
     low: np.ndarray | None = None
     high: np.ndarray | None = None
     ratio: np.ndarray | None = None
+    box: np.ndarray | None = None  # the old per-feature box guard (any feature beyond its range + 5%)
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,8 @@ def _lgbm(table: MetaTable, cols: Sequence[str], spec: Target, rs: Resample, cfg
     model = fit_rows(Predictor(**cfg.params), table, cols, spec, rs.train, cfg.group_column)
     X = table.matrix(cols)[rs.test]
     pred, low, high = model.predict_interval(X)
-    return Outcome(pred, low, high, model.guard_.distances(X) / max(model.guard_.reference, 1e-12))
+    box = np.array([bool(model.out_of_range(x)) for x in X])
+    return Outcome(pred, low, high, model.guard_.distances(X) / max(model.guard_.reference, 1e-12), box)
 
 
 def _linear_baselines(table: MetaTable, y: np.ndarray, train: np.ndarray,
@@ -256,7 +258,8 @@ def _model_metrics(o: Outcome, y: np.ndarray, ppu: float, gate: Gate) -> dict[st
     clear = np.abs(y - gate.threshold) * ppu > (gate.noise_floor or 0.0)
     decided = clear & (verdict != "uncertain")
     return {"coverage": float(inside.mean()), "half_width": float(np.mean((o.high - o.low) / 2) * ppu),
-            "flagged": float(far.mean()), "coverage_unflagged": _share(inside[~far]),
+            "flagged": float(far.mean()), "flagged_by_box": float(o.box.mean()),
+            "coverage_unflagged": _share(inside[~far]),
             "gate_accuracy": _share((verdict == truth)[decided]), "gate_decided": _share(decided[clear]),
             "nogo_recall": _share((verdict == "no-go")[clear & (truth == "no-go")]),
             "go_recall": _share((verdict == "go")[clear & (truth == "go")]),
@@ -368,18 +371,20 @@ def _model_block(ev: Evaluation, s: dict[str, Any]) -> list[str]:
            f"it, uncertain when the guard flags the run, else go. Gate accuracy on test runs farther than "
            f"one noise floor ({floor}) from the threshold, among those given go or no-go.", "",
            "| method | coverage | coverage, unflagged | half-width (points) | flagged by guard | "
-           "gate accuracy | decided | no-go recall | go recall | clear runs (no-go) |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "flagged by the old box | gate accuracy | decided | no-go recall | go recall | clear runs (no-go) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name in LGBM:
         if name not in s:
             continue
         r = s[name]
         cells = " | ".join(_pm(r.get(k)) for k in ("coverage", "coverage_unflagged", "half_width", "flagged",
-                                                     "gate_accuracy", "gate_decided", "nogo_recall",
+                                                     "flagged_by_box", "gate_accuracy", "gate_decided", "nogo_recall",
                                                      "go_recall"))
         counts = f"{r['clear_runs']['mean']:.0f} ({r['clear_nogo_runs']['mean']:.0f})"
         out.append(f"| {name} | {cells} | {counts} |")
-    return out + ["", "Clear runs are counted over all resamples (a run is tested once per repeat)."]
+    return out + ["", "Clear runs are counted over all resamples (a run is tested once per repeat). The old box "
+                      "flags a run when any feature lies beyond its training range by more than 5% of it "
+                      "(the guard before issue 14), shown for comparison."]
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
