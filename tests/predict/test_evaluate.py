@@ -104,3 +104,8 @@ def test_eval_refuses_a_group_column_with_a_group_per_row(meta_csv, capsys):
     assert main(["meta", "eval", str(meta_csv), "--group", "run_id", "--repeats", "1"]) == 2
     err = capsys.readouterr().err
     assert "'run_id' has 42 groups for 42 rows: a grouped split by it is a random split" in err
+
+
+def test_one_fold_is_a_usage_error(meta_csv, capsys):
+    assert main(["meta", "eval", str(meta_csv), "--folds", "1"]) == 2
+    assert "--folds" in capsys.readouterr().err

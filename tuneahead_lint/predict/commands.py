@@ -222,6 +222,9 @@ def eval_cmd(csv_path: str, target: str | None, feature_list: str | None, split:
     from tuneahead_lint.predict.train import target_spec
     from tuneahead_lint.reporters._serialize import dumps
 
+    if folds == 1:
+        raise click.BadParameter("1 fold leaves no training rows: use 2 or more, or 0 (leave one group out)",
+                                 param_hint="--folds")
     try:
         table, target, features = _load(csv_path, target, feature_list)
         kinds = ("group", "random") if split == "both" else (split,)
