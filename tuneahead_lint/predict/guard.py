@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import warnings
+
 import numpy as np
 
 SIZE_FEATURES = frozenset({"record_count", "dataset_num_items"})
@@ -69,7 +71,8 @@ class Guard:
         self.log = np.array([_loggable(X[:, j]) for j in range(X.shape[1])])
         self.low, self.high = _bounds(X)
         T = self._transform(X)
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             self.mean = np.nan_to_num(np.nanmean(T, axis=0))
             sd = np.nan_to_num(np.nanstd(T, axis=0))
         self.sd = np.where(sd > 0, sd, 1.0)
@@ -141,10 +144,10 @@ def _loggable(col: np.ndarray) -> bool:
 
 
 def _bounds(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    with np.errstate(invalid="ignore"):
-        low, high = np.nanmin(np.where(np.isfinite(X), X, np.nan), axis=0), np.nanmax(
-            np.where(np.isfinite(X), X, np.nan), axis=0)
-    return low, high
+    finite = np.where(np.isfinite(X), X, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
+        return np.nanmin(finite, axis=0), np.nanmax(finite, axis=0)
 
 
 def _pairwise(A: np.ndarray, B: np.ndarray) -> np.ndarray:
