@@ -202,7 +202,8 @@ def _linear_baselines(table: MetaTable, y: np.ndarray, train: np.ndarray,
         if not cols:
             out[name] = why
             continue
-        X = transform(table.matrix(cols))
+        with np.errstate(invalid="ignore", divide="ignore"):  # log of a negative: NaN, then the median
+            X = transform(table.matrix(cols))
         out[name] = Outcome(ols(X[train], y[train], X[test], alpha))
     return out
 
