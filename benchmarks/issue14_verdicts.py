@@ -34,6 +34,12 @@ def main(out: Path) -> None:
         name, ext, rc, secs = line.split()
         if ext == "json":
             rcs[name] = f"{rc.split('=')[1]} ({secs})"
+    print("# Verdicts of the shipped static model on the shared instruction sets\n")
+    print("`tuneahead-lint lint -f json --fail-on never SET` (no `--probe`: the static model; default threshold: "
+          "the base model's score 0.5775; hyperparameters at the training medians). Exit code 1 only on "
+          "no-go. The static model has no grouped-CV skill (+0.02 ± 0.11): read \"go\" as \"no evidence "
+          "that fine-tuning makes the base model worse\", nothing more. Records: all records the lint read "
+          "in the set's folder.\n")
     print("| set | records | predicted | interval | distance ratio | verdict | why | exit code (wall) |")
     print("|---|---|---|---|---|---|---|---|")
     for path in sorted(out.glob("*.json")):
