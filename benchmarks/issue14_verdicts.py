@@ -1,6 +1,7 @@
 """Table of the verdicts in the JSON reports written by issue14_lint14.sh.
 
 Usage: python benchmarks/issue14_verdicts.py OUT_DIR > benchmarks/results/issue14_verdicts.md
+       python benchmarks/issue14_verdicts.py OUT_DIR --slim DEST   (reports cut to the prediction parts)
 """
 
 from __future__ import annotations
@@ -46,5 +47,21 @@ def main(out: Path) -> None:
         print(row(path.stem, json.loads(path.read_text()), rcs.get(path.stem, "?")))
 
 
+def slim(out: Path, dest: Path) -> None:
+    """Copy each report keeping the summary, prediction, its detail and
+    attributions, the TA4xx findings and the skipped rules."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(out.glob("*.json")):
+        doc = json.loads(path.read_text())
+        keep = {"summary": doc["summary"], "prediction": doc["prediction"], "skipped": doc["skipped"],
+                "findings": [f for f in doc["findings"] if f["rule_id"].startswith("TA4")],
+                "extra": {k: v for k, v in doc["extra"].items() if k in ("prediction_detail", "attributions")}}
+        (dest / path.name).write_text(json.dumps(keep, indent=1, sort_keys=True) + "\n")
+    (dest / "times.log").write_text((out / "times.log").read_text())
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    if len(sys.argv) == 4 and sys.argv[2] == "--slim":
+        slim(Path(sys.argv[1]), Path(sys.argv[3]))
+    else:
+        main(Path(sys.argv[1]))
