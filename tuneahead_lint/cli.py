@@ -77,7 +77,8 @@ def _csv(value: str | None) -> list[str] | None:
 @click.option("--lora-alpha", type=click.IntRange(1), help="Probe LoRA alpha [32].")
 @click.option("--max-len", type=click.IntRange(8), help="Probe tokens per record (longer ones are cut) [256].")
 @click.option("--min-score", type=float,
-              help="Gate: exit 1 when the predicted score is below this [config min-score].")
+              help="Gate: verdict no-go (exit 1) when the prediction interval's upper end is below this "
+                   "[config min-score; default: the base model's score].")
 @click.option("--model", help="Predictor folder, or name under models/ [tuneahead-smollm2-135m].")
 @click.option("--plot", type=click.Path(dir_okay=False),
               help="Write a waterfall plot of the prediction's SHAP attributions (.png or .svg).")

@@ -49,7 +49,7 @@ _TOP_LEVEL: dict[str, Any] = {
                                      "onnx = fp32 ONNX (same vectors as torch); onnx-int8 = 1.2x faster, "
                                      "but a text's vector depends on its batch."},
     "format": {"enum": list(FORMATS), "description": "Force an input format for every file."},
-    "min-score": {"type": "number", "description": "Gate: minimum predicted score."},
+    "min-score": {"type": "number", "description": "Gate: no-go when the prediction interval's upper end is below this (default: the base model's score)."},
     "max-lines-shown": {"type": "integer", "minimum": 1, "default": 5,
                         "description": "Lines listed per finding before '... and N more'."},
     "seed": {"type": "integer", "minimum": 0, "default": 0},

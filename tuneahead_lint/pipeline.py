@@ -117,7 +117,9 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
         missing["probe"] = "needs --probe"
     values = tuple(getattr(features, "values", ()) or ()) + tuple(getattr(probe, "values", ()) or ())
     outcome = None
-    if features is not None:
+    if features is not None and not any(ex.ok for ex in examples):
+        missing["predictor"] = "skipped: no valid records to predict from"
+    elif features is not None:
         stage("predict")
         outcome = _run_predict(values, probe is not None, config, opts, base_model, available, missing)
     missing.setdefault("predictor", "needs dataset features (off with --fast or features = false)")

@@ -188,7 +188,7 @@ class Prediction:
     model: str
     base_score: float | None = None
     in_distribution: bool = True
-    verdict: str = ""  # "go" | "no-go" | ""
+    verdict: str = ""  # "go" | "no-go" | "uncertain" ("" only for a hand-made Prediction)
 
 
 @dataclass(frozen=True, slots=True)

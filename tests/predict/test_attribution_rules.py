@@ -5,6 +5,7 @@ hand here; tests/predict/test_lint_predict.py runs the real stage."""
 from __future__ import annotations
 
 import fnmatch
+from types import SimpleNamespace
 
 import pytest
 
@@ -20,12 +21,15 @@ RULES = load_rules()
 EXAMPLES = (Example("data.jsonl", 1, 0, "alpaca", (Turn("user", "Hi"), Turn("assistant", "Hello"))),)
 
 
-def outcome(attributions, score=0.5, min_score=None, ood=(), verdict=None, refs=None):
-    verdict = verdict if verdict is not None else (
-        "" if min_score is None or ood else ("no-go" if score < min_score else "go"))
-    pred = Prediction(score, score - 0.02, score + 0.02, "m/full", 0.48, not ood, verdict)
-    return PredictOutcome(pred, 0.52, tuple(attributions), tuple(ood), min_score, 100.0, "m", (),
-                          refs or {})
+def outcome(attributions, score=0.5, min_score=None, far=False, refs=None):
+    threshold = min_score if min_score is not None else 0.48
+    high = score + 0.02
+    verdict = "uncertain" if far else ("no-go" if high < threshold else "go")
+    pred = Prediction(score, score - 0.02, high, "m/full", 0.48, not far, verdict)
+    guard = SimpleNamespace(far=far, ratio=3.2 if far else 0.4,
+                            nearest_features=(("code_ratio", 6.1), ("record_count", -0.2)) if far else ())
+    return PredictOutcome(pred, 0.52, tuple(attributions), (), min_score, 100.0, "m", (), refs or {}, guard,
+                          threshold, "min-score" if min_score is not None else "base model", "", None)
 
 
 def run(out, config=None):
@@ -73,16 +77,23 @@ def test_predicted_failure_and_its_evidence():
     found = run(outcome([], score=0.40, min_score=0.45))
     assert [f.rule_id for f in found] == ["TA401"]
     ev = dict(found[0].evidence)
-    assert ev["points_below"] == pytest.approx(5.0) and ev["min_score"] == 0.45
-    assert found[0].severity.value == "error"
+    assert ev["points_below"] == pytest.approx(3.0) and ev["threshold"] == 0.45  # upper end 0.42
+    assert found[0].severity.value == "error" and "below min-score 0.45" in found[0].message
+
+
+def test_predicted_failure_against_the_base_model_by_default():
+    found = run(outcome([], score=0.44))  # interval 0.42-0.46, base model 0.48
+    assert [f.rule_id for f in found] == ["TA401"]
+    assert "its upper end is 2 points below the base model's score 0.48" in found[0].message
+    assert run(outcome([], score=0.47)) == []  # the interval reaches the base model: go
 
 
 def test_out_of_distribution_reports_and_does_not_gate():
-    out = outcome([], score=0.40, min_score=0.45, ood=(("record_count", 90000.0, 64.0, 2000.0),))
-    assert out.prediction.verdict == ""
+    out = outcome([], score=0.40, min_score=0.45, far=True)
+    assert out.prediction.verdict == "uncertain"
     found = run(out)
     assert [f.rule_id for f in found] == ["TA407"]
-    assert "record_count 9e+04 (trained on 64 to 2000)" in found[0].message
+    assert "3.2x farther" in found[0].message and "code_ratio (+6.1 SD)" in found[0].message
 
 
 def test_findings_point_at_the_feature_evidence_lines():

@@ -9,6 +9,7 @@ import json
 
 from click.testing import CliRunner
 
+from predict.helpers import FAST
 from tuneahead_lint.cli import cli
 from tuneahead_lint.predict.table import default_features, pick_features, pick_target, read_table
 
@@ -39,14 +40,13 @@ def test_paper_layout_is_read_without_options(meta_csv, tmp_path):
     assert pick_target(table, None) == "overall_accuracy"
     assert set(pick_features(table, "overall_accuracy", None)) <= set(header[2:])
     out = tmp_path / "m"
-    res = CliRunner().invoke(cli, ["meta", "fit", str(tmp_path / "paper.csv"), "-o", str(out),
-                                   "--min-child-samples", "1"])
+    res = CliRunner().invoke(cli, ["meta", "fit", str(tmp_path / "paper.csv"), "-o", str(out), *FAST,
+                                   "--cv-repeats", "1"])
     assert res.exit_code == 0, res.output
     doc = json.loads((out / "model.json").read_text())
     assert doc["target"]["name"] == "overall_accuracy" and "dataset_name" not in doc["features"]
     res = CliRunner().invoke(cli, ["meta", "eval", str(tmp_path / "paper.csv"), "--target",
-                                   "overall_accuracy", "--split", "random", "--bootstrap", "20",
-                                   "--min-child-samples", "1"])
+                                   "overall_accuracy", "--split", "random", "--repeats", "2", *FAST])
     assert res.exit_code == 0, res.output
 
 
@@ -55,7 +55,7 @@ def test_explicit_target_and_features(meta_csv, tmp_path):
     out = tmp_path / "m"
     chosen = ",".join(header[2:4])
     res = CliRunner().invoke(cli, ["meta", "fit", str(tmp_path / "paper.csv"), "-o", str(out), "--target",
-                                   "overall_accuracy", "--features", chosen, "--min-child-samples", "1"])
+                                   "overall_accuracy", "--features", chosen, *FAST, "--cv-repeats", "1"])
     assert res.exit_code == 0, res.output
     assert json.loads((out / "model.json").read_text())["features"] == header[2:4]
 

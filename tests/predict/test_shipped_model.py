@@ -28,7 +28,9 @@ def test_variant_loads_and_uses_lint_feature_names(probe, variant):
     kinds = set(model.doc_["feature_kinds"].values())
     assert ("dynamic" in kinds) == probe
     assert model.doc_["base_model"] == "smollm2-135m-instruct"
-    assert {p.name for p in folder.iterdir()} == {"model.txt", "model.json", "CARD.md"}
+    assert {p.name for p in folder.iterdir()} == {"model.txt", "model.json", "CARD.md", "cv"}
+    assert len(list((folder / "cv").glob("fold-*.txt"))) == model.doc_["conformal"]["folds"] == 10
+    assert model.doc_["cv"]["skill"] is not None and "skill score" in (folder / "CARD.md").read_text()
 
 
 @pytest.mark.parametrize("variant", ["full", "static"])

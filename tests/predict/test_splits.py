@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tuneahead_lint.predict.splits import group_split, random_split
+from tuneahead_lint.predict.splits import group_kfold, group_split, random_split
 from tuneahead_lint.predict.table import PredictError
 
 
@@ -36,3 +36,15 @@ def test_group_split_keeps_groups_whole():
 def test_group_split_needs_a_group_per_part():
     with pytest.raises(PredictError, match="too few"):
         group_split(["a", "a", "b", "b", "c"], (0.28, 0.14, 0.12), seed=0)
+
+
+def test_group_kfold_keeps_groups_whole_and_balances_rows():
+    groups = [f"g{i % 9}" for i in range(60)]
+    fold = group_kfold(groups, 4, seed=3)
+    assert set(fold.tolist()) == {0, 1, 2, 3}
+    for g in set(groups):
+        assert len({fold[i] for i in range(60) if groups[i] == g}) == 1
+    sizes = np.bincount(fold)
+    assert sizes.max() - sizes.min() <= 7  # at most one group (6-7 rows) apart
+    assert np.array_equal(fold, group_kfold(groups, 4, seed=3))
+    assert set(group_kfold(["a", "b"], 5, seed=0).tolist()) == {0, 1}  # k cut to the groups

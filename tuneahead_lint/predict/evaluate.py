@@ -1,13 +1,22 @@
-"""The paper's Table 1 protocol on a held-out split (``meta eval``).
+"""The paper's Table 1 under resampling that cannot leak (``meta eval``).
 
-One split of the meta-dataset into train / early-stopping / calibration /
-test rows, then every method is fit on the same rows and scored on the same
-test rows. ``random``: rows at random (the paper's protocol). ``group``:
-whole groups (source datasets, else data recipes) are held out as the test
-rows, so no test dataset, nor a seed repeat of it, is seen in training; the
-early-stopping and calibration rows are drawn at random from the training
-groups, so the conformal coverage measured on the test groups is the honest
-coverage for an unseen dataset.
+**Resamples.** ``group`` (default): repeated group K-fold by the data recipe
+(every run of one recipe, its seed repeats and learning-rate siblings
+included, is on one side), ``folds`` × ``repeats`` test folds; ``folds 0``
+is leave-one-group-out. ``random``: ``repeats`` random test parts of
+``test_size`` (the paper's protocol; seed repeats of a test run may be in
+training). Every method is fit on each resample's training rows, with no
+early-stopping or calibration rows taken out (CV+ intervals come from the
+training rows themselves), and scored on its test rows.
+
+**Summary.** Each metric is computed per resample, then the mean over
+resamples and its standard error. The resamples share training rows, so the
+plain SD/√J understates the error; the SE uses the Nadeau and Bengio (2003)
+correction ``SD · √(1/J + n_test/n_train)``.
+
+**Skill** ``1 - RMSE / RMSE_mean``: the share of the training-mean
+baseline's error that a method removes on the same test rows (0: no better
+than the mean; negative: worse).
 
 =========================  ==================================================
 method                     what it is
@@ -16,21 +25,18 @@ tuneahead                  LightGBM on every feature (static, probe, hparams)
 static-only                LightGBM on static features + hyperparameters
 dynamic-only               LightGBM on probe features + hyperparameters
 early-stop extrapolation   OLS on the probe's initial loss and loss slope
-                           (any linear extrapolation of the probe loss curve
-                           to a fixed horizon is a combination of the two)
 loss-rate regression       OLS on the probe's loss slope alone
 reference-ppl regression   OLS on log(1 + base-model perplexity of the data)
-proxylm                    ridge on a smaller model's scores (``proxy*``
-                           columns), when the table has them
-mean                       the training mean (R² = 0 reference)
+proxylm                    ridge on a smaller model's scores (``proxy*``)
+mean                       the training mean (skill 0 by definition)
 =========================  ==================================================
 
-Metrics: RMSE (points), R², Pearson r, Acc@k (share of test runs predicted
-within k points), each with a paired bootstrap 95% interval over test rows;
-for each baseline, the bootstrap interval of its RMSE minus the full model's.
-The full model also gets its split-conformal interval's test coverage, and
-the go/no-go gate: success and failure recall at a threshold and the share of
-compute saved by skipping the runs it predicts to fail.
+For the LightGBM methods also: CV+ interval coverage and width, the share
+of test runs the distance guard flags, and the go/no-go gate at the
+threshold (default: the base model's score): a run is no-go when its
+interval's upper end is below it, uncertain when the guard flags it, else
+go; its accuracy is measured on the test runs farther than one noise floor
+(the pooled seed SD) from the threshold, whose side is not a coin toss.
 """
 
 from __future__ import annotations
@@ -42,16 +48,19 @@ from typing import Any
 
 import numpy as np
 
-from tuneahead_lint.predict.conformal import empirical_coverage
-from tuneahead_lint.predict.predictor import Predictor
-from tuneahead_lint.predict.splits import group_split, random_split, sizes
+from tuneahead_lint.predict.conformal import covered
+from tuneahead_lint.predict.predictor import Predictor, Target
+from tuneahead_lint.predict.splits import group_kfold, random_split
 from tuneahead_lint.predict.table import MetaTable, PredictError, feature_kind, target_values
-from tuneahead_lint.predict.train import FitSplit, fit_rows, target_spec
+from tuneahead_lint.predict.train import fit_rows
 
 INITIAL_LOSS = ("probe_initial_loss", "initial_loss")
 LOSS_RATE = ("probe_loss_decay_rate", "loss_decay_rate")
 REFERENCE_PPL = ("reference_ppl_mean", "reference_perplexity", "base_model_perplexity")
-METRICS = ("rmse", "r2", "pearson", "acc@1", "acc@2", "acc@3")
+POINT_METRICS = ("rmse", "skill", "r2", "pearson", "acc@1", "acc@2", "acc@3")
+MODEL_METRICS = ("coverage", "half_width", "flagged", "flagged_by_box", "coverage_unflagged", "gate_accuracy",
+                 "gate_decided", "nogo_recall", "go_recall")
+LGBM = ("tuneahead", "static-only", "dynamic-only")
 
 
 def metrics(y: np.ndarray, pred: np.ndarray, points_per_unit: float) -> dict[str, float]:
@@ -74,109 +83,107 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @dataclass(frozen=True)
-class Method:
-    """One row of Table 1: predictions on the test rows, or why there are none."""
-
-    name: str
-    features: tuple[str, ...]
-    pred: np.ndarray | None
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class SplitResult:
-    split: str
-    seed: int
-    sizes: str
-    group_column: str | None
-    target: str
-    points_per_unit: float
-    rows: dict[str, Any] = field(default_factory=dict)  # method -> metrics with intervals
-    coverage: dict[str, Any] = field(default_factory=dict)
-    gate: dict[str, Any] = field(default_factory=dict)
-    error: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"split": self.split, "seed": self.seed, "sizes": self.sizes,
-                "group_column": self.group_column, "target": self.target,
-                "points_per_unit": self.points_per_unit,
-                "methods": [{"method": name, **row} for name, row in self.rows.items()],
-                "coverage": self.coverage, "gate": self.gate, "error": self.error or None}
-
-
-@dataclass(frozen=True)
 class EvalConfig:
-    split: str = "random"
-    seed: int = 0
+    split: str = "group"
+    folds: int = 5
+    repeats: int = 20
     test_size: float = 0.28
-    val_size: float = 0.14
-    cal_size: float = 0.12
+    seed: int = 0
     group_column: str | None = None
     threshold: float | None = None
-    cost_column: str | None = None
-    n_boot: int = 1000
+    noise_floor: float | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    methods: tuple[str, ...] | None = None  # None: all
 
 
-def evaluate_table(table: MetaTable, target: str, features: Sequence[str], cfg: EvalConfig) -> SplitResult:
-    """Run the protocol once (one split). A split that cannot be made (too
-    few groups) returns a result with ``error`` set instead of raising."""
-    try:
-        parts = _split(table, cfg)
-    except PredictError as exc:
-        return SplitResult(cfg.split, cfg.seed, "", cfg.group_column, target, math.nan, error=str(exc))
-    test, val, cal, train = parts
-    fit = FitSplit(train, val, cal)
-    spec = target_spec(table, target, rows=np.concatenate([train, val]))
-    y = target_values(table, target) + spec.offset
-    full = fit_rows(Predictor(**cfg.params), table, features, spec, fit)
-    methods = _methods(table, features, spec, fit, test, cfg, full)
-    rows = _score(methods, y[test], spec.points_per_unit, cfg)
-    return SplitResult(cfg.split, cfg.seed, sizes([train, val, cal, test]), cfg.group_column, target,
-                       spec.points_per_unit, rows, _coverage(full, table, features, y, test, cfg),
-                       _gate(full.predict(table.matrix(features)[test]), y, train, val, test, table, cfg))
+@dataclass(frozen=True)
+class Outcome:
+    """One method on one resample's test rows."""
+
+    pred: np.ndarray
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
+    ratio: np.ndarray | None = None
+    box: np.ndarray | None = None  # the old per-feature box guard (any feature beyond its range + 5%)
 
 
-def _split(table: MetaTable, cfg: EvalConfig) -> list[np.ndarray]:
-    fractions = (cfg.test_size, cfg.val_size, cfg.cal_size)
+@dataclass(frozen=True)
+class Resample:
+    repeat: int
+    train: np.ndarray
+    test: np.ndarray
+
+
+def resamples(table: MetaTable, cfg: EvalConfig) -> list[Resample]:
+    """The train/test row sets of ``cfg.split``."""
+    n = len(table)
     if cfg.split == "random":
-        return random_split(len(table), fractions, cfg.seed)
-    if cfg.split == "group":
-        if not cfg.group_column:
-            raise PredictError("a grouped split needs a group column (--group)")
-        test, rest = group_split(table.text(cfg.group_column), (cfg.test_size,), cfg.seed)
-        inner = random_split(len(rest), [f / (1 - cfg.test_size) for f in fractions[1:]], cfg.seed)
-        return [test, *(rest[p] for p in inner)]
-    raise PredictError(f"unknown split {cfg.split!r}")
-
-
-def _methods(table, features, spec, fit, test, cfg, full) -> list[Method]:
-    X = table.matrix(features)
-    y = target_values(table, spec.name)
-    lin_rows = np.concatenate([fit.train, fit.val])
-    static = tuple(f for f in features if feature_kind(f) != "dynamic")
-    dynamic = tuple(f for f in features if feature_kind(f) != "static")
-    out = [Method("tuneahead", tuple(features), full.predict(X[test]), _constant_note(full, len(fit.train)))]
-    for kind, cols in (("static", static), ("dynamic", dynamic)):
-        name = f"{kind}-only"
-        if not any(feature_kind(f) == kind for f in cols):
-            out.append(Method(name, (), None, f"no {kind} features in the table"))
-            continue
-        model = fit_rows(Predictor(**cfg.params), table, cols, spec, fit)
-        out.append(Method(name, cols, model.predict(table.matrix(cols)[test]), _constant_note(model, len(fit.train))))
-    out += _linear_baselines(table, y + spec.offset, lin_rows, test)
-    out.append(Method("mean", (), np.full(len(test), float(np.mean(y[lin_rows] + spec.offset)))))
+        return [Resample(r, *_random(n, cfg.test_size, cfg.seed + r)) for r in range(cfg.repeats)]
+    if cfg.split != "group":
+        raise PredictError(f"unknown split {cfg.split!r}")
+    groups = table.text(cfg.group_column) if cfg.group_column else [str(i) for i in range(n)]
+    k = cfg.folds or len(set(groups))
+    out = []
+    for r in range(cfg.repeats if cfg.folds else 1):
+        fold = group_kfold(groups, k, cfg.seed + r)
+        out += [Resample(r, np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(fold.max() + 1)]
     return out
 
 
-def _constant_note(model: Predictor, n_train: int) -> str:
-    if model.n_splits():
-        return ""
-    return (f"no tree could split ({n_train} training rows, min_child_samples {model.min_child_samples} "
-            f"per leaf, or features constant over them): predicts a constant")
+def _random(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    test, train = random_split(n, (test_size,), seed)
+    return train, test
 
 
-def _linear_baselines(table: MetaTable, y: np.ndarray, train: np.ndarray, test: np.ndarray) -> list[Method]:
+def noise_floor(table: MetaTable, target: str, points_per_unit: float) -> float | None:
+    """Pooled SD (points) of the target over seed repeats of one config
+    (``config_id``), or None without repeats."""
+    if "config_id" not in table.columns:
+        return None
+    y = target_values(table, target)
+    by: dict[str, list[float]] = {}
+    for c, v in zip(table.text("config_id"), y):
+        by.setdefault(c, []).append(float(v))
+    reps = [np.asarray(v) for v in by.values() if len(v) >= 2]
+    dof = sum(len(v) - 1 for v in reps)
+    if not dof:
+        return None
+    return math.sqrt(sum(float(((v - v.mean()) ** 2).sum()) for v in reps) / dof) * points_per_unit
+
+
+def run_methods(table: MetaTable, features: Sequence[str], spec: Target, rs: Resample,
+                cfg: EvalConfig) -> dict[str, Outcome | str]:
+    """Every method fit on ``rs.train`` and applied to ``rs.test``; a
+    method that cannot run gives the reason instead."""
+    y = target_values(table, spec.name) + spec.offset
+    static = tuple(f for f in features if feature_kind(f) != "dynamic")
+    dynamic = tuple(f for f in features if feature_kind(f) != "static")
+    out: dict[str, Outcome | str] = {}
+    for name, cols, kind in (("tuneahead", tuple(features), None), ("static-only", static, "static"),
+                             ("dynamic-only", dynamic, "dynamic")):
+        if cfg.methods is not None and name not in cfg.methods:
+            continue
+        if kind and not any(feature_kind(f) == kind for f in cols):
+            out[name] = f"no {kind} features in the table"
+            continue
+        out[name] = _lgbm(table, cols, spec, rs, cfg)
+    for name, result in _linear_baselines(table, y, rs.train, rs.test).items():
+        if cfg.methods is None or name in cfg.methods:
+            out[name] = result
+    out["mean"] = Outcome(np.full(len(rs.test), float(np.mean(y[rs.train]))))
+    return out
+
+
+def _lgbm(table: MetaTable, cols: Sequence[str], spec: Target, rs: Resample, cfg: EvalConfig) -> Outcome:
+    model = fit_rows(Predictor(**cfg.params), table, cols, spec, rs.train, cfg.group_column)
+    X = table.matrix(cols)[rs.test]
+    pred, low, high = model.predict_interval(X)
+    box = np.array([bool(model.out_of_range(x)) for x in X])
+    return Outcome(pred, low, high, model.guard_.distances(X) / max(model.guard_.reference, 1e-12), box)
+
+
+def _linear_baselines(table: MetaTable, y: np.ndarray, train: np.ndarray,
+                      test: np.ndarray) -> dict[str, Outcome | str]:
     def col(cands: Sequence[str]) -> str | None:
         return next((c for c in cands if c in table.columns and table.is_numeric(c)), None)
 
@@ -190,13 +197,14 @@ def _linear_baselines(table: MetaTable, y: np.ndarray, train: np.ndarray, test: 
          "needs the base model's perplexity of the data"),
         ("proxylm", proxy, _ident, 10.0, "no proxy* column (a smaller model's score)"),
     ]
-    out = []
+    out: dict[str, Outcome | str] = {}
     for name, cols, transform, alpha, why in specs:
         if not cols:
-            out.append(Method(name, (), None, why))
+            out[name] = why
             continue
-        X = transform(table.matrix(cols))
-        out.append(Method(name, cols, ols(X[train], y[train], X[test], alpha)))
+        with np.errstate(invalid="ignore", divide="ignore"):  # log of a negative: NaN, then the median
+            X = transform(table.matrix(cols))
+        out[name] = Outcome(ols(X[train], y[train], X[test], alpha))
     return out
 
 
@@ -218,185 +226,199 @@ def ols(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, alpha: float = 0.0) -
     return np.column_stack([np.ones(len(Xte)), (Xte - mu) / sd]) @ coef
 
 
-def _score(methods: list[Method], y: np.ndarray, ppu: float, cfg: EvalConfig) -> dict[str, Any]:
-    rng = np.random.default_rng(cfg.seed + 1)
-    boots = [rng.integers(0, len(y), len(y)) for _ in range(cfg.n_boot)]
-    full = next(m for m in methods if m.name == "tuneahead")
-    rows: dict[str, Any] = {}
-    for m in methods:
-        if m.pred is None:
-            rows[m.name] = {"features": [], "note": m.note}
+@dataclass(frozen=True)
+class Gate:
+    threshold: float
+    source: str
+    noise_floor: float | None  # points
+
+
+def score_resample(outcomes: dict[str, Outcome | str], y: np.ndarray, ppu: float,
+                   gate: Gate) -> dict[str, dict[str, float]]:
+    """Per-method metrics on one resample's test rows (``y`` with offset)."""
+    base = outcomes["mean"]
+    assert isinstance(base, Outcome)
+    rmse_mean = metrics(y, base.pred, ppu)["rmse"]
+    out = {}
+    for name, o in outcomes.items():
+        if isinstance(o, str):
             continue
-        point = metrics(y, m.pred, ppu)
-        draws = [metrics(y[b], m.pred[b], ppu) for b in boots]
-        row = {"features": list(m.features), "note": m.note,
-               **{k: {"value": point[k], "ci": _ci([d[k] for d in draws])} for k in METRICS}}
-        if m is not full:
-            diff = [metrics(y[b], m.pred[b], ppu)["rmse"] - metrics(y[b], full.pred[b], ppu)["rmse"]
-                    for b in boots]
-            row["rmse_minus_tuneahead"] = {"value": point["rmse"] - metrics(y, full.pred, ppu)["rmse"],
-                                           "ci": _ci(diff)}
-        rows[m.name] = row
-    return rows
+        row = metrics(y, o.pred, ppu)
+        row["skill"] = 1.0 - row["rmse"] / rmse_mean if rmse_mean > 0 else math.nan
+        if o.low is not None:
+            row.update(_model_metrics(o, y, ppu, gate))
+        out[name] = row
+    return out
 
 
-def _ci(values: Sequence[float]) -> list[float]:
-    v = np.asarray([x for x in values if math.isfinite(x)])
-    if v.size == 0:
-        return [math.nan, math.nan]
-    return [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))]
+def _model_metrics(o: Outcome, y: np.ndarray, ppu: float, gate: Gate) -> dict[str, float]:
+    inside = covered(y, o.low, o.high)
+    far = o.ratio > 1.0
+    verdict = np.where(far, "uncertain", np.where(o.high < gate.threshold, "no-go", "go"))
+    truth = np.where(y < gate.threshold, "no-go", "go")
+    clear = np.abs(y - gate.threshold) * ppu > (gate.noise_floor or 0.0)
+    decided = clear & (verdict != "uncertain")
+    return {"coverage": float(inside.mean()), "half_width": float(np.mean((o.high - o.low) / 2) * ppu),
+            "flagged": float(far.mean()), "flagged_by_box": float(o.box.mean()),
+            "coverage_unflagged": _share(inside[~far]),
+            "gate_accuracy": _share((verdict == truth)[decided]), "gate_decided": _share(decided[clear]),
+            "nogo_recall": _share((verdict == "no-go")[clear & (truth == "no-go")]),
+            "go_recall": _share((verdict == "go")[clear & (truth == "go")]),
+            "clear_runs": float(clear.sum()), "clear_nogo_runs": float((clear & (truth == "no-go")).sum())}
 
 
-def _coverage(full: Predictor, table, features, y, test, cfg) -> dict[str, Any]:
-    pred = full.predict(table.matrix(features)[test])
-    q = full.q_
-    rng = np.random.default_rng(cfg.seed + 2)
-    draws = [empirical_coverage(y[test][b], pred[b], q)
-             for b in (rng.integers(0, len(test), len(test)) for _ in range(cfg.n_boot))]
-    need = math.ceil(full.coverage / (1 - full.coverage) - 1e-9)
-    if not math.isfinite(q):  # an unbounded interval covers everything and says nothing
-        draws = [math.nan]
-    return {"target": full.coverage, "n_calibration": full.n_calibration_, "min_calibration": need,
-            "half_width_points": q * full.target_.points_per_unit,
-            "test_coverage": {"value": empirical_coverage(y[test], pred, q) if math.isfinite(q) else math.nan,
-                              "ci": _ci(draws)},
-            "n_test": len(test)}
+def _share(mask: np.ndarray) -> float:
+    return float(mask.mean()) if mask.size else math.nan
 
 
-def _gate(pred: np.ndarray, y: np.ndarray, train, val, test, table: MetaTable, cfg: EvalConfig) -> dict[str, Any]:
-    thr = cfg.threshold if cfg.threshold is not None else float(np.median(y[np.concatenate([train, val])]))
-    cost = table.numeric(cfg.cost_column)[test] if cfg.cost_column else np.ones(len(test))
-    cost = np.where(np.isfinite(cost), cost, 0.0)
-    yt = y[test]
-    ok, go = yt >= thr, pred >= thr
-    total = float(cost.sum())
-    return {
-        "threshold": thr, "threshold_source": "given" if cfg.threshold is not None else "training median",
-        "cost_column": cfg.cost_column or "(each run counts 1)",
-        "successes": int(ok.sum()), "failures": int((~ok).sum()),
-        "success_recall": float(np.mean(go[ok])) if ok.any() else math.nan,
-        "failure_recall": float(np.mean(~go[~ok])) if (~ok).any() else math.nan,
-        "compute_saved": float(cost[~go].sum()) / total if total > 0 else math.nan,
-        "successes_skipped": int((ok & ~go).sum()),
-    }
+@dataclass
+class Evaluation:
+    """Per-resample metrics of every method, and what they were run on."""
+
+    cfg: EvalConfig
+    target: str
+    points_per_unit: float
+    gate: Gate
+    n_rows: int
+    n_groups: int
+    per_resample: list[dict[str, dict[str, float]]]
+    test_fraction: float
+    notes: dict[str, str]
+    first: dict[str, float]
+    pooled: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, dict[str, dict[str, float]]]:
+        """method -> metric -> {mean, se, n}."""
+        names = list(dict.fromkeys(m for r in self.per_resample for m in r))
+        keys = POINT_METRICS + MODEL_METRICS + ("clear_runs", "clear_nogo_runs")
+        return {m: {k: self._spread([r[m].get(k, math.nan) for r in self.per_resample if m in r], k)
+                    for k in keys if any(k in r.get(m, {}) for r in self.per_resample)} for m in names}
+
+    def _spread(self, values: Sequence[float], key: str) -> dict[str, float]:
+        v = np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64)
+        if key.startswith("clear"):
+            return {"mean": float(v.sum()), "se": math.nan, "n": int(v.size)}
+        if v.size == 0:
+            return {"mean": math.nan, "se": math.nan, "n": 0}
+        ratio = self.test_fraction / (1 - self.test_fraction)
+        se = float(v.std(ddof=1) * math.sqrt(1 / v.size + ratio)) if v.size > 1 else math.nan
+        return {"mean": float(v.mean()), "se": se, "n": int(v.size)}
+
+    def to_dict(self) -> dict[str, Any]:
+        c = self.cfg
+        return {"split": c.split, "folds": c.folds, "repeats": c.repeats, "seed": c.seed,
+                "group_column": c.group_column, "groups": self.n_groups, "rows": self.n_rows,
+                "resamples": len(self.per_resample), "test_fraction": self.test_fraction,
+                "target": self.target, "points_per_unit": self.points_per_unit,
+                "gate": {"threshold": self.gate.threshold, "source": self.gate.source,
+                         "noise_floor_points": self.gate.noise_floor},
+                "notes": self.notes, "first_resample_rmse": self.first, "pooled": self.pooled,
+                "summary": self.summary()}
 
 
-def render_text(results: Sequence[SplitResult]) -> str:
-    """Table 1 as plain text, one block per split."""
-    out: list[str] = []
-    for r in results:
-        out.append(f"## split: {r.split} (seed {r.seed}; rows train/early-stop/cal/test {r.sizes}"
-                   + (f"; groups: {r.group_column}" if r.group_column else "") + ")")
-        if r.error:
-            out += [f"not evaluated: {r.error}", ""]
+def evaluate(table: MetaTable, features: Sequence[str], spec: Target, cfg: EvalConfig) -> Evaluation:
+    """Run every method on every resample of ``cfg``."""
+    y = target_values(table, spec.name) + spec.offset
+    gate = _gate(table, spec, cfg)
+    per, notes, first, fractions = [], {}, {}, []
+    preds: dict[str, list[np.ndarray]] = {}
+    ys: list[np.ndarray] = []
+    for i, rs in enumerate(resamples(table, cfg)):
+        outcomes = run_methods(table, features, spec, rs, cfg)
+        notes.update({k: v for k, v in outcomes.items() if isinstance(v, str)})
+        ys.append(y[rs.test])
+        for k, o in outcomes.items():
+            if not isinstance(o, str):
+                preds.setdefault(k, []).append(o.pred)
+        per.append(score_resample(outcomes, y[rs.test], spec.points_per_unit, gate))
+        fractions.append(len(rs.test) / len(table))
+        if i == 0:
+            first = {m: r["rmse"] for m, r in per[0].items()}
+    groups = len(set(table.text(cfg.group_column))) if cfg.group_column else len(table)
+    return Evaluation(cfg, spec.name, spec.points_per_unit, gate, len(table), groups, per,
+                      float(np.mean(fractions)), notes, first, _pooled(np.concatenate(ys), preds,
+                                                                      spec.points_per_unit))
+
+
+def _pooled(y: np.ndarray, preds: dict[str, list[np.ndarray]], ppu: float) -> dict[str, dict[str, float]]:
+    """RMSE and skill over every out-of-fold prediction at once (each run
+    once per repeat): the leave-one-group-out numbers, where folds are tiny."""
+    base = metrics(y, np.concatenate(preds["mean"]), ppu)["rmse"]
+    out = {}
+    for name, p in preds.items():
+        rmse = metrics(y, np.concatenate(p), ppu)["rmse"]
+        out[name] = {"rmse": rmse, "skill": 1.0 - rmse / base if base > 0 else math.nan}
+    return out
+
+
+def _gate(table: MetaTable, spec: Target, cfg: EvalConfig) -> Gate:
+    floor = cfg.noise_floor if cfg.noise_floor is not None else noise_floor(table, spec.name,
+                                                                            spec.points_per_unit)
+    if cfg.threshold is not None:
+        return Gate(cfg.threshold, "given", floor)
+    if spec.base_score is not None:
+        return Gate(spec.base_score, "base model's score", floor)
+    y = target_values(table, spec.name) + spec.offset
+    return Gate(float(np.median(y)), "median score (no base-model score in the table)", floor)
+
+
+# ---------------------------------------------------------------- rendering
+def render_text(ev: Evaluation, title: str = "") -> str:
+    """Markdown: Table 1 (mean ± SE per resample) and the predictor block."""
+    s, c = ev.summary(), ev.cfg
+    how = (f"repeated group {c.folds}-fold by `{c.group_column}` ({ev.n_groups} groups), {c.repeats} repeats"
+           if c.split == "group" and c.folds else
+           f"leave-one-group-out by `{c.group_column}` ({ev.n_groups} groups)" if c.split == "group" else
+           f"{c.repeats} random splits, test share {c.test_size:g} (seed repeats may leak)")
+    out = [f"## {title or 'Table 1'}", "",
+           f"{ev.n_rows} runs; {how}: {len(ev.per_resample)} resamples (seeds from {c.seed}). "
+           f"Target `{ev.target}`, errors in points (x{ev.points_per_unit:g}). Each cell: mean ± SE over "
+           f"resamples (SE with the Nadeau-Bengio correction for overlapping training sets). "
+           f"Skill = 1 - RMSE/RMSE(training mean) on the same test rows.", "",
+           "| method | RMSE | skill | R² | Pearson r | Acc@1 | Acc@2 | Acc@3 | pooled RMSE | pooled skill | "
+           "RMSE, first resample |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, row in s.items():
+        cells = " | ".join(_pm(row.get(k)) for k in POINT_METRICS)
+        pool = ev.pooled.get(name, {})
+        out.append(f"| {name} | {cells} | {_fmt(pool.get('rmse'), 2)} | {_fmt(pool.get('skill'), 2)} | "
+                   f"{_fmt(ev.first.get(name), 2)} |")
+    out += [f"| {name} | n/a: {why} | | | | | | | | | |" for name, why in sorted(ev.notes.items())]
+    out += ["", "Pooled: RMSE and skill over all out-of-fold predictions at once (the usual leave-one-out "
+                "numbers; per-resample R² and skill are unstable on folds of 1-3 runs)."]
+    return "\n".join(out + [""] + _model_block(ev, s)) + "\n"
+
+
+def _model_block(ev: Evaluation, s: dict[str, Any]) -> list[str]:
+    g = ev.gate
+    floor = f"{g.noise_floor:.2f} points" if g.noise_floor is not None else "none (no seed repeats)"
+    out = [f"Intervals (CV+, target {ev.cfg.params.get('coverage', 0.9):.0%}), distance guard and go/no-go "
+           f"gate at {g.threshold:.4g} ({g.source}); verdict no-go when the interval's upper end is below "
+           f"it, uncertain when the guard flags the run, else go. Gate accuracy on test runs farther than "
+           f"one noise floor ({floor}) from the threshold, among those given go or no-go.", "",
+           "| method | coverage | coverage, unflagged | half-width (points) | flagged by guard | "
+           "flagged by the old box | gate accuracy | decided | no-go recall | go recall | clear runs (no-go) |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name in LGBM:
+        if name not in s:
             continue
-        out.append(f"target {r.target}; errors in points (x{r.points_per_unit:g}); [95% bootstrap interval]")
-        out.append(f"{'method':<26}{'RMSE':>24}{'R2':>24}{'Pearson r':>24}"
-                   f"{'Acc@1':>7}{'Acc@2':>7}{'Acc@3':>7}  {'dRMSE vs full':>24}")
-        for name, row in r.rows.items():
-            out.append(_row_text(name, row))
-        out += _coverage_text(r.coverage) + _gate_text(r.gate) + [""]
-    return "\n".join(out).rstrip() + "\n"
+        r = s[name]
+        cells = " | ".join(_pm(r.get(k)) for k in ("coverage", "coverage_unflagged", "half_width", "flagged",
+                                                     "flagged_by_box", "gate_accuracy", "gate_decided", "nogo_recall",
+                                                     "go_recall"))
+        counts = f"{r['clear_runs']['mean']:.0f} ({r['clear_nogo_runs']['mean']:.0f})"
+        out.append(f"| {name} | {cells} | {counts} |")
+    return out + ["", "Clear runs are counted over all resamples (a run is tested once per repeat). The old box "
+                      "flags a run when any feature lies beyond its training range by more than 5% of it "
+                      "(the guard before issue 14), shown for comparison."]
 
 
 def _fmt(x: float | None, digits: int = 3) -> str:
     return "n/a" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
-def _with_ci(cell: dict[str, Any]) -> str:
-    lo, hi = cell["ci"]
-    return f" {_fmt(cell['value'], 2)} [{_fmt(lo, 2)},{_fmt(hi, 2)}]"
-
-
-def _row_text(name: str, row: dict[str, Any]) -> str:
-    if "rmse" not in row:
-        return f"{name:<26}n/a: {row['note']}"
-    accs = "".join(f"{_fmt(row[f'acc@{k}']['value'], 2):>7}" for k in (1, 2, 3))
-    diff = _with_ci(row["rmse_minus_tuneahead"]) if "rmse_minus_tuneahead" in row else "-"
-    note = f"\n{'':<26}note: {row['note']}" if row.get("note") else ""
-    return (f"{name:<26}{_with_ci(row['rmse']):>24}{_with_ci(row['r2']):>24}{_with_ci(row['pearson']):>24}"
-            f"{accs}  {diff:>24}{note}")
-
-
-def _coverage_text(c: dict[str, Any]) -> list[str]:
-    if not math.isfinite(c["half_width_points"]):
-        return [f"conformal interval: unbounded ({c['n_calibration']} calibration runs; {c['target']:.0%} "
-                f"coverage needs at least {c['min_calibration']}): coverage not measurable"]
-    return [f"conformal interval: ±{_fmt(c['half_width_points'], 2)} points for {c['target']:.0%} target "
-            f"coverage ({c['n_calibration']} calibration runs); test coverage "
-            f"{_with_ci(c['test_coverage'])} on {c['n_test']} runs"]
-
-
-def _gate_text(g: dict[str, Any]) -> list[str]:
-    return [f"go/no-go at {_fmt(g['threshold'], 4)} ({g['threshold_source']}): success recall "
-            f"{_fmt(g['success_recall'], 3)} ({g['successes']} successes), failure recall "
-            f"{_fmt(g['failure_recall'], 3)} ({g['failures']} failures), compute saved "
-            f"{_fmt(g['compute_saved'], 3)} by {g['cost_column']}, successes skipped {g['successes_skipped']}"]
-
-
-def summarise(results: Sequence[SplitResult]) -> dict[str, Any]:
-    """Aggregate repeated splits (different seeds) of one kind: per method
-    and metric the mean and the 2.5-97.5 percentile range over repeats; for
-    baselines also the share of repeats where they were worse than the full
-    model (higher RMSE)."""
-    ok = [r for r in results if not r.error]
-    out: dict[str, Any] = {"split": results[0].split if results else "", "repeats": len(results),
-                           "evaluated": len(ok), "errors": sorted({r.error for r in results if r.error})}
-    if not ok:
-        return out
-    names = list(ok[0].rows)
-    out["methods"] = [{"method": n, **_summary_row([r.rows[n] for r in ok])} for n in names]
-    out["coverage"] = {"test_coverage": _spread([r.coverage["test_coverage"]["value"] for r in ok]),
-                       "half_width_points": _spread([r.coverage["half_width_points"] for r in ok]),
-                       "target": ok[0].coverage["target"]}
-    out["gate"] = {k: _spread([r.gate[k] for r in ok])
-                   for k in ("success_recall", "failure_recall", "compute_saved", "threshold")}
-    return out
-
-
-def _summary_row(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    if "rmse" not in rows[0]:
-        return {"note": rows[0].get("note", "")}
-    row = {k: _spread([r[k]["value"] for r in rows]) for k in METRICS}
-    if "rmse_minus_tuneahead" in rows[0]:
-        diffs = [r["rmse_minus_tuneahead"]["value"] for r in rows]
-        row["rmse_minus_tuneahead"] = _spread(diffs)
-        row["worse_than_tuneahead"] = float(np.mean([d > 0 for d in diffs]))
-    return row
-
-
-def _spread(values: Sequence[float]) -> dict[str, Any]:
-    v = np.asarray([x for x in values if x is not None and math.isfinite(x)], dtype=np.float64)
-    if v.size == 0:
-        return {"mean": math.nan, "range": [math.nan, math.nan], "n": 0}
-    return {"mean": float(v.mean()), "range": [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))],
-            "n": int(v.size)}
-
-
-def render_summary(summary: dict[str, Any]) -> str:
-    """Text of :func:`summarise`: mean [2.5-97.5 percentile over repeats]."""
-    head = (f"## split: {summary['split']}, {summary['evaluated']} of {summary['repeats']} repeated "
-            f"splits evaluated: mean [2.5-97.5 percentile over repeats]")
-    if not summary["evaluated"]:
-        return f"{head}\nnot evaluated: {'; '.join(summary['errors'])}\n"
-    out = [head, f"{'method':<26}{'RMSE':>24}{'R2':>24}{'Pearson r':>24}{'Acc@3':>20}  "
-                 f"{'dRMSE vs full':>24}{'worse':>7}"]
-    for row in summary["methods"]:
-        if "rmse" not in row:
-            out.append(f"{row['method']:<26}n/a: {row['note']}")
-            continue
-        diff = _spread_text(row["rmse_minus_tuneahead"]) if "rmse_minus_tuneahead" in row else "-"
-        worse = f"{row['worse_than_tuneahead']:.0%}" if "worse_than_tuneahead" in row else "-"
-        out.append(f"{row['method']:<26}{_spread_text(row['rmse']):>24}{_spread_text(row['r2']):>24}"
-                   f"{_spread_text(row['pearson']):>24}{_spread_text(row['acc@3']):>20}  {diff:>24}{worse:>7}")
-    c, g = summary["coverage"], summary["gate"]
-    out.append(f"conformal test coverage {_spread_text(c['test_coverage'])} (target {c['target']:.0%}), "
-               f"half-width {_spread_text(c['half_width_points'])} points")
-    out.append(f"go/no-go: success recall {_spread_text(g['success_recall'])}, failure recall "
-               f"{_spread_text(g['failure_recall'])}, compute saved {_spread_text(g['compute_saved'])}")
-    return "\n".join(out) + "\n"
-
-
-def _spread_text(s: dict[str, Any]) -> str:
-    lo, hi = s["range"]
-    return f" {_fmt(s['mean'], 2)} [{_fmt(lo, 2)},{_fmt(hi, 2)}]"
+def _pm(cell: dict[str, float] | None, digits: int = 2) -> str:
+    if not cell or not math.isfinite(cell["mean"]):
+        return "n/a"
+    se = f" ± {cell['se']:.{digits}f}" if math.isfinite(cell["se"]) else ""
+    return f"{cell['mean']:.{digits}f}{se}"

@@ -1,11 +1,19 @@
-"""The predictor: LightGBM on z-scored features, with a split-conformal
-interval and the training ranges that decide out-of-distribution.
+"""The predictor: LightGBM on z-scored features, with a CV+ conformal
+interval from every training row and a distance guard that decides
+out-of-distribution (:mod:`tuneahead_lint.predict.guard`).
 
 Saved as a folder, never pickled: ``model.txt`` (LightGBM's text format),
-``model.json`` (feature order, standardisation, ranges, conformal
-half-width, target, training data hash, versions) and ``CARD.md`` (the same,
-for people). :meth:`Predictor.load` of a saved folder predicts exactly what
-the fitted object predicted.
+``cv/fold-NN.txt`` (the CV+ fold models, same format), ``model.json``
+(feature order, standardisation, ranges, fold of each training row and its
+out-of-fold residual, the guard, target, training data hash, versions) and
+``CARD.md`` (the same, for people). :meth:`Predictor.load` of a saved folder
+predicts exactly what the fitted object predicted.
+
+**Small-data rule.** ``min_child_samples`` defaults to ``max(2, n // 15)``
+for n training rows: the paper's 20 at its ~300 training rows, 2 at our 42
+(20 on 42 rows cannot split, and the model predicts a constant). Early
+stopping is off unless an ``eval_set`` is given: on a few hundred rows a
+held-out stopping fold costs more rows than the stopping saves.
 """
 
 from __future__ import annotations
@@ -21,16 +29,23 @@ from typing import Any
 
 import numpy as np
 
-from tuneahead_lint.predict.conformal import conformal_quantile, interval
+from tuneahead_lint.predict.conformal import conformal_quantile, cv_plus
+from tuneahead_lint.predict.guard import Guard
 from tuneahead_lint.predict.table import PredictError, feature_kind
 
-FORMAT = "tuneahead-predictor/1"
+FORMAT = "tuneahead-predictor/2"
 # TuneAhead's LightGBM settings (Appendix C; configs/main.yaml of the paper's code).
 PAPER_PARAMS: dict[str, Any] = {
     "learning_rate": 0.05, "num_leaves": 4, "n_estimators": 140, "subsample": 0.6,
     "colsample_bytree": 0.6, "min_child_samples": 20, "lambda_l2": 1.0, "early_stopping_rounds": 50,
 }
 OOD_TOLERANCE = 0.05  # share of a feature's training range allowed beyond either end
+CV_FOLDS = 10  # CV+ folds (cut to the number of groups)
+
+
+def auto_min_child_samples(n_rows: int) -> int:
+    """``max(2, n // 15)``: the paper's 20 at about 300 rows, scaled down."""
+    return max(2, n_rows // 15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +93,9 @@ class Predictor:
     paper's code (sklearn wrapper without ``subsample_freq``)."""
 
     def __init__(self, learning_rate: float = 0.05, num_leaves: int = 4, n_estimators: int = 140,
-                 subsample: float = 0.6, colsample_bytree: float = 0.6, min_child_samples: int = 20,
+                 subsample: float = 0.6, colsample_bytree: float = 0.6, min_child_samples: int | None = None,
                  lambda_l2: float = 1.0, early_stopping_rounds: int = 50, coverage: float = 0.9,
-                 seed: int = 0) -> None:
+                 seed: int = 0, cv_folds: int = CV_FOLDS) -> None:
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.n_estimators = n_estimators
@@ -91,11 +106,12 @@ class Predictor:
         self.early_stopping_rounds = early_stopping_rounds
         self.coverage = coverage
         self.seed = seed
+        self.cv_folds = cv_folds
 
     def get_params(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in (
             "learning_rate", "num_leaves", "n_estimators", "subsample", "colsample_bytree",
-            "min_child_samples", "lambda_l2", "early_stopping_rounds", "coverage", "seed")}
+            "min_child_samples", "lambda_l2", "early_stopping_rounds", "coverage", "seed", "cv_folds")}
 
     def lgb_params(self, n_rows: int | None = None) -> dict[str, Any]:
         """The parameters as LightGBM names (deterministic, single thread).
@@ -103,55 +119,78 @@ class Predictor:
         bag = self.subsample < 1 and (n_rows is None or int(self.subsample * n_rows) >= 1)
         return {
             "objective": "regression", "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_child_samples,
+            "num_leaves": self.num_leaves, "min_data_in_leaf": self.resolved_min_child_samples(n_rows),
             "bagging_fraction": self.subsample, "bagging_freq": 1 if bag else 0,
             "feature_fraction": self.colsample_bytree, "lambda_l2": self.lambda_l2,
             "seed": self.seed, "deterministic": True, "force_row_wise": True, "num_threads": 1,
             "verbose": -1, "feature_pre_filter": False, "min_data_in_bin": 1,
         }
 
+    def resolved_min_child_samples(self, n_rows: int | None) -> int:
+        """The given ``min_child_samples``, else :func:`auto_min_child_samples`."""
+        if self.min_child_samples is not None:
+            return int(self.min_child_samples)
+        return auto_min_child_samples(n_rows or 0)
+
     # ------------------------------------------------------------------ fit
     def fit(self, X: np.ndarray, y: np.ndarray, *, features: Sequence[str],
+            groups: Sequence[str] | None = None,
             eval_set: tuple[np.ndarray, np.ndarray] | None = None,
-            calibration: tuple[np.ndarray, np.ndarray] | None = None,
             target: Target = Target("target")) -> Predictor:
         """Train on ``X`` (rows × features, raw values) and ``y`` (target
-        units, without ``target.offset``). ``eval_set`` drives early stopping;
-        ``calibration`` sets the conformal half-width (infinite without it).
-        Ranges are taken over every row given."""
-        import lightgbm as lgb
-
+        units, without ``target.offset``). The CV+ interval comes from
+        ``cv_folds`` folds of whole ``groups`` (rows when None); ``eval_set``
+        (opt-in) drives early stopping. Ranges are taken over every row."""
         X, y = _2d(X, len(features)), np.asarray(y, dtype=np.float64)
         self.features_ = tuple(features)
         self.target_ = target
         self.mean_, self.std_ = _moments(X)
-        params = self.lgb_params(len(y))
+        self.min_child_samples_ = self.resolved_min_child_samples(len(y))
+        booster = self._train(X, y, self.n_estimators, eval_set)
+        self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
+        self.booster_ = _reload(booster, self.best_iteration_)
+        self._fit_cv_plus(X, y, groups)
+        self._fit_ranges(X, y)
+        self._fit_guard(X, groups)
+        return self
+
+    def _train(self, X: np.ndarray, y: np.ndarray, rounds: int,
+               eval_set: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
+        import lightgbm as lgb
+
+        params = {**self.lgb_params(len(y)), "min_data_in_leaf": self.min_child_samples_}
         train = lgb.Dataset(self._z(X), y, feature_name=_safe_names(self.features_),
                             params=params, free_raw_data=False)
         valid, callbacks = [], []
         if eval_set is not None and len(eval_set[1]):
-            valid = [train.create_valid(self._z(_2d(eval_set[0], len(features))), eval_set[1])]
+            valid = [train.create_valid(self._z(_2d(eval_set[0], len(self.features_))), eval_set[1])]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
-        booster = lgb.train(params, train, num_boost_round=self.n_estimators,
-                            valid_sets=valid, callbacks=callbacks)
-        self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
-        self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=self.best_iteration_))
-        self._fit_calibration(calibration)
-        self._fit_ranges(X, y, eval_set, calibration)
-        return self
+        return lgb.train(params, train, num_boost_round=rounds, valid_sets=valid, callbacks=callbacks)
 
-    def _fit_calibration(self, calibration: tuple[np.ndarray, np.ndarray] | None) -> None:
-        if calibration is None or not len(calibration[1]):
-            self.q_, self.n_calibration_ = math.inf, 0
+    def _fit_cv_plus(self, X: np.ndarray, y: np.ndarray, groups: Sequence[str] | None) -> None:
+        """Fold models (as many trees as the main model) and the out-of-fold
+        residual of every training row (:func:`conformal.cv_plus`)."""
+        from tuneahead_lint.predict.splits import group_kfold
+
+        labels = [str(g) for g in groups] if groups is not None else [str(i) for i in range(len(y))]
+        self.fold_ = group_kfold(labels, self.cv_folds, self.seed) if len(set(labels)) >= 2 else \
+            np.zeros(len(y), dtype=np.int64)
+        self.fold_boosters_ = []
+        self.residuals_ = np.full(len(y), np.inf)
+        if len(set(self.fold_.tolist())) < 2:
             return
-        Xc, yc = _2d(calibration[0], len(self.features_)), np.asarray(calibration[1], dtype=np.float64)
-        self.q_ = conformal_quantile(yc + self.target_.offset - self.predict(Xc), self.coverage)
-        self.n_calibration_ = int(yc.size)
+        for k in range(int(self.fold_.max()) + 1):
+            out = self.fold_ == k
+            b = _reload(self._train(X[~out], y[~out], self.best_iteration_), self.best_iteration_)
+            self.fold_boosters_.append(b)
+            self.residuals_[out] = np.abs(y[out] - b.predict(self._z(X[out])))
 
-    def _fit_ranges(self, X, y, *more) -> None:
-        rows = [(X, y)] + [(_2d(m[0], len(self.features_)), np.asarray(m[1])) for m in more if m is not None]
-        allX = np.vstack([r[0] for r in rows])
-        ally = np.concatenate([r[1] for r in rows]) + self.target_.offset
+    def _fit_guard(self, X: np.ndarray, groups: Sequence[str] | None) -> None:
+        gains = self.booster_.feature_importance(importance_type="gain")
+        self.guard_ = Guard(self.features_, X, gains, groups)
+
+    def _fit_ranges(self, X: np.ndarray, y: np.ndarray) -> None:
+        allX, ally = X, y + self.target_.offset
         thr = self.target_.success_threshold
         ok = ally >= thr if thr is not None else np.ones(ally.size, dtype=bool)
         self.ranges_ = {name: _range(allX[:, j], ok) for j, name in enumerate(self.features_)}
@@ -172,9 +211,21 @@ class Predictor:
         return sum(t["num_leaves"] - 1 for t in self.booster_.dump_model()["tree_info"])
 
     def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(score, low, high)``; low/high are ±inf without calibration rows."""
+        """``(score, low, high)``: the all-rows model's score and the CV+
+        interval (±inf when there are too few rows or folds)."""
+        X = _2d(X, len(self.features_))
         pred = self.predict(X)
-        return (pred, *interval(pred, self.q_))
+        if not self.fold_boosters_:
+            return pred, np.full(len(pred), -math.inf), np.full(len(pred), math.inf)
+        Z = self._z(X)
+        by_fold = np.array([b.predict(Z) for b in self.fold_boosters_]) + self.target_.offset
+        low, high = cv_plus(by_fold[self.fold_], self.residuals_, self.coverage)
+        return pred, low, high
+
+    def half_width(self) -> float:
+        """Typical half-width: the coverage quantile of the out-of-fold
+        residuals (target units; what the card reports)."""
+        return conformal_quantile(self.residuals_, self.coverage)
 
     def out_of_range(self, x: Sequence[float]) -> tuple[tuple[str, float, float, float], ...]:
         """``(feature, value, train_low, train_high)`` for each value of one
@@ -195,7 +246,11 @@ class Predictor:
             "standardize": {"mean": list(self.mean_), "std": list(self.std_)},
             "ranges": {n: _range_dict(r) for n, r in self.ranges_.items()},
             "ood_tolerance": OOD_TOLERANCE,
-            "conformal": {"coverage": self.coverage, "q": self.q_, "n_calibration": self.n_calibration_},
+            "conformal": {"method": "cv+", "coverage": self.coverage, "folds": len(self.fold_boosters_),
+                          "q": self.half_width(), "fold_of_row": list(self.fold_),
+                          "residuals": list(self.residuals_)},
+            "min_child_samples": self.min_child_samples_,
+            "guard": self.guard_.to_dict(),
             "target": {"name": self.target_.name, "offset": self.target_.offset,
                        "points_per_unit": self.target_.points_per_unit,
                        "base_score": self.target_.base_score,
@@ -214,6 +269,13 @@ class Predictor:
         out.mkdir(parents=True, exist_ok=True)
         doc = self.to_dict(extra)
         (out / "model.txt").write_text(self.booster_.model_to_string(), encoding="utf-8")
+        cv = out / "cv"
+        for old in sorted(cv.glob("fold-*.txt")) if cv.is_dir() else ():
+            old.unlink()
+        if self.fold_boosters_:
+            cv.mkdir(exist_ok=True)
+        for k, b in enumerate(self.fold_boosters_):
+            (cv / f"fold-{k:02d}.txt").write_text(b.model_to_string(), encoding="utf-8")
         (out / "model.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         (out / "CARD.md").write_text(render_card(doc), encoding="utf-8")
         return out
@@ -225,6 +287,8 @@ class Predictor:
         try:
             doc = json.loads((folder / "model.json").read_text(encoding="utf-8"))
             text = (folder / "model.txt").read_text(encoding="utf-8")
+            folds = [(folder / "cv" / f"fold-{k:02d}.txt").read_text(encoding="utf-8")
+                     for k in range(int(doc.get("conformal", {}).get("folds", 0)))]
         except (OSError, ValueError) as exc:
             raise PredictError(f"{folder}: not a predictor folder: {exc}") from None
         if doc.get("format") != FORMAT:
@@ -232,6 +296,7 @@ class Predictor:
         self = cls(**doc["params"])
         self._restore(doc)
         self.booster_ = _booster(text)
+        self.fold_boosters_ = [_booster(t) for t in folds]
         self.doc_ = doc
         return self
 
@@ -241,8 +306,10 @@ class Predictor:
         self.std_ = np.array(doc["standardize"]["std"], dtype=np.float64)
         self.ranges_ = {n: _range_from(r) for n, r in doc["ranges"].items()}
         c, t = doc["conformal"], doc["target"]
-        self.q_ = math.inf if c["q"] is None else float(c["q"])
-        self.n_calibration_ = int(c["n_calibration"])
+        self.fold_ = np.array(c["fold_of_row"], dtype=np.int64)
+        self.residuals_ = np.array([math.inf if r is None else r for r in c["residuals"]], dtype=np.float64)
+        self.min_child_samples_ = int(doc["min_child_samples"])
+        self.guard_ = Guard.from_dict(self.features_, doc["guard"])
         self.target_ = Target(t["name"], t["offset"], t["points_per_unit"], t["base_score"],
                               t["success_threshold"])
         self.best_iteration_ = int(doc["best_iteration"])
@@ -260,6 +327,13 @@ def _booster(text: str) -> Any:
         import lightgbm as lgb
 
         return lgb.Booster(model_str=text)
+
+
+def _reload(booster: Any, iterations: int) -> Any:
+    """A standalone booster of the first ``iterations`` trees."""
+    import lightgbm as lgb
+
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=iterations))
 
 
 def _2d(X: np.ndarray, k: int) -> np.ndarray:

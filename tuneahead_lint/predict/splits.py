@@ -53,3 +53,21 @@ def group_split(groups: Sequence[str], fractions: Sequence[float], seed: int) ->
 def sizes(parts: Sequence[np.ndarray]) -> str:
     """``"46/14/12/28"``: row counts of each part, for logs and cards."""
     return "/".join(str(len(p)) for p in parts)
+
+
+def group_kfold(groups: Sequence[str], k: int, seed: int) -> np.ndarray:
+    """Fold number (0..k-1) of each row; whole groups stay in one fold.
+
+    Groups in a seeded random order go each to the fold holding the fewest
+    rows so far (lowest fold number on ties), so folds are about equal in
+    rows. ``k`` larger than the number of groups is cut to it."""
+    names = sorted(set(groups))
+    k = max(1, min(k, len(names)))
+    counts = Counter(groups)
+    load = [0] * k
+    fold_of: dict[str, int] = {}
+    for i in np.random.default_rng(seed).permutation(len(names)):
+        f = int(np.argmin(load))
+        fold_of[names[i]] = f
+        load[f] += counts[names[i]]
+    return np.array([fold_of[g] for g in groups], dtype=np.int64)

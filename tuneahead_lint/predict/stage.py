@@ -7,14 +7,23 @@ and ``.../static`` when it did not. Hyperparameter features take the planned
 values given on the command line (``--lr``, ``--batch-size``, ``--lora-r``)
 or else the median of the training runs (reported as such).
 
-Verdict against ``min-score``: ``no-go`` when the predicted score is below it,
-``go`` otherwise, ``""`` when no ``min-score`` is set or when the dataset is
-out of the training distribution (the gate never fails on an extrapolation
-alone; the report says why).
+Verdict, always one of three when there is a prediction:
+
+* ``uncertain`` when the distance guard finds the dataset far from every
+  training run (its interval is widened by the distance ratio), or when the
+  interval is unbounded or there is no threshold;
+* ``no-go`` when the interval's upper end is below the threshold: the
+  base model's score by default (the fine-tune is predicted to make the base
+  model worse), or ``min-score`` when set;
+* ``go`` otherwise.
+
+Each verdict carries its reason; the model card's grouped-CV skill travels
+with it so the report can say how far to trust it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,17 +74,31 @@ class PredictOutcome:
     model_dir: str
     hparams: tuple[tuple[str, float, str], ...]  # (feature, value, "given" | "training median")
     refs: Mapping[str, tuple[tuple[str, int], ...]]  # feature -> evidence lines
+    guard: Any = None  # guard.GuardResult
+    threshold: float | None = None
+    threshold_source: str = ""
+    reason: str = ""
+    skill: Mapping[str, Any] | None = None  # the card's grouped-CV numbers
 
     def extra(self) -> tuple[tuple[str, Any], ...]:
         """Entries for ``Report.extra`` (rendered by the JSON and text reporters)."""
+        g = self.guard
         return (
             ("attributions", tuple(a.to_dict() for a in self.attributions)),
             ("prediction_detail", {
                 "expected_score": self.expected, "min_score": self.min_score,
+                "threshold": self.threshold, "threshold_source": self.threshold_source,
+                "verdict_reason": self.reason,
                 "points_per_unit": self.points_per_unit, "model_dir": self.model_dir,
+                "guard": None if g is None else {
+                    "distance_ratio": g.ratio, "far": g.far,
+                    "most_different": [{"feature": f, "sd": d} for f, d in g.nearest_features],
+                    "size_beyond_training": [{"feature": f, "value": v, "train_low": lo, "train_high": hi}
+                                             for f, v, lo, hi in g.size_beyond]},
                 "out_of_range": [{"feature": f, "value": v, "train_low": lo, "train_high": hi}
                                  for f, v, lo, hi in self.out_of_range],
                 "hparams": [{"feature": f, "value": v, "source": s} for f, v, s in self.hparams],
+                "model_skill": dict(self.skill) if self.skill else None,
             }),
         )
 
@@ -110,16 +133,40 @@ def predict_stage(values: Sequence[tuple[str, Measure]], *, model: str | None, p
     _check_base_model(predictor, base_model, folder)
     x, used = _vector(predictor, dict(values), hparams or {}, folder)
     score, low, high = (float(v[0]) for v in predictor.predict_interval([x]))
+    guard = predictor.guard_.check(x)
+    if guard.far:
+        low, high = score - (score - low) * guard.ratio, score + (high - score) * guard.ratio
     expected, attributions = explain(predictor, x)
-    ood = predictor.out_of_range(x)
     t = predictor.target_
-    verdict = "" if min_score is None or ood else ("no-go" if score < min_score else "go")
+    threshold, source = (min_score, "min-score") if min_score is not None else (t.base_score, "base model")
+    verdict, reason = decide(score, low, high, threshold, source, guard, t.points_per_unit)
     name = predictor.doc_.get("name") or folder.name
     prediction = Prediction(score, low, high, f"{name}/{predictor.doc_.get('variant', folder.name)}",
-                            t.base_score, not ood, verdict)
+                            t.base_score, not guard.far, verdict)
     refs = {n: m.refs for n, m in values}
-    return PredictOutcome(prediction, expected, attributions, ood, min_score, t.points_per_unit,
-                          _shown(folder), used, refs)
+    return PredictOutcome(prediction, expected, attributions, predictor.out_of_range(x), min_score,
+                          t.points_per_unit, _shown(folder), used, refs, guard, threshold, source, reason,
+                          predictor.doc_.get("cv"))
+
+
+def decide(score: float, low: float, high: float, threshold: float | None, source: str, guard: Any,
+           ppu: float) -> tuple[str, str]:
+    """``(verdict, reason)``: see the module doc."""
+    if guard.far:
+        return "uncertain", guard.reason() + f"; interval widened {guard.ratio:.2f}x"
+    if threshold is None:
+        return "uncertain", "no threshold: the model records no base-model score; give --min-score"
+    if not math.isfinite(high - low):
+        return "uncertain", "the interval is unbounded (too few training runs for its coverage)"
+    what = "the base model's score" if source == "base model" else "min-score"
+    if high < threshold:
+        return "no-go", (f"the interval's upper end {high:.4f} is {(threshold - high) * ppu:.2f} points below "
+                         f"{what} {threshold:.4f}" + (": fine-tuning is predicted to make the base model worse"
+                                                      if source == "base model" else ""))
+    if low >= threshold:
+        return "go", f"the whole interval {low:.4f}-{high:.4f} is at or above {what} {threshold:.4f}"
+    return "go", (f"the interval {low:.4f}-{high:.4f} reaches {what} {threshold:.4f}"
+                  + (": not predicted to make the base model worse" if source == "base model" else ""))
 
 
 def _shown(folder: Path) -> str:

@@ -45,7 +45,10 @@ NOT_FEATURES = frozenset({
     "finished_at", "code_version",
     "dataset_name", "overall_accuracy",
 })
-PER_BENCHMARK = re.compile(r"^(score|base|delta|acc|acc_norm|n)_[a-z0-9_]+$")
+# `meta export` writes PREFIX_BENCH for each benchmark BENCH of the suite; a
+# column is per-benchmark only when BENCH names a benchmark of the table (one
+# with a score_/delta_ column), so base_model_perplexity stays a feature.
+PER_BENCHMARK_PREFIXES = ("acc_norm", "score", "base", "delta", "acc", "n")
 
 HPARAMS = frozenset({"learning_rate", "batch_size", "epochs", "lora_r", "lora_alpha", "lora_dropout",
                      "max_len", "max_steps", "weight_decay"})
@@ -56,7 +59,12 @@ PAPER_DYNAMIC = frozenset({
     "loss_decay_rate", "loss_stability",
 })
 TARGET_DEFAULTS = ("performance", "overall_accuracy", "target")
-GROUP_DEFAULTS = ("sources", "dataset_name", "recipe_id", "variant")
+# Default group columns, most specific data grouping first: the data recipe
+# keeps seed repeats and learning-rate siblings (same data, same static
+# features) on one side of a split.
+GROUP_DEFAULTS = ("recipe_id", "dataset_name", "variant", "config_id", "sources")
+# A group column with at least this share of rows as groups is about a random split.
+GROUPS_PER_ROW_MAX = 0.9
 COST_DEFAULTS = ("train_s", "total_s", "steps")
 
 
@@ -148,8 +156,9 @@ def default_features(table: MetaTable, target: str) -> tuple[str, ...]:
     their (zero-width) training range still marks a dataset that differs
     as out of distribution."""
     out = []
+    per_benchmark = per_benchmark_columns(table.columns)
     for name in table.columns:
-        if name == target or name in NOT_FEATURES or PER_BENCHMARK.match(name):
+        if name == target or name in NOT_FEATURES or name in per_benchmark:
             continue
         if name.startswith("proxy") or not table.is_numeric(name):
             continue
@@ -157,6 +166,13 @@ def default_features(table: MetaTable, target: str) -> tuple[str, ...]:
     if not out:
         raise PredictError(f"{table.path}: no usable feature column; name them with --features")
     return tuple(out)
+
+
+def per_benchmark_columns(columns: Sequence[str]) -> frozenset[str]:
+    """Columns ``PREFIX_BENCH`` (prefix in :data:`PER_BENCHMARK_PREFIXES`)
+    where ``BENCH`` has a ``score_BENCH`` or ``delta_BENCH`` column."""
+    benches = {c.split("_", 1)[1] for c in columns if c.startswith(("score_", "delta_"))}
+    return frozenset(f"{p}_{b}" for p in PER_BENCHMARK_PREFIXES for b in benches) & set(columns)
 
 
 def pick_features(table: MetaTable, target: str, names: Sequence[str] | None) -> tuple[str, ...]:
@@ -179,11 +195,35 @@ def first_present(table: MetaTable, candidates: Sequence[str]) -> str | None:
 
 
 def group_column(table: MetaTable) -> str | None:
-    """The first of :data:`GROUP_DEFAULTS` with at least two distinct values:
-    source datasets when the table mixes several, else the data recipe
-    (which at least keeps the seed repeats of one dataset together)."""
+    """The first of :data:`GROUP_DEFAULTS` that really groups rows (two or
+    more groups, fewer than :data:`GROUPS_PER_ROW_MAX` of the rows); None
+    when no column does."""
     present = [c for c in GROUP_DEFAULTS if c in table.columns]
-    return next((c for c in present if len(set(table.text(c))) >= 2), present[0] if present else None)
+    return next((c for c in present if 2 <= len(set(table.text(c))) and not near_unique(table, c)), None)
+
+
+def near_unique(table: MetaTable, column: str) -> bool:
+    """True when ``column`` has about as many groups as rows (a grouped
+    split by it is about a random split)."""
+    return len(set(table.text(column))) >= GROUPS_PER_ROW_MAX * len(table)
+
+
+def check_group_column(table: MetaTable, column: str | None) -> str:
+    """``column`` (or the default) checked for grouping; raises
+    :class:`PredictError` when there is none or it groups nothing."""
+    if column is None:
+        column = group_column(table)
+        if column is None:
+            raise PredictError(f"{table.path}: no column groups the runs ({', '.join(GROUP_DEFAULTS)} are "
+                               f"absent, constant or about one group per row): name one with --group "
+                               f"(the data recipe or source dataset of each run), or use --split random")
+        return column
+    groups = len(set(table.text(column)))
+    if groups < 2 or near_unique(table, column):
+        raise PredictError(f"{table.path}: group column {column!r} has {groups} groups for {len(table)} rows: "
+                           f"a grouped split by it is {'impossible' if groups < 2 else 'a random split'}; "
+                           f"name a column that groups runs of the same data, or use --split random")
+    return column
 
 
 def target_values(table: MetaTable, target: str) -> np.ndarray:

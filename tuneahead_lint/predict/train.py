@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from tuneahead_lint.predict.predictor import Predictor, Target
-from tuneahead_lint.predict.splits import random_split, sizes
 from tuneahead_lint.predict.table import MetaTable, PredictError, target_values
 
 # target column -> (base-model column, target is a change from the base)
@@ -53,48 +50,28 @@ def target_spec(table: MetaTable, target: str, *, base_score: float | None = Non
     return Target(target, float(offset), float(points_per_unit), base_score, float(success_threshold))
 
 
-@dataclass(frozen=True)
-class FitSplit:
-    """Row indices used by :func:`fit_table`."""
-
-    train: np.ndarray
-    val: np.ndarray
-    cal: np.ndarray
-
-
-def split_for_fit(n: int, val_size: float, cal_size: float, seed: int) -> FitSplit:
-    val, cal, train = random_split(n, (val_size, cal_size), seed)
-    return FitSplit(train, val, cal)
-
-
 def fit_rows(predictor: Predictor, table: MetaTable, features: Sequence[str], target: Target,
-             split: FitSplit) -> Predictor:
-    """Fit ``predictor`` on the train rows, early-stop on val, calibrate on cal."""
-    X = table.matrix(features)
-    y = target_values(table, target.name)
-
-    def part(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        return (X[idx], y[idx]) if len(idx) else None
-
-    return predictor.fit(X[split.train], y[split.train], features=features, eval_set=part(split.val),
-                         calibration=part(split.cal), target=target)
+             rows: np.ndarray, group_column: str | None) -> Predictor:
+    """Fit ``predictor`` on ``rows`` of the table (CV+ folds by ``group_column``)."""
+    X = table.matrix(features)[rows]
+    y = target_values(table, target.name)[rows]
+    groups = [table.text(group_column)[i] for i in rows] if group_column else None
+    return predictor.fit(X, y, features=features, groups=groups, target=target)
 
 
 def fit_table(table: MetaTable, target: Target, features: Sequence[str], predictor: Predictor,
-              *, val_size: float = 0.15, cal_size: float = 0.2, seed: int = 0,
+              *, group_column: str | None, seed: int = 0,
               info: dict[str, Any] | None = None) -> tuple[Predictor, dict[str, Any]]:
-    """Fit on ``table`` and return the predictor and the ``model.json`` extras
-    (training data, split, metrics on the early-stopping and calibration rows)."""
-    split = split_for_fit(len(table), val_size, cal_size, seed)
-    fit_rows(predictor, table, features, target, split)
+    """Fit on every row and return the predictor and the ``model.json``
+    extras (training data, groups, in-sample and out-of-fold metrics)."""
+    rows = np.arange(len(table))
+    fit_rows(predictor, table, features, target, rows, group_column)
     y = target_values(table, target.name) + target.offset
-    X = table.matrix(features)
-    metrics = {name: point_metrics(y[idx], predictor.predict(X[idx]), target.points_per_unit)
-               for name, idx in (("train", split.train), ("early_stopping", split.val),
-                                 ("calibration", split.cal)) if len(idx)}
-    extra = {"training": {"path": table.path, "sha256": table.sha256, "seed": seed,
-                          "train": len(split.train), "val": len(split.val), "cal": len(split.cal),
-                          "split": sizes([split.train, split.val, split.cal])},
+    pred = predictor.predict(table.matrix(features))
+    metrics = {"train": point_metrics(y, pred, target.points_per_unit)}
+    extra = {"training": {"path": table.path, "sha256": table.sha256, "seed": seed, "rows": len(table),
+                          "group_column": group_column,
+                          "groups": len(set(table.text(group_column))) if group_column else len(table)},
              "metrics": metrics, **(info or {})}
     return predictor, extra
 
@@ -103,4 +80,4 @@ def point_metrics(y: np.ndarray, pred: np.ndarray, points_per_unit: float) -> di
     """RMSE (points), R², Pearson r and Acc@1/2/3pp of ``pred`` against ``y``."""
     from tuneahead_lint.predict.evaluate import metrics
 
-    return metrics(y, pred, points_per_unit) if len(y) else {"rmse": math.nan}
+    return metrics(y, pred, points_per_unit) if len(y) else {"rmse": float("nan")}

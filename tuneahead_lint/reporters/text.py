@@ -293,15 +293,43 @@ def prediction_block(p: Prediction, extra: dict | None = None) -> RenderableType
     if p.base_score is not None:
         score += f"; base model {number(p.base_score)} ({p.score - p.base_score:+.3g})"
     rows: list[RenderableType] = [Text(score)]
+    detail = extra.get("prediction_detail") or {}
     if p.verdict:
-        style = "bold green" if p.verdict == "go" else "bold red"
-        rows.append(Text.assemble("verdict: ", (p.verdict, style)))
+        style = {"go": "bold green", "no-go": "bold red"}.get(p.verdict, "bold yellow")
+        reason = detail.get("verdict_reason")
+        rows.append(Text.assemble("verdict: ", (p.verdict, style), f" ({reason})" if reason else ""))
+    if detail:  # from the predict stage
+        rows += _trust_rows(detail.get("model_skill"))
     if not p.in_distribution:
         rows.append(Text("note: this dataset is outside the predictor's training distribution; "
                          "treat the score as a rough guide", style="yellow"))
     rows += _prediction_detail(extra)
     return _stack(Text(f"Prediction (model {p.model})", style="bold"),
                   *[Padding(r, (0, 0, 0, 2)) for r in rows])
+
+
+def no_skill(cv: dict) -> bool:
+    """True when the grouped-CV skill is not positive by more than its SE."""
+    skill, se = cv.get("skill"), cv.get("skill_se") or 0.0
+    return skill is None or not skill > se
+
+
+def _trust_rows(cv: dict | None) -> list[RenderableType]:
+    """The model card's grouped-CV skill and gate accuracy; a plain warning
+    when the model predicts no better than the training mean."""
+    if not cv:
+        return [Text("trust: the model card records no grouped cross-validation", style="yellow")]
+    acc, skill = cv.get("gate_accuracy"), cv.get("skill")
+    gate = f"; go/no-go right on {acc:.0%} of clear runs" if acc is not None else ""
+    rows: list[RenderableType] = [Text(
+        f"trust: grouped-CV skill {number(skill) if skill is None else format(skill, '+.2f')} (RMSE "
+        f"{number(cv.get('rmse'))} vs {number(cv.get('rmse_mean'))} points for the training mean){gate}",
+        style="dim")]
+    if no_skill(cv):
+        rows.append(Text("warning: under grouped cross-validation this model predicts new datasets no better "
+                         "than the training mean (skill not above its standard error): do not rely on its "
+                         "score or verdict", style="bold yellow"))
+    return rows
 
 
 def _prediction_detail(extra: dict) -> list[RenderableType]:

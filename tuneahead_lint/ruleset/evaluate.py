@@ -248,35 +248,32 @@ def _attribution_hit(a: Any, limit: float, out: Any, ctx: Context) -> Hit:
 
 def _predicted_failure(out: Any, trig: Mapping[str, Any], ctx: Context) -> Iterable[Hit]:
     p = out.prediction
-    if p.verdict != "no-go" or out.min_score is None:
+    if p.verdict != "no-go" or out.threshold is None:
         return ()
-    margin = (p.score - out.min_score) * out.points_per_unit
+    margin = (p.high - out.threshold) * out.points_per_unit
     if margin >= float(trig.get("below", 0.0)):
         return ()
     path, _, _ = _where((), ctx)
     base = "n/a" if p.base_score is None else f"{p.base_score:.4g}"
     interval = f"{p.low:.4g}-{p.high:.4g}" if p.high - p.low < float("inf") else "unbounded"
-    evidence = (("score", p.score), ("interval", interval), ("min_score", out.min_score),
-                ("points_below", -margin), ("base_score", base), ("model", p.model))
+    name = "min-score" if out.threshold_source == "min-score" else "the base model's score"
+    evidence = (("score", p.score), ("interval", interval), ("threshold", out.threshold),
+                ("threshold_name", name), ("points_below", -margin), ("base_score", base), ("model", p.model))
     return (Hit(path, (), evidence, key="prediction:no-go"),)
 
 
 def _out_of_range(out: Any, ctx: Context) -> Iterable[Hit]:
-    """One finding naming every feature outside its training range."""
-    if not out.out_of_range:
+    """One finding when the distance guard finds the dataset far from the
+    training runs, naming the features that differ most."""
+    g = out.guard
+    if g is None or not g.far:
         return ()
-    shown = "; ".join(f"{f} {v:.4g} (trained on {_bounds(lo, hi)})" for f, v, lo, hi in out.out_of_range[:6])
-    more = len(out.out_of_range) - 6
-    refs = tuple(r for f, *_ in out.out_of_range for r in out.refs.get(f, ())[:2])
+    shown = ", ".join(f"{f} ({d:+.1f} SD)" for f, d in g.nearest_features) or "-"
+    refs = tuple(r for f, _ in g.nearest_features for r in out.refs.get(f, ())[:2])
     path, lines, related = _where(refs, ctx)
-    evidence = (("count", len(out.out_of_range)), ("total", len(out.attributions)),
-                ("features", shown + (f"; and {more} more" if more > 0 else "")))
-    return (Hit(path, lines, evidence, key="ood:" + ",".join(f for f, *_ in out.out_of_range),
+    evidence = (("ratio", round(g.ratio, 2)), ("features", shown))
+    return (Hit(path, lines, evidence, key="ood:" + ",".join(f for f, _ in g.nearest_features),
                 related=related),)
-
-
-def _bounds(low: float, high: float) -> str:
-    return f"{low:.4g}" if low == high else f"{low:.4g} to {high:.4g}"
 
 
 def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[Finding], list[Skipped]]:
