@@ -78,19 +78,43 @@ def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
     min_chars, min_share = int(ctx.options["min_chars"]), float(ctx.options["min_main_share"])
     max_main = int(ctx.options["max_main_percent"])
     by_file: dict[str, list[tuple[Example, LangId]]] = defaultdict(list)
+    unjudged: dict[str, list[Example]] = defaultdict(list)
     for ex in valid(examples):
         lid = _identified(_text_of(ex), min_chars)
         if lid is not None:
             by_file[ex.path].append((ex, lid))
-    for items in by_file.values():
+        else:
+            unjudged[ex.path].append(ex)
+    for path, items in by_file.items():
         main = main_language([lid.code for _, lid in items], min_share)
         if main is None:
             continue
+        yield from _off_script(unjudged[path], items, min_share, main)
         for ex, lid in items:
             if (lid.code != main and lid.share(main) <= max_main and not _TRANSLATE.search(user_text(ex))
                     and reads_better(_text_of(ex), lid.code, main)):
                 yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
                                                  ("main", main), ("text", snippet(ex.response or ex.prompt))))
+
+
+_MIN_SCRIPT_LETTERS = 10
+
+
+def _off_script(short: Sequence[Example], judged: Sequence[tuple[Example, LangId]],
+                min_share: float, main: str) -> Iterator[Hit]:
+    """Records too short (or too mixed) for CLD2 whose every turn is in
+    another script than the file's main language uses ("你在干什么" in an
+    English file): a script, unlike a language, is certain from a few letters."""
+    file_script = main_language([s for ex, _ in judged if (s := main_script(_text_of(ex)))], min_share)
+    if file_script is None:
+        return
+    for ex in short:
+        text = _text_of(ex)
+        script = main_script(text, share=0.95)
+        if (script and script != file_script and sum(scripts(text).values()) >= _MIN_SCRIPT_LETTERS
+                and not _TRANSLATE.search(user_text(ex)) and not is_code(ex.response)):
+            yield record_hit(ex, "offlang", (("lang", f"{script} script"), ("percent", 100), ("main", main),
+                                             ("text", snippet(ex.response or ex.prompt))))
 
 
 @check("language_mismatch")

@@ -350,7 +350,7 @@ def _content(state: _State) -> None:
                 continue
             if name == "pii" and state.opts.redact_pii and _redact(state, ex, rule, options):
                 continue
-            state.drop(ex, (rule.id, rule.name), _message(rule, hit))
+            state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
 
 
 def _redact(state: _State, ex: Example, rule: Rule, options: Mapping[str, Any]) -> bool:
