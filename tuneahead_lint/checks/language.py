@@ -27,7 +27,8 @@ _TRANSLATE = re.compile(
     r"tradu[cz]|traduire|übersetz|перевед|перевод|翻訳|번역|"
     r"english|chinese|mandarin|cantonese|french|français|german|deutsch|spanish|español|italian|"
     r"italiano|portuguese|português|japanese|日本語|korean|한국어|russian|русск|arabic|hindi|dutch|"
-    r"swedish|polish|turkish|vietnamese|indonesian|greek|hebrew|latin|language", re.I)
+    r"swedish|polish|turkish|vietnamese|indonesian|greek|hebrew|latin|"
+    r"(?<!programming )(?<!natural )(?<!query )(?<!markup )(?<!body )\blanguages?\b(?! models?| processing)", re.I)
 
 
 def _text_of(ex: Example) -> str:
@@ -54,13 +55,14 @@ def reads_better(text: str, lang: str, other: str, margin: float = 0.25) -> bool
 
 
 _ITEMS = re.compile(r"[\n,;]+")
+_CJK_SENTENCE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{9}")  # a CJK run too long for a name
 
 
 def list_like(text: str) -> bool:
     """A list of names (dishes, cities): most items have at most 3 words.
     Names keep their own language whatever the answer's language."""
     items = [i for i in _ITEMS.split(text) if i.strip()]
-    short = sum(len(i.split()) <= 3 for i in items)
+    short = sum(len(i.split()) <= 3 and not _CJK_SENTENCE.search(i) for i in items)
     return len(items) >= 3 and short >= 0.6 * len(items)
 
 
@@ -117,6 +119,18 @@ def _off_script(short: Sequence[Example], judged: Sequence[tuple[Example, LangId
                                              ("text", snippet(ex.response or ex.prompt))))
 
 
+_SCRIPT_LIMIT = 50  # percent of the prompt's language a response in a foreign script may hold
+
+
+def foreign_script(prompt: str, response: str, share: float = 0.3) -> bool:
+    """``share`` or more of the response's letters are in scripts the prompt
+    does not use (Chinese answering English): English terms inside such a
+    response ("UX 的全名是 User Experience") do not make it English."""
+    ps, rs = scripts(prompt), scripts(response)
+    total = sum(rs.values())
+    return bool(total) and sum(n for name, n in rs.items() if not ps.get(name)) >= share * total
+
+
 @check("language_mismatch")
 def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Responses in another language than their prompt (translations excepted)."""
@@ -127,11 +141,15 @@ def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterato
             continue
         prompt, response = user_text(ex), ex.response
         p, r = _identified(prompt, min_chars), _identified(response, min_chars)
+        if r is None and len(response.strip()) >= min_chars and foreign_script(prompt, response, 0.5):
+            r = identify(response)  # the script is certain where CLD2 is unsure of the language
+            r = r if r.code != "un" else None
         if not (p and r and p.code != r.code) or _TRANSLATE.search(prompt) or is_code(response):
             continue
         if list_like(response):
             continue
-        if r.share(p.code) <= max_other and p.share(r.code) <= max_other and reads_better(response, r.code, p.code):
+        limit = _SCRIPT_LIMIT if foreign_script(prompt, response) else max_other
+        if r.share(p.code) <= limit and p.share(r.code) <= limit and reads_better(response, r.code, p.code):
             yield record_hit(ex, "langmismatch", (("prompt_lang", p.code), ("response_lang", r.code),
                                                   ("text", snippet(response))))
 
