@@ -171,8 +171,9 @@ _COLUMNS = re.compile(r"\||(?<![.!?]) {3,}|\t")  # table cells, aligned columns
 # Words that cannot end an English sentence: a text stopping on one was cut.
 _DANGLING = frozenset("a an the and or but nor than of its their our your my if because whose".split())
 # Words an English sentence seldom ends on: judged only in files whose
-# responses end sentences (a heading such as "What to look for" has no verb).
-_WEAK_END = frozenset("to with from into onto at by for as is are was were be been has have had will would "
+# responses end sentences. Prepositions are not among them: a relative
+# clause may end on one ("a task they are struggling with").
+_WEAK_END = frozenset("as is are was were be been has have had will would "
                       "can could should shall may might must do does did which who whom that this these those "
                       "such very most more some any each every".split())
 # a word before "." that is an abbreviation, not a sentence end: "Dr.", "U.S.", "e.g."
@@ -237,6 +238,8 @@ def _cut_after_sentence(line: str) -> bool:
     before, fragment = line[:ends[-1].start()].split(), line[ends[-1].end():]
     if not before or _ABBREV.fullmatch(before[-1].rstrip(".")) or len(words(fragment)) < 2:
         return False
+    if ":" in fragment or "=" in fragment:
+        return False  # a formula or value displayed after "... is:"
     return not (_title_case(fragment) or _signed(fragment) or _SIGN_OFF.match(fragment.strip()))
 
 
