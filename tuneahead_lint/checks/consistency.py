@@ -179,7 +179,8 @@ _WEAK_END = frozenset("as is are was were be been has have had will would "
 # a word before "." that is an abbreviation, not a sentence end: "Dr.", "U.S.", "e.g."
 _ABBREV = re.compile(r"(?:[A-Z][a-z]{0,2}|[A-Za-z](?:\.[A-Za-z])+|etc|vs|approx|incl|fig|no|ca)\.?")
 _STRICT_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s+")
-_SIGN_OFF = re.compile(r"(?i)^(?:best|kind|warm)?\s*(?:regards|wishes|sincerely|cheers|thanks|thank you|love|yours|best|warmly|take care)\b")
+_SIGN_OFF = re.compile(r"(?i)^(?:best|kind|warm)?\s*"
+                       r"(?:regards|wishes|sincerely|cheers|thanks|thank you|love|yours|best|warmly|take care)\b")
 
 
 def open_ending(text: str, min_words: int, min_fragment: int = 6, after_code: bool = False) -> bool:

@@ -110,7 +110,8 @@ def _intl_phone(text: str) -> bool:
         number = phonenumbers.parse(text, None)
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.region_code_for_number(number) not in (None, "ZZ") and phonenumbers.is_possible_number(number)
+    known = phonenumbers.region_code_for_number(number) not in (None, "ZZ")
+    return known and phonenumbers.is_possible_number(number)
 
 
 def _ip(text: str) -> bool:
