@@ -91,9 +91,12 @@ def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
         main = main_language([lid.code for _, lid in items], min_share)
         if main is None:
             continue
-        yield from _off_script(unjudged[path], items, min_share, main)
+        file_script = main_language([s for ex, _ in items if (s := main_script(_text_of(ex)))], min_share)
+        yield from _off_script(unjudged[path], file_script, main)
         for ex, lid in items:
-            if (lid.code != main and lid.share(main) <= max_main and not _TRANSLATE.search(user_text(ex))
+            limit = _SCRIPT_LIMIT if file_script == "Latin" and foreign_letters(_text_of(ex), "Latin") >= 0.3 \
+                else max_main  # English terms and code sit in texts of any script; the reverse is rare
+            if (lid.code != main and lid.share(main) <= limit and not _TRANSLATE.search(user_text(ex))
                     and reads_better(_text_of(ex), lid.code, main)):
                 yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
                                                  ("main", main), ("text", snippet(ex.response or ex.prompt))))
@@ -102,12 +105,17 @@ def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
 _MIN_SCRIPT_LETTERS = 10
 
 
-def _off_script(short: Sequence[Example], judged: Sequence[tuple[Example, LangId]],
-                min_share: float, main: str) -> Iterator[Hit]:
+def foreign_letters(text: str, file_script: str | None) -> float:
+    """Share of the letters of ``text`` in other scripts than ``file_script``."""
+    counts = scripts(text)
+    total = sum(counts.values())
+    return 0.0 if not total or file_script is None else 1 - counts.get(file_script, 0) / total
+
+
+def _off_script(short: Sequence[Example], file_script: str | None, main: str) -> Iterator[Hit]:
     """Records too short (or too mixed) for CLD2 whose every turn is in
     another script than the file's main language uses ("你在干什么" in an
     English file): a script, unlike a language, is certain from a few letters."""
-    file_script = main_language([s for ex, _ in judged if (s := main_script(_text_of(ex)))], min_share)
     if file_script is None:
         return
     for ex in short:
