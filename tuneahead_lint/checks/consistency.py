@@ -355,9 +355,13 @@ def truncation(response: str, min_words: int, learned: bool) -> str:
         return "ends on a word no sentence ends on"
     if learned and open_ending(response, min_words):
         return "no terminal punctuation"
+    if learned and _CUT_ABBREVIATION.search(response.rstrip()):
+        return "stops inside a parenthesis"
     return ""
 
 
+# "... the case (e." : an "e.g." or "i.e." cut after its first letter, inside an open parenthesis
+_CUT_ABBREVIATION = re.compile(r"\([^()\n]*\s\(?[a-z]\.$|\((?:[a-z]\.)$")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 _CODE_CHARS = re.compile(r"[(){}\[\];=<>]")
 _QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
