@@ -24,6 +24,12 @@ TRUTH = load_truth(PLANTED)
 FULL_ONLY = set(TRUTH["full_lint_rules"])
 MIN_RECALL = 0.95
 MAX_CLEAN_SHARE = 0.01
+# Variants left out of a class's recall by design, with the reason (named in the
+# benchmark's report too): TA117 compares answers that can be compared (final
+# answers, labels, short answers); a human's and a model's free-text answers to
+# the same open-ended prompt differ in wording, not in substance, and flagging
+# such pairs would flag every open-ended prompt answered twice.
+EXCLUDED_VARIANTS = {"conflicting_answers": {"human_vs_model"}}
 FAST_CLASSES = [c for c, rules in TRUTH["classes"].items() if rules[0] not in FULL_ONLY]
 FULL_CLASSES = [c for c, rules in TRUTH["classes"].items() if rules[0] in FULL_ONLY]
 
@@ -62,7 +68,9 @@ def test_truth_file_matches_the_data():
 def test_fast_recall(cls, known, fast_scores):
     _require(TRUTH["classes"][cls][:1], known)
     s = fast_scores[0][cls]
-    assert s.found / s.plants >= MIN_RECALL, (f"{s.found}/{s.plants} found", "missed lines", s.missed, s.by_rule)
+    kept = {v: fp for v, fp in s.variants.items() if v not in EXCLUDED_VARIANTS.get(cls, set())}
+    found, plants = sum(f for f, _ in kept.values()), sum(p for _, p in kept.values())
+    assert found / plants >= MIN_RECALL, (f"{found}/{plants} found", "missed lines", s.missed, s.by_rule, s.variants)
 
 
 def test_fast_clean_flagged_by_new_rules(known, fast_scores):

@@ -19,7 +19,7 @@ import difflib
 import functools
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
 from tuneahead_lint.checks import CheckContext, check
@@ -170,39 +170,114 @@ _COLUMNS = re.compile(r"\||(?<![.!?]) {3,}|\t")  # table cells, aligned columns
 
 # Words that cannot end an English sentence: a text stopping on one was cut.
 _DANGLING = frozenset("a an the and or but nor than of its their our your my if because whose".split())
+# Words an English sentence seldom ends on: judged only in files whose
+# responses end sentences. Prepositions are not among them: a relative
+# clause may end on one ("a task they are struggling with").
+_WEAK_END = frozenset("as is are was were be been has have had will would "
+                      "can could should shall may might must do does did which who whom that this these those "
+                      "such very most more some any each every".split())
+# a word before "." that is an abbreviation, not a sentence end: "Dr.", "U.S.", "e.g."
+_ABBREV = re.compile(r"(?:[A-Z][a-z]{0,2}|[A-Za-z](?:\.[A-Za-z])+|etc|vs|approx|incl|fig|no|ca)\.?")
+_STRICT_END = re.compile(r"[.!?\u3002\uff01\uff1f][\"'\u201d\u2019)\]]*\s+")
+_SIGN_OFF = re.compile(r"(?i)^(?:best|kind|warm)?\s*"
+                       r"(?:regards|wishes|sincerely|cheers|thanks|thank you|love|yours|best|warmly|take care)\b")
 
 
-def open_ending(text: str, min_words: int, min_fragment: int = 6) -> bool:
+def open_ending(text: str, min_words: int, min_fragment: int = 6, after_code: bool = False) -> bool:
     """A prose response of ``min_words`` or more that stops mid-sentence.
 
     After stripping trailing hashtags it must end on a letter, comma or
     opening bracket, and its last line must be prose (not a table row, URL,
     code, or an item displayed after "...:"). It is cut when the last
     unfinished sentence ends on a word no sentence ends on ("... and the"),
-    or when that sentence has ``min_fragment`` words or more, follows a
-    finished one (a lone title or label is not judged), is not title case or
-    a sign-off ("Yours, Dracula"), and the response's earlier lines end
-    sentences (a poem or a definition list does not)."""
+    a verb or preposition ("... the raspberries are"), inside a parenthesis
+    it opened, or as the last item of a list whose other items end
+    sentences. Where the response's earlier lines end sentences (a poem or
+    a definition list does not), it is also cut when the last line stops two
+    words or more after a finished sentence or an introductory phrase
+    ("However, valid"), or when the unfinished sentence has ``min_fragment``
+    words or more, follows a finished one (a lone title or label is not
+    judged) and is not title case or a sign-off ("Yours, Dracula"). Prose
+    after a response's last closed code block is judged the same way."""
     body = _HASHTAGS.sub("", text.rstrip())
-    if ends_terminal(body) or len(words(body)) < min_words or _looks_like_code(text):
+    if ends_terminal(body) or len(words(body)) < min_words:
         return False
+    if _looks_like_code(text):
+        tail = prose_after_code(body)
+        return bool(tail) and open_ending(tail, 3, after_code=True)
     lines = [ln for ln in body.splitlines() if ln.strip()]
     last = lines[-1]
-    if _COLUMNS.search(last) or _URLISH.search(last.strip()):
-        return False
+    if _COLUMNS.search(last) or _URLISH.search(last.strip()) or last.lstrip().startswith(">"):
+        return False  # a table row, a link, a quotation
+    if _open_parenthesis(last):
+        return True
     if len(lines) > 1 and lines[-2].rstrip().endswith((":", "\uff1a")):
         return False  # a displayed item after "Here is the sentence:"
     fragment = _LIST_LINE.sub("", _SENTENCE_END.split(last)[-1])
     ws = words(fragment)
-    if len(ws) >= 2 and ws[-1] in _DANGLING:
+    if len(ws) >= 2 and ws[-1] in _DANGLING or len(ws) >= 3 and ws[-1] in _WEAK_END or _cut_list_item(lines):
+        return True
+    earlier = [ln for ln in lines[:-1] if len(words(ln)) >= 4]
+    if not all(ends_terminal(ln) for ln in earlier):
+        return False  # a poem, a definition list: lines without full stops
+    finished_before = after_code or bool(_SENTENCE_END.search(body[:len(body) - len(fragment)]))
+    if _cut_after_sentence(_LIST_LINE.sub("", last)) or finished_before and _cut_after_intro(fragment):
         return True
     need = 3 * min_fragment if _CJK_RUN.search(fragment) else min_fragment  # a CJK word is a character
     if not _SENTENCE_END.search(body) or len(ws) < need:
         return False
-    if _title_case(fragment) or _signed(fragment):
+    return not (_title_case(fragment) or _signed(fragment))
+
+
+def _cut_after_sentence(line: str) -> bool:
+    """A line that finishes a sentence and then stops two or more words into
+    the next one ("... was different. The solemn man"): a title or label
+    never follows a sentence on its own line."""
+    ends = list(_STRICT_END.finditer(line))
+    if not ends:
         return False
-    earlier = [ln for ln in lines[:-1] if len(words(ln)) >= 4]
-    return all(ends_terminal(ln) for ln in earlier)
+    before, fragment = line[:ends[-1].start()].split(), line[ends[-1].end():]
+    if not before or _ABBREV.fullmatch(before[-1].rstrip(".")) or len(words(fragment)) < 2:
+        return False
+    if ":" in fragment or "=" in fragment:
+        return False  # a formula or value displayed after "... is:"
+    return not (_title_case(fragment) or _signed(fragment) or _SIGN_OFF.match(fragment.strip()))
+
+
+_KEYWORD = re.compile(r"\b[A-Z]{2,}\b")  # SQL and other upper-case keywords: not prose
+_INTRO = re.compile(r"^\s*[A-Z]\w*(?: \w+){0,2}, (?=\S)")  # "However, ...", "For example, ..."
+
+
+def _cut_after_intro(fragment: str) -> bool:
+    """A sentence begun with an introductory phrase and a comma that stops
+    ("However, valid"): a heading or label has no such comma."""
+    return (bool(_INTRO.match(fragment)) and len(words(fragment)) >= 2 and not _signed(fragment)
+            and not _SIGN_OFF.match(fragment.strip()) and not _KEYWORD.search(fragment))
+
+
+def prose_after_code(text: str) -> str:
+    """The prose after a response's last closed code block ('' when none)."""
+    end = text.rfind("```")
+    if end < 0 or odd_fences(text):
+        return ""
+    tail = text[end + 3:].strip()
+    return "" if not tail or _looks_like_code(tail) else tail
+
+
+def _open_parenthesis(line: str) -> bool:
+    """A prose line that stops inside a parenthesis it opened, two or more
+    words in: "... White blood cells (which fight"."""
+    head, paren, inside = line.rpartition("(")
+    return bool(paren) and ")" not in inside and len(words(inside)) >= 2 and not _COLUMNS.search(line)
+
+
+def _cut_list_item(lines: Sequence[str]) -> bool:
+    """The last item of a list whose earlier items (two or more) all end a
+    sentence stops without one."""
+    items = [ln for ln in lines if _LIST_LINE.match(ln)]
+    if len(items) < 3 or items[-1] is not lines[-1] or len(words(items[-1])) < 3:
+        return False
+    return all(ln.rstrip()[-1:] in ".!?" for ln in items[:-1])
 
 
 def dangling(text: str, min_words: int) -> bool:
@@ -274,13 +349,19 @@ def truncation(response: str, min_words: int, learned: bool) -> str:
         return "unclosed code block"
     if unclosed_bracket(response):
         return "unclosed bracket"
+    if unclosed_tags(response):
+        return "unclosed HTML elements"
     if dangling(response, min_words):
         return "ends on a word no sentence ends on"
     if learned and open_ending(response, min_words):
         return "no terminal punctuation"
+    if learned and _CUT_ABBREVIATION.search(response.rstrip()):
+        return "stops inside a parenthesis"
     return ""
 
 
+# "... the case (e." : an "e.g." or "i.e." cut after its first letter, inside an open parenthesis
+_CUT_ABBREVIATION = re.compile(r"\([^()\n]*\s\(?[a-z]\.$|\((?:[a-z]\.)$")
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 _CODE_CHARS = re.compile(r"[(){}\[\];=<>]")
 _QUOTED = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
@@ -298,6 +379,23 @@ def unclosed_bracket(response: str) -> bool:
         return False  # the response ends in prose after its code
     body = _QUOTED.sub("", response)
     return any(body.count(o) > body.count(c) for c, o in _PAIRS.items())
+
+
+_PAIRED_TAGS = frozenset("html head body div p span script style ul ol li table tr td th form section a b strong em "
+                         "h1 h2 h3 h4 h5 h6 button select textarea title header footer nav main article".split())
+_OPEN_TAG = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)(?:\s[^<>]*)?(?<!/)>")
+_CLOSE_TAG = re.compile(r"</([a-zA-Z][a-zA-Z0-9]*)\s*>")
+
+
+def unclosed_tags(response: str, min_open: int = 2) -> bool:
+    """HTML that stops mid-element: it ends on a letter, digit, quote or
+    opening bracket, not on ">", and ``min_open`` or more elements are left open."""
+    tail = response.rstrip()
+    if "<" not in tail or not tail or not (tail[-1].isalnum() or tail[-1] in "\"'(=,"):
+        return False
+    opened = Counter(m.group(1).lower() for m in _OPEN_TAG.finditer(response) if m.group(1).lower() in _PAIRED_TAGS)
+    closed = Counter(m.group(1).lower() for m in _CLOSE_TAG.finditer(response))
+    return sum((opened - closed).values()) >= min_open
 
 
 def _tail(text: str, width: int = 30) -> str:

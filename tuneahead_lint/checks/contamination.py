@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -315,13 +316,21 @@ def _indexes(ctx: CheckContext) -> list[NgramIndex]:
 
 
 CHUNK = 4096  # records hashed at a time (bounds memory on large sets)
+# Field labels that prompt formats put around benchmark items ("Passage: ...
+# Question: ... Choices: ... Answer:"); the index holds the items without them.
+_LABELS = re.compile(r"(?im)^[ \t]*(?:passage|question|context|choices|options|answer|premise|hypothesis)[ \t]*:")
+
+
+def unlabelled(text: str) -> str:
+    """``text`` without line-initial field labels ("Question:", "Choices:")."""
+    return _LABELS.sub(" ", text) if ":" in text else text
 
 
 def _chunked_matches(valid: Sequence[Example], index: NgramIndex) -> Iterator[Match]:
     """:func:`matches` of every record's prompt and response, CHUNK records at a time."""
     for start in range(0, len(valid), CHUNK):
         part = valid[start:start + CHUNK]
-        texts = [s for ex in part for s in (ex.prompt, ex.response)]
+        texts = [unlabelled(s) for ex in part for s in (ex.prompt, ex.response)]
         owners = [start + i for i in range(len(part)) for _ in (0, 1)]
         yield from matches(texts, owners, index)
 

@@ -27,7 +27,8 @@ _TRANSLATE = re.compile(
     r"tradu[cz]|traduire|übersetz|перевед|перевод|翻訳|번역|"
     r"english|chinese|mandarin|cantonese|french|français|german|deutsch|spanish|español|italian|"
     r"italiano|portuguese|português|japanese|日本語|korean|한국어|russian|русск|arabic|hindi|dutch|"
-    r"swedish|polish|turkish|vietnamese|indonesian|greek|hebrew|latin|language", re.I)
+    r"swedish|polish|turkish|vietnamese|indonesian|greek|hebrew|latin|"
+    r"(?<!programming )(?<!natural )(?<!query )(?<!markup )(?<!body )\blanguages?\b(?! models?| processing)", re.I)
 
 
 def _text_of(ex: Example) -> str:
@@ -54,13 +55,14 @@ def reads_better(text: str, lang: str, other: str, margin: float = 0.25) -> bool
 
 
 _ITEMS = re.compile(r"[\n,;]+")
+_CJK_SENTENCE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]{9}")  # a CJK run too long for a name
 
 
 def list_like(text: str) -> bool:
     """A list of names (dishes, cities): most items have at most 3 words.
     Names keep their own language whatever the answer's language."""
     items = [i for i in _ITEMS.split(text) if i.strip()]
-    short = sum(len(i.split()) <= 3 for i in items)
+    short = sum(len(i.split()) <= 3 and not _CJK_SENTENCE.search(i) for i in items)
     return len(items) >= 3 and short >= 0.6 * len(items)
 
 
@@ -78,19 +80,63 @@ def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
     min_chars, min_share = int(ctx.options["min_chars"]), float(ctx.options["min_main_share"])
     max_main = int(ctx.options["max_main_percent"])
     by_file: dict[str, list[tuple[Example, LangId]]] = defaultdict(list)
+    unjudged: dict[str, list[Example]] = defaultdict(list)
     for ex in valid(examples):
         lid = _identified(_text_of(ex), min_chars)
         if lid is not None:
             by_file[ex.path].append((ex, lid))
-    for items in by_file.values():
+        else:
+            unjudged[ex.path].append(ex)
+    for path, items in by_file.items():
         main = main_language([lid.code for _, lid in items], min_share)
         if main is None:
             continue
+        file_script = main_language([s for ex, _ in items if (s := main_script(_text_of(ex)))], min_share)
+        yield from _off_script(unjudged[path], file_script, main)
         for ex, lid in items:
-            if (lid.code != main and lid.share(main) <= max_main and not _TRANSLATE.search(user_text(ex))
+            limit = _SCRIPT_LIMIT if file_script == "Latin" and foreign_letters(_text_of(ex), "Latin") >= 0.3 \
+                else max_main  # English terms and code sit in texts of any script; the reverse is rare
+            if (lid.code != main and lid.share(main) <= limit and not _TRANSLATE.search(user_text(ex))
                     and reads_better(_text_of(ex), lid.code, main)):
                 yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
                                                  ("main", main), ("text", snippet(ex.response or ex.prompt))))
+
+
+_MIN_SCRIPT_LETTERS = 10
+
+
+def foreign_letters(text: str, file_script: str | None) -> float:
+    """Share of the letters of ``text`` in other scripts than ``file_script``."""
+    counts = scripts(text)
+    total = sum(counts.values())
+    return 0.0 if not total or file_script is None else 1 - counts.get(file_script, 0) / total
+
+
+def _off_script(short: Sequence[Example], file_script: str | None, main: str) -> Iterator[Hit]:
+    """Records too short (or too mixed) for CLD2 whose every turn is in
+    another script than the file's main language uses ("你在干什么" in an
+    English file): a script, unlike a language, is certain from a few letters."""
+    if file_script is None:
+        return
+    for ex in short:
+        text = _text_of(ex)
+        script = main_script(text, share=0.95)
+        if (script and script != file_script and sum(scripts(text).values()) >= _MIN_SCRIPT_LETTERS
+                and not _TRANSLATE.search(user_text(ex)) and not is_code(ex.response)):
+            yield record_hit(ex, "offlang", (("lang", f"{script} script"), ("percent", 100), ("main", main),
+                                             ("text", snippet(ex.response or ex.prompt))))
+
+
+_SCRIPT_LIMIT = 50  # percent of the prompt's language a response in a foreign script may hold
+
+
+def foreign_script(prompt: str, response: str, share: float = 0.3) -> bool:
+    """``share`` or more of the response's letters are in scripts the prompt
+    does not use (Chinese answering English): English terms inside such a
+    response ("UX 的全名是 User Experience") do not make it English."""
+    ps, rs = scripts(prompt), scripts(response)
+    total = sum(rs.values())
+    return bool(total) and sum(n for name, n in rs.items() if not ps.get(name)) >= share * total
 
 
 @check("language_mismatch")
@@ -103,11 +149,15 @@ def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterato
             continue
         prompt, response = user_text(ex), ex.response
         p, r = _identified(prompt, min_chars), _identified(response, min_chars)
+        if r is None and len(response.strip()) >= min_chars and foreign_script(prompt, response, 0.5):
+            r = identify(response)  # the script is certain where CLD2 is unsure of the language
+            r = r if r.code != "un" else None
         if not (p and r and p.code != r.code) or _TRANSLATE.search(prompt) or is_code(response):
             continue
         if list_like(response):
             continue
-        if r.share(p.code) <= max_other and p.share(r.code) <= max_other and reads_better(response, r.code, p.code):
+        limit = _SCRIPT_LIMIT if foreign_script(prompt, response) else max_other
+        if r.share(p.code) <= limit and p.share(r.code) <= limit and reads_better(response, r.code, p.code):
             yield record_hit(ex, "langmismatch", (("prompt_lang", p.code), ("response_lang", r.code),
                                                   ("text", snippet(response))))
 

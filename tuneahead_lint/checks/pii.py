@@ -49,7 +49,9 @@ _ROLE_LOCAL = re.compile(r"^(?:support|info|contact|sales|admin|help|helpdesk|al
                          r"media|privacy|webmaster|hello|team|office|service|billing|careers|jobs|hr|marketing|"
                          r"feedback|e?customs|\w*policy)$")
 _SAMPLE_SSN = frozenset({"078-05-1120", "123-45-6789", "219-09-9999"})
-_PUBLIC_DNS = frozenset({"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "208.67.222.222"})
+_PUBLIC_DNS = frozenset({"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "9.9.9.9", "208.67.222.222",
+                         "2001:4860:4860::8888", "2001:4860:4860::8844", "2606:4700:4700::1111",
+                         "2606:4700:4700::1001", "2620:fe::fe"})
 
 
 def luhn(digits: str) -> bool:
@@ -95,6 +97,23 @@ def _phone(text: str) -> bool:
     return not _FICTIONAL.search(text)
 
 
+def _intl_phone(text: str) -> bool:
+    """A number in international format (+CC ...) of a known country code and
+    a length libphonenumber's metadata allows for that country (numbers in
+    ranges not yet allocated still look like, and may become, real numbers)."""
+    import phonenumbers
+
+    digits = re.sub(r"\D", "", text)
+    if not 8 <= len(digits) <= 15 or len(set(digits)) <= 2 or _FICTIONAL.search(text):
+        return False
+    try:
+        number = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return False
+    known = phonenumbers.region_code_for_number(number) not in (None, "ZZ")
+    return known and phonenumbers.is_possible_number(number)
+
+
 def _ip(text: str) -> bool:
     try:
         addr = ipaddress.ip_address(text)
@@ -102,6 +121,17 @@ def _ip(text: str) -> bool:
         return False
     octets = text.split(".")
     return addr.is_global and text not in _PUBLIC_DNS and any(len(o) == 3 for o in octets)
+
+
+def _ipv6(text: str) -> bool:
+    """A public IPv6 address (documentation, private and link-local ranges
+    are not) with at least four groups written out."""
+    try:
+        addr = ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    groups = [g for g in text.split(":") if g]
+    return addr.is_global and addr.ipv4_mapped is None and len(groups) >= 4 and text.lower() not in _PUBLIC_DNS
 
 
 PII: tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...] = (
@@ -114,11 +144,17 @@ PII: tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...] = (
     ("iban", re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"), _iban),
     ("phone", re.compile(r"(?<![\w+.=/$-])(?:\+\d{1,3}[ .-]?(?:\(?\d{1,4}\)?[ .-]?){1,3}\d{3,4}|"
                          r"\(\d{3}\) ?\d{3}[ .-]\d{4}|\d{3}([.-])\d{3}\1\d{4})(?![\w=-]|[.,]\d)"), _phone),
+    ("phone", re.compile(r"(?<![\w+.=/$-])\+\d{1,3}(?:[ .-]?\(0\))?(?:[ .-]?\(?\d{1,5}\)?){1,6}(?![\w=-]|[.,]\d)"),
+     _intl_phone),
     ("ip", re.compile(r"(?<![\w.§-])(?:\d{1,3}\.){3}\d{1,3}(?![\w-]|\.\w)"), _ip),
+    ("ip", re.compile(r"(?<![\w:.-])(?:[0-9A-Fa-f]{1,4}:){1,7}(?::|(?::[0-9A-Fa-f]{1,4}){1,6}|[0-9A-Fa-f]{1,4})"
+                      r"(?![\w:-]|\.\w)"), _ipv6),
 )
 
 
 _DIGITS = re.compile(r"\d\d\d")
+_PLUS_DIGIT = re.compile(r"\+\d")
+_IPV6_HINT = re.compile(r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
 
 
 def find_pii(text: str, kinds: Sequence[str]) -> list[Match]:
@@ -126,8 +162,11 @@ def find_pii(text: str, kinds: Sequence[str]) -> list[Match]:
     earlier kind in :data:`PII` (a card number is not also a phone number)."""
     found: list[Match] = []
     has_at, has_digits = "@" in text, bool(_DIGITS.search(text))
+    has_colons = "::" in text or bool(_IPV6_HINT.search(text))
+    has_plus = bool(_PLUS_DIGIT.search(text))
     for kind, rx, ok in PII:
-        if kind not in kinds or not (has_at if kind == "email" else has_digits):
+        if kind not in kinds or not (has_at if kind == "email" else has_colons if ok is _ipv6 else
+                                     has_plus if ok is _intl_phone else has_digits):
             continue
         for m in rx.finditer(text):
             if ok(m.group(0)) and not any(m.start() < f.end and f.start < m.end() for f in found):

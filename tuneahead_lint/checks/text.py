@@ -142,6 +142,12 @@ _HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}[ :]){31,}[0-9a-fA-F]{2}(?!
 def _maybe_blob(min_chars: int) -> re.Pattern[str]:
     """Cheap test that a text may hold a blob: a long enough run, or spaced hex bytes."""
     return re.compile(r"[A-Za-z0-9+/]{%d}|(?:[0-9a-fA-F]{2}[ :]){31}" % min_chars)
+# byte lists written as 0x literals ("0x48, 0x65, ...") and hex-dump rows
+# (hexdump -C / xxd / od: an offset, then byte columns, then maybe the ASCII column)
+_DUMP_START = re.compile(r"^[ \t]*(?:0x)?[0-9a-fA-F]{4,8}:?[ \t]+[0-9a-fA-F]{2}", re.M)
+_BYTE_LIST = re.compile(r"(?:0x[0-9a-fA-F]{2}[,\s]+){15,}0x[0-9a-fA-F]{2}(?![0-9A-Za-z])")
+_DUMP_ROW = re.compile(r"^[ \t]*(?:0x)?[0-9a-fA-F]{4,8}:?[ \t]+"
+                       r"((?:[0-9a-fA-F]{2,4} {1,2}){3,15}[0-9a-fA-F]{2,4})(?![0-9A-Za-z])", re.M)
 _HEX_RUN = re.compile(r"(?:0x)?[0-9a-fA-F]+")
 
 
@@ -152,7 +158,7 @@ def _is_b64(run: str) -> bool:
 
 
 def _is_hex(run: str) -> bool:
-    digits = re.sub(r"[ :]|^0x", "", run)
+    digits = re.sub(r"[\s,:]|0x", "", run)
     letters = sum(c.isalpha() for c in digits)
     return 0.1 <= letters / len(digits) <= 0.7 and len(set(digits.lower())) >= 10
 
@@ -162,6 +168,10 @@ def blobs(text: str, min_chars: int, min_hex: int) -> list[tuple[str, str]]:
     least ``min_chars``) or hex (at least ``min_hex``), and of spaced hex bytes.
     Tokens with other characters (URLs, paths, identifiers) are not blobs."""
     found: list[tuple[str, str]] = []
+    if "0x" in text:
+        found += [("hex", m.group(0)) for m in _BYTE_LIST.finditer(text) if _is_hex(m.group(0))]
+    if "\n" in text and _DUMP_START.search(text):
+        found += hex_dump(text)
     if not _maybe_blob(min(min_chars, min_hex)).search(text):
         return found
     for tok in _TOKEN.findall(text):
@@ -169,8 +179,14 @@ def blobs(text: str, min_chars: int, min_hex: int) -> list[tuple[str, str]]:
             found.append(("hex", tok))
         elif len(tok) >= min_chars and _B64.fullmatch(tok) and _is_b64(tok):
             found.append(("base64", tok))
-    found += [("hex", m.group(0)) for m in _HEX.finditer(text) if _is_hex(m.group(0))]
-    return found
+    return found + [("hex", m.group(0)) for m in _HEX.finditer(text) if _is_hex(m.group(0))]
+
+
+def hex_dump(text: str, min_rows: int = 2) -> list[tuple[str, str]]:
+    """The byte columns of ``min_rows`` or more hex-dump rows, as one run."""
+    rows = [m.group(1) for m in _DUMP_ROW.finditer(text)]
+    run = " ".join(rows)
+    return [("hex dump", run)] if len(rows) >= min_rows and len(run) >= 64 and _is_hex(run) else []
 
 
 _ASKS_ENCODED = re.compile(r"hash|md5|sha|uuid|guid|encod|decod|base64|hex|token|key|password|checksum|digest|"
@@ -306,52 +322,104 @@ def mojibake_check(examples: Sequence[Example], ctx: CheckContext) -> Iterator[H
 
 # --- TA116 refusal ---------------------------------------------------------
 
-_ASSISTANTS = (r"ChatGPT|GPT-?[34](?:\.5)?(?:-turbo)?|Claude|Bard|Gemini|LLaMA|Llama ?2|"
-               r"Open ?Assistant|Bing Chat|Copilot|Ernie Bot|文心一言|通义千问|ChatGLM")
-_VENDORS = r"OpenAI|Anthropic|Google|Meta AI|Microsoft|LAION|Baidu|Alibaba|百度|阿里巴巴|谷歌|智谱"
+_ASSISTANTS = (r"ChatGPT|GPT-?[34](?:\.5)?(?:-turbo)?|GPT-4o|Claude|Bard|Gemini|LLaMA|Llama ?[23]|"
+               r"Open ?Assistant|Bing Chat|Copilot|Ernie Bot|Grok|Qwen|DeepSeek|Vicuna|Baichuan|Mistral|"
+               r"Perplexity|文心一言|通义千问|ChatGLM|智谱清言|豆包|Kimi")
+_VENDORS = (r"OpenAI|Anthropic|Google(?: DeepMind| AI)?|DeepMind|Meta(?: AI)?|Facebook|Microsoft|LAION|Baidu|"
+            r"Alibaba(?: Cloud)?|xAI|Mistral AI|DeepSeek|Cohere|LMSYS|Zhipu AI|Moonshot AI|"
+            r"百度|阿里巴巴|阿里云|谷歌|智谱|字节跳动|深度求索|月之暗面")
+_EN_SUBJECT_CANNOT = (r"i(?: cannot| can['’]t| can not| am unable to| am not able to|['’]m unable to|"
+                      r"['’]m not able to|['’]m not in a position to| am not in a position to|"
+                      r" won['’]t be able to| will not be able to| wouldn['’]t be able to| won['’]t| will not|"
+                      r" do not| don['’]t| must decline to| have to decline to| must respectfully decline to)")
+_EN_ACTS = (r"(?:help|assist|provide|fulfill|comply|create|generate|answer|engage|support|do that|write|share|"
+            r"disclose|give|offer|discuss|complete|process|access|browse|perform|produce|recommend|endorse|"
+            r"condone|encourage|promote|participate|predict|express|make)")
 REFUSAL_PATTERNS: dict[str, str] = {
     "en": (r"\bas an? (?:ai|artificial intelligence)(?: language)?(?: model| assistant| chatbot)?\b|"
            r"\bas an? (?:large )?language model\b|"
-           r"\bi(?:['’]m| am) (?:just |only )?an? (?:ai|artificial intelligence|large language model)(?: language)? "
-           r"(?:model|assistant|chatbot)\b|"
-           r"\b(?:i(?:['’]m| am) (?:sorry|afraid)|sorry|i apologi[sz]e|unfortunately),? (?:but )?(?:as an ai,? )?"
-           r"i (?:cannot|can['’]t|can not|am unable to|am not able to|won['’]t|will not|do not|don['’]t|"
-           r"must decline to) (?:help|assist|provide|fulfill|comply|"
-           r"create|generate|answer|engage|support|do that|write)|"
+           rf"\bas (?:{_ASSISTANTS}),? (?:an?|your) (?:(?:large |conversational |helpful )?(?:ai|language model|"
+           r"chatbot|(?:virtual |ai |digital )?assistant)|ai model)\b|"
+           r"\bi(?:['’]m| am) (?:just |only |merely )?an? (?:ai|artificial intelligence|large language model|"
+           r"language model|computer program|virtual assistant)(?: language)?(?: model| assistant| chatbot)?\b|"
+           r"\b(?:i(?:['’]m| am) (?:sorry|afraid|really sorry|very sorry)|sorry|i apologi[sz]e|my apologies|"
+           rf"unfortunately),? (?:but )?(?:as an ai,? )?{_EN_SUBJECT_CANNOT} {_EN_ACTS}|"
            r"\bi (?:cannot|can['’]t|am unable to|am not able to) (?:fulfill|comply with) (?:this|your|that)|"
            r"\bi(?:['’]m| am) (?:unable|not able) to (?:help|assist|provide|fulfill|comply) (?:you )?with "
            r"(?:this|that|your)|"
-           rf"\bi(?:['’]m| am) (?:{_ASSISTANTS})\b|"
-           rf"\bi(?:['’]m| am| was)\b[^.\n]{{0,60}}\b(?:trained|developed|created|made|built) by (?:{_VENDORS})\b|"
-           r"\bmy (?:knowledge|training data) (?:cutoff|cut-off)\b"),
-    "zh": (r"作为一?[个名]?(?:AI|人工智能|语言模型|大型语言模型)|我是一?[个名]?(?:AI|人工智能)(?:语言模型|助手|模型)|"
-           r"(?:抱歉|对不起|很遗憾)[，,]?\s*(?:但是?)?我(?:无法|不能|没有办法)(?:回答|提供|帮助|满足|完成|协助)|"
-           rf"我(?:是|叫)(?:{_ASSISTANTS})|我是由(?:{_VENDORS})(?:公司)?(?:开发|训练|创建)"),
-    "es": (r"\bcomo (?:un )?(?:modelo de lenguaje|asistente de ia|ia|inteligencia artificial)\b|"
-           r"\blo siento,? (?:pero )?no puedo (?:ayudar|proporcionar|cumplir|generar|responder)|"
+           rf"\bi(?:['’]m| am) (?:{_ASSISTANTS})\b|\bmy name is (?!claude)(?:{_ASSISTANTS})\b|"
+           r"\bi(?:['’]m| am| was)\b[^.\n]{0,60}\b(?:trained|developed|created|made|built|designed) by "
+           rf"(?:{_VENDORS})\b|"
+           rf"\bi(?:['’]m| am) an? [^.\n]{{0,40}}\b(?:model|assistant|chatbot|ai) (?:from|of|by) (?:{_VENDORS})\b|"
+           r"\bmy (?:knowledge|training data) (?:cutoff|cut-off)\b|"
+           r"\bas of my (?:last )?(?:knowledge |training )?(?:update|cutoff|cut-off)\b|"
+           r"\bi (?:do not|don['’]t) have (?:personal )?(?:feelings|emotions|consciousness|a physical (?:body|form))"
+           r"(?=[,.;]| or | and | like )|"
+           r"\bi (?:do not|don['’]t) have (?:the ability to browse|access to (?:the internet|real-time))"),
+    "zh": (r"作为一?[个名]?(?:AI|人工智能|语言模型|大型语言模型|AI助手|人工智能助手)|"
+           r"我是一?[个名]?(?:AI|人工智能)(?:语言模型|助手|模型)|"
+           r"(?:抱歉|对不起|很遗憾|不好意思)[，,]?\s*(?:但是?)?我(?:无法|不能|没有办法|不可以)"
+           r"(?:回答|提供|帮助|满足|完成|协助|为您)|"
+           rf"我(?:是|叫)(?:{_ASSISTANTS})|我是由(?:{_VENDORS})(?:公司)?(?:开发|训练|创建|研发|打造)"),
+    "es": (r"\bcomo (?:un )?(?:modelo de lenguaje|asistente de ia|ia|inteligencia artificial|asistente virtual)\b|"
+           r"\b(?:lo siento|lo lamento|disculpa|perdón),? (?:pero )?no (?:puedo|me es posible|estoy en condiciones de) "
+           r"(?:ayudar|proporcionar|cumplir|generar|responder|ofrecer|facilitar|dar)|"
            rf"\bsoy (?:{_ASSISTANTS})\b|\bfui (?:entrenado|desarrollado|creado) por (?:{_VENDORS})\b"),
-    "fr": (r"\ben tant qu(?:e |['’])(?:ia|intelligence artificielle|modèle de langage|assistant virtuel)\b|"
-           r"\b(?:je suis )?désolée?,? (?:mais )?je ne (?:peux|suis pas en mesure de) (?:pas )?"
-           r"(?:vous aider|aider|fournir|répondre|générer)|"
-           rf"\bje suis (?:{_ASSISTANTS})\b|\bj['’]ai été (?:entraîné|développé|créé) par (?:{_VENDORS})\b"),
-    "de": (r"\bals (?:eine? )?(?:KI|künstliche Intelligenz|KI-Sprachmodell|Sprachmodell)\b|"
-           r"\bes tut mir leid,? (?:aber )?ich kann (?:nicht|keine|dir nicht|ihnen nicht)|"
-           rf"\bich bin (?:{_ASSISTANTS})\b|\bich wurde von (?:{_VENDORS}) (?:trainiert|entwickelt)\b"),
+    "fr": (r"\ben tant qu(?:e |['’])(?:ia|intelligence artificielle|modèle de langage|assistant virtuel|"
+           r"assistant ia)\b|"
+           r"\b(?:je suis )?désolée?,? (?:mais )?je ne (?:peux|suis pas en mesure de|suis pas capable de) (?:pas )?"
+           r"(?:vous aider|aider|fournir|répondre|générer|vous fournir|donner|vous donner)|"
+           rf"\bje suis (?:{_ASSISTANTS})\b|\bj['’]ai été (?:entraîné|développé|créé|conçu) par (?:{_VENDORS})\b"),
+    "de": (r"\bals (?:eine? )?(?:KI|künstliche Intelligenz|KI-Sprachmodell|Sprachmodell|KI-Assistent)\b|"
+           r"\b(?:es tut mir leid|entschuldigung|leider),? (?:aber )?(?:ich kann|kann ich) "
+           r"(?:nicht|keine|dir nicht|ihnen nicht)|"
+           rf"\bich bin (?:{_ASSISTANTS})\b|\bich wurde von (?:{_VENDORS}) (?:trainiert|entwickelt|erstellt)\b"),
+    "pt": (r"\bcomo (?:um )?(?:modelo de linguagem|assistente de ia|ia|inteligência artificial|assistente virtual)\b|"
+           r"\b(?:desculpe|sinto muito|lamento),? (?:mas )?(?:eu )?não (?:posso|consigo|sou capaz de) "
+           r"(?:ajudar|fornecer|responder|gerar|atender|cumprir)|"
+           rf"\bsou (?:o |a )?(?:{_ASSISTANTS})\b|\bfui (?:treinado|desenvolvido|criado) pel[ao] (?:{_VENDORS})\b"),
+    "it": (r"\bin quanto (?:ia|intelligenza artificiale|modello (?:di|del) linguaggio|assistente virtuale)\b|"
+           r"\b(?:mi dispiace|spiacente|purtroppo),? (?:ma )?non (?:posso|sono in grado di) "
+           r"(?:aiutarti|aiutare|fornire|rispondere|generare)|"
+           rf"\bsono (?:{_ASSISTANTS})\b|\bsono stato (?:addestrato|sviluppato|creato) da (?:{_VENDORS})\b"),
+    "ru": (r"как (?:ии|искусственный интеллект|языковая модель|ии-ассистент)(?![а-яё])|"
+           r"(?:извините|к сожалению|прошу прощения),? (?:но )?я не (?:могу|в состоянии) "
+           r"(?:помочь|предоставить|ответить|выполнить|сгенерировать)|"
+           rf"я (?:—\s*)?(?:{_ASSISTANTS})(?![\w])|меня (?:обучила|разработала|создала) (?:компания )?(?:{_VENDORS})"),
 }
 
 
+_AS_ASSISTANT = tuple(dict.fromkeys(f"as {name.lower()}" for name in re.findall(r"[A-Za-z]{3,}", _ASSISTANTS)))
 # lower-case literals one of which every match of the language's patterns contains
 REFUSAL_KEYS: dict[str, tuple[str, ...]] = {
-    "en": ("as a", "i'm", "i’m", "i am", "i was", "i cannot", "i can't", "i can’t", "i can not", "knowledge",
-           "training data", "sorry", "apologi", "unfortunately"),
-    "zh": ("作为", "我是", "我叫", "抱歉", "对不起", "很遗憾"),
-    "es": ("como", "lo siento", "soy", "fui"),
+    "en": ("as a", *_AS_ASSISTANT, "i'm", "i’m", "i am", "i was", "i cannot", "i can't", "i can’t", "i can not",
+           "knowledge",
+           "training data", "sorry", "apologi", "unfortunately", "my name", "i do not", "i don't", "i don’t",
+           "as of my"),
+    "zh": ("作为", "我是", "我叫", "抱歉", "对不起", "很遗憾", "不好意思"),
+    "es": ("como", "lo siento", "lo lamento", "disculpa", "perdón", "soy", "fui"),
     "fr": ("en tant qu", "désolé", "je suis", "j'ai été", "j’ai été"),
-    "de": ("als ", "es tut mir leid", "ich bin", "ich wurde"),
+    "de": ("als ", "es tut mir leid", "entschuldigung", "leider", "ich bin", "ich wurde"),
+    "pt": ("como", "desculpe", "sinto muito", "lamento", "sou ", "fui "),
+    "it": ("in quanto", "mi dispiace", "spiacente", "purtroppo", "sono "),
+    "ru": ("как ", "извините", "к сожалению", "прошу прощения", "я ", "меня "),
 }
 
 
-_AI_WORDS = re.compile(r"\bAI\b|artificial intelligence|language model|人工智能|语言模型|\bIA\b|\bKI\b")
+_AI_WORDS = re.compile(r"\bAI\b|artificial intelligence|language model|人工智能|语言模型|\bIA\b|\bKI\b|"
+                       r"\bИИ\b|языковая модель|modelo de lingua|intelligenza artificiale|inteligência artificial")
+
+
+@lru_cache(maxsize=16)
+def _key_rx(languages: tuple[str, ...]) -> Any:
+    """Any of the literal keys of ``languages`` (a cheap test before the patterns)."""
+    keys = "|".join(re.escape(k) for k in sorted({k for lang in languages for k in REFUSAL_KEYS[lang]}))
+    try:
+        import re2  # a DFA: one pass over the text for all the literals (Python's re tries each)
+
+        return re2.compile(keys)
+    except ImportError:  # pragma: no cover - google-re2 is a core dependency
+        return re.compile(keys)
 
 
 @lru_cache(maxsize=8)
@@ -362,7 +430,9 @@ def _refusal_rx(languages: tuple[str, ...]) -> re.Pattern[str]:
 def find_refusal(text: str, languages: tuple[str, ...]) -> re.Match[str] | None:
     """The first refusal or identity phrase in ``text`` (``languages`` only)."""
     lower = text.lower()
-    hit = tuple(lang for lang in languages if any(k in lower for k in REFUSAL_KEYS[lang]))
+    if not _key_rx(languages).search(lower):
+        return None
+    hit = tuple(lang for lang in languages if _key_rx((lang,)).search(lower))
     return _refusal_rx(hit).search(text) if hit else None
 
 
