@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SETS = {"A": ROOT / "tests" / "fixtures" / "planted16", "B": ROOT / "benchmarks" / "planted" / "planted16b"}
 RESULTS = ROOT / "benchmarks" / "results"
 VERDICTS = ROOT / "benchmarks" / "planted" / "fix_planted16_verdicts.json"
+READING = ROOT / "benchmarks" / "planted" / "fix_planted16_reading.md"  # hand-written, appended
 PAIRS = ("exact_duplicate", "near_duplicate")
 GROUPS = ("conflicting_answers",)
 PII = ("email", "phone", "payment_card", "iban", "ip_address", "ssn")
@@ -81,8 +82,10 @@ def unit_fixed(cls: str, rows: list[dict], acts: dict[int, dict]) -> str:
     return "fixed" if act in ALSO_OK.get(cls, {"drop"}) else "missed"
 
 
-def score_classes(truth: dict, acts: dict[int, dict]) -> dict[str, dict[str, Any]]:
-    """Per class: units, outcome counts, actions and rules on the unit's lines, lines not fixed."""
+def score_classes(truth: dict, acts: dict[int, dict],
+                  flagged: dict[int, set[str]]) -> dict[str, dict[str, Any]]:
+    """Per class: units, outcome counts, actions and rules on the unit's lines, and the units
+    not fixed with the rules the --fast lint names on their lines (``flagged``)."""
     out = {}
     for cls, by_unit in sorted(units(truth).items()):
         outcome, actions, rules, not_fixed = Counter(), Counter(), Counter(), []
@@ -94,7 +97,8 @@ def score_classes(truth: dict, acts: dict[int, dict]) -> dict[str, dict[str, Any
                     actions[a["action"]] += 1
                     rules[a["rule"]] += 1
             if result != "fixed":
-                not_fixed.append({"lines": [r["line"] for r in rows], "outcome": result})
+                named = sorted(set().union(*(flagged.get(r["line"], set()) for r in rows)))
+                not_fixed.append({"lines": [r["line"] for r in rows], "outcome": result, "linted": named})
         out[cls] = {"units": len(by_unit), "fixed": outcome["fixed"], "outcome": dict(outcome),
                     "actions": dict(actions), "rules": dict(rules),
                     "expected_rules": truth["classes"].get(cls, []), "not_fixed": not_fixed}
@@ -114,14 +118,37 @@ def clean_lost(truth: dict, acts: dict[int, dict], records: list[str], name: str
     return lost
 
 
+def partners_lost(truth: dict, acts: dict[int, dict], name: str) -> list[dict]:
+    """Partner lines (the clean original of a duplicate pair) dropped with their copy."""
+    verdicts = json.loads(VERDICTS.read_text()) if VERDICTS.exists() else {}
+    lost = []
+    for cls in PAIRS:
+        for rows in units(truth).get(cls, {}).values():
+            if unit_fixed(cls, rows, acts) == "over":
+                lost += [{"line": r["line"], "class": cls, "plant": rows[0]["line"], **acts[r["line"]],
+                          "verdict": verdicts.get(f"{name}:{r['line']}", "unread")}
+                         for r in rows[1:]]
+    return lost
+
+
 def per_rule(report) -> Counter:
     return Counter(f"{f.rule_id} {f.rule_name}" for f in report.findings)
 
 
-def before_after(src: Path, out: Path) -> dict[str, Any]:
+def fast_lint(path: Path):
+    return lint([str(path)], Config(), LintOptions(features=False), load_rules())
+
+
+def rules_by_line(report) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for f in report.findings:
+        for line in f.lines:
+            out.setdefault(line, set()).add(f.rule_id)
+    return out
+
+
+def before_after(before, after) -> dict[str, Any]:
     """Findings per rule and records, --fast lint of input and output."""
-    opts = LintOptions(features=False)
-    before, after = (lint([str(p)], Config(), opts, load_rules()) for p in (src, out))
     b, a = per_rule(before), per_rule(after)
     rows = {rule: [b[rule], a[rule]] for rule in sorted(set(b) | set(a))}
     return {"rules": rows, "findings": [len(before.findings), len(after.findings)],
@@ -138,11 +165,13 @@ def run(name: str, fast: bool, tmp: Path) -> dict[str, Any]:
     acts = {a.line: {"action": a.action, "rule": a.rule_id or a.rule_name, "reason": a.reason,
                      "detail": a.detail} for a in result.plan.actions}
     records = src.read_text(encoding="utf-8").splitlines()
+    before, after = fast_lint(src), fast_lint(out)
     return {"set": str(src.relative_to(ROOT)), "mode": "fast" if fast else "full",
             "seconds": round(secs, 1), "counts": result.plan.counts(), "notes": list(result.plan.notes),
-            "classes": score_classes(truth, acts), "clean_lost": clean_lost(truth, acts, records, name),
+            "classes": score_classes(truth, acts, rules_by_line(before)), "clean_lost": clean_lost(truth, acts, records, name),
+            "partners_lost": partners_lost(truth, acts, name),
             "clean_records": sum(r["class"] == "clean" for r in truth["lines"]),
-            "before_after": before_after(src, out)}
+            "before_after": before_after(before, after)}
 
 
 def md_run(key: str, r: dict[str, Any]) -> list[str]:
@@ -152,13 +181,14 @@ def md_run(key: str, r: dict[str, Any]) -> list[str]:
              f"Planted units fixed: **{fixed} / {total}**; clean records lost: "
              f"**{len(r['clean_lost'])} / {r['clean_records']}**.", ""]
     lines += [f"Note: {n}" for n in r["notes"]] + ([""] if r["notes"] else [])
-    lines += ["| class | fixed / units | other outcomes | actions on unit lines | rules named | expected | not fixed (lines) |",
+    lines += ["| class | fixed / units | other outcomes | actions on unit lines | rules named | expected | not fixed: lines (rules the --fast lint names there) |",
               "|---|---|---|---|---|---|---|"]
     for cls, v in c.items():
         other = ", ".join(f"{k} {n}" for k, n in sorted(v["outcome"].items()) if k != "fixed")
         acts = ", ".join(f"{k} {n}" for k, n in sorted(v["actions"].items()))
         rules = ", ".join(f"{k} {n}" for k, n in sorted(v["rules"].items()))
-        miss = "; ".join("+".join(map(str, u["lines"])) for u in v["not_fixed"][:12])
+        miss = "; ".join("+".join(map(str, u["lines"])) + (f" ({','.join(u['linted'])})" if u.get("linted") else "")
+                         for u in v["not_fixed"][:12])
         miss += " ..." if len(v["not_fixed"]) > 12 else ""
         lines.append(f"| {cls} | {v['fixed']} / {v['units']} | {other} | {acts} | {rules} | "
                      f"{', '.join(v['expected_rules'])} | {miss} |")
@@ -170,6 +200,11 @@ def md_run(key: str, r: dict[str, Any]) -> list[str]:
         for x in r["clean_lost"]:
             detail = x["detail"].replace("|", "\\|")[:160]
             lines.append(f"| {x['line']} | {x['src']} | {x['action']} | {x['reason']} | {detail} | {x['verdict']} |")
+    if r.get("partners_lost"):
+        lines += ["", "Partner lines (the original of a duplicate pair) dropped with their copy:", "",
+                  "| line | class | copy | reason | detail | verdict |", "|---|---|---|---|---|---|"]
+        lines += [f"| {x['line']} | {x['class']} | {x['plant']} | {x['reason']} | "
+                  f"{x['detail'][:120]} | {x['verdict']} |" for x in r["partners_lost"]]
     ba = r["before_after"]
     lines += ["", "Before -> after (`--fast` re-lint of input and output; findings per rule):", "",
               "| rule | before | after |", "|---|---|---|"]
@@ -188,6 +223,8 @@ def write(results: dict[str, Any]) -> None:
              "benchmarks/planted/fix_planted16_verdicts.json.", ""]
     for key in sorted(results):
         lines += md_run(key, results[key])
+    if READING.exists():
+        lines += ["", READING.read_text()]
     (RESULTS / "fix_planted16.md").write_text("\n".join(lines))
 
 
