@@ -1,6 +1,6 @@
 """``tuneahead-lint fix`` on the two issue-16 planted sets: planted units fixed, clean records lost.
 
-Usage: python benchmarks/bench_fix_planted.py [--full] [--sets A,B]
+Usage: python benchmarks/bench_fix_planted.py [--full] [--redact-pii] [--sets A,B]
 
 Default: record-level remedies (``fix --fast``) on set A
 (tests/fixtures/planted16) and set B (benchmarks/planted/planted16b).
@@ -155,12 +155,12 @@ def before_after(before, after) -> dict[str, Any]:
             "records": [before.summary.records, after.summary.records]}
 
 
-def run(name: str, fast: bool, tmp: Path) -> dict[str, Any]:
+def run(name: str, fast: bool, tmp: Path, redact: bool = False) -> dict[str, Any]:
     folder = SETS[name]
     truth = json.loads((folder / "truth.json").read_text())
     src, out = folder / "planted.jsonl", tmp / f"{name}-{'fast' if fast else 'full'}.jsonl"
     start = time.perf_counter()
-    result = run_fix([str(src)], FixOptions(fast=fast), Config(), load_rules(), output=str(out), relint=False)
+    result = run_fix([str(src)], FixOptions(fast=fast, redact_pii=redact), Config(), load_rules(), output=str(out), relint=False)
     secs = time.perf_counter() - start
     acts = {a.line: {"action": a.action, "rule": a.rule_id or a.rule_name, "reason": a.reason,
                      "detail": a.detail} for a in result.plan.actions}
@@ -231,6 +231,7 @@ def write(results: dict[str, Any]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--full", action="store_true", help="semantic remedies too (embeddings)")
+    ap.add_argument("--redact-pii", action="store_true", help="fix --redact-pii (run key gets ' redact')")
     ap.add_argument("--sets", default=None, help="A, B or A,B (default: A,B fast; A full)")
     args = ap.parse_args()
     names = (args.sets or ("A" if args.full else "A,B")).split(",")
@@ -238,8 +239,8 @@ def main() -> None:
     results = json.loads(path.read_text()) if path.exists() else {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
-            key = f"{name} {'full' if args.full else 'fast'}"
-            results[key] = run(name, not args.full, Path(tmp))
+            key = f"{name} {'full' if args.full else 'fast'}" + (" redact" if args.redact_pii else "")
+            results[key] = run(name, not args.full, Path(tmp), args.redact_pii)
             r = results[key]
             fixed = sum(v["fixed"] for v in r["classes"].values())
             print(f"{key}: {fixed}/{sum(v['units'] for v in r['classes'].values())} units fixed, "
