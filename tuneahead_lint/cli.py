@@ -256,8 +256,8 @@ def formats_cmd() -> None:
 @click.option("--drop-empty/--keep-empty", default=True, help="Drop empty and broken records (TA0xx, TA101, TA102).")
 @click.option("--strip-templates/--no-strip-templates", default=True, help="Strip template markup (TA105).")
 @click.option("--content/--no-content", default=True,
-              help="Drop records the content rules flag: gibberish, blobs, web markup, off-language, PII, secrets, "
-                   "refusals (TA107-TA110, TA113, TA114, TA116).")
+              help="Drop records the content rules flag: gibberish, blobs, web markup, off-language, language/script "
+                   "mismatch, PII, secrets, refusals, loops from rep-3 0.8 (TA107-TA114, TA116, TA204).")
 @click.option("--repair-mojibake/--no-repair-mojibake", default=True, help="Repair encoding damage with ftfy (TA115).")
 @click.option("--redact-pii", is_flag=True, help="Replace PII by [EMAIL], [PHONE], [CARD] ... instead of dropping (TA113).")
 @click.option("--drop-flagged/--keep-flagged", default=True,

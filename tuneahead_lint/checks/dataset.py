@@ -140,13 +140,17 @@ def repetitive_responses(examples: Sequence[Example], ctx: CheckContext) -> Iter
     from tuneahead_lint.features.corpus import WORD
     from tuneahead_lint.features.static.lexical import ngram_repetition
 
-    limit = float(ctx.options.get("max_repetition", 0.5))
+    from tuneahead_lint.features.static.lengths import looks_like_code
+
+    prose_limit = float(ctx.options.get("max_repetition", 0.5))
+    code_limit = float(ctx.options.get("max_repetition_code", 0.85))
     min_words = int(ctx.options.get("min_words", 30))
     for e in examples:
         if not e.ok:
             continue
         words = WORD.findall(e.response.lower())
         rep = ngram_repetition(words) if len(words) >= min_words else None
+        limit = code_limit if rep is not None and looks_like_code(e.response) else prose_limit
         if rep is not None and rep > limit:
             yield Hit(e.path, (e.line,), evidence=(
                 ("repetition", f"{rep:.0%}"), ("limit", f"{limit:.0%}"), ("words", len(words))),

@@ -6,8 +6,9 @@ Remedies run in this order, each over the records the previous ones kept:
 2. template markup (TA105): stripped from the fields that feed the turns
 3. mojibake (TA115): repaired with ftfy in the fields that feed the turns
 4. empty responses / prompts (TA101, TA102, also when stripping emptied them): dropped
-5. content rules (TA114, TA113, TA108, TA109, TA107, TA110, TA116: secrets, PII,
-   blobs, web markup, gibberish, off-language, refusals): dropped, the first rule
+5. content rules (TA114, TA113, TA108, TA109, TA107, TA110, TA111, TA112, TA116, TA204:
+   secrets, PII, blobs, web markup, gibberish, off-language, language or script
+   mismatch, refusals, looping responses at rep-3 >= 0.8): dropped, the first rule
    in that order named; with ``redact_pii`` PII is replaced by typed placeholders
 6. exact duplicates (TA106, the same key as the check): every copy after the first dropped
 7. conflicting answers (TA117, the whole group), truncated responses (TA118) and
@@ -45,8 +46,12 @@ from tuneahead_lint.types import Example, Hit, text_hash
 Key = tuple[str, int]  # (path, 0-based record index)
 DROP, STRIP, REPAIR, REDACT = "drop", "strip", "repair", "redact"
 # rules whose records fix drops, in this order (the first that flags a record is named)
-CONTENT_RULES = ("secret", "pii", "encoded-blob", "markup-boilerplate", "gibberish", "off-language", "refusal")
+CONTENT_RULES = ("secret", "pii", "encoded-blob", "markup-boilerplate", "gibberish", "off-language",
+                 "language-mismatch", "script-mismatch", "refusal", "repetitive-responses")
 NEAR_DUPLICATES, OUTLIERS = "near-duplicates", "embedding-outliers"
+# fix drops only clear loops: structured answers (truth tables, regexes, scores,
+# HTML tables) repeat up to ~77% of their 3-grams in the shared sets, decoding loops 88-98%
+DROP_AT_LEAST = {"repetitive-responses": {"max_repetition": 0.8, "max_repetition_code": 0.9}}
 
 
 @dataclass(frozen=True)
@@ -344,13 +349,22 @@ def _content(state: _State) -> None:
         rule = _enabled(state, name)
         if rule is None:
             continue
-        options = dict(state.opts.rule_options).get(rule.id, {})
+        options = _drop_options(rule, dict(state.opts.rule_options).get(rule.id, {}))
         for ex, hit in list(_hits(rule, list(state.alive.values()), options)):
             if (ex.path, ex.index) not in state.alive:
                 continue
             if name == "pii" and state.opts.redact_pii and _redact(state, ex, rule, options):
                 continue
             state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
+
+
+def _drop_options(rule: Rule, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule's options for dropping: configured ones, raised to the floors of
+    :data:`DROP_AT_LEAST` (the lint may warn earlier than fix drops)."""
+    merged = {**rule.defaults(), **options}
+    for key, floor in DROP_AT_LEAST.get(rule.name, {}).items():
+        merged[key] = max(float(merged[key]), floor)
+    return merged
 
 
 def _redact(state: _State, ex: Example, rule: Rule, options: Mapping[str, Any]) -> bool:
