@@ -77,3 +77,21 @@ def test_rules_disabled_in_the_config_do_not_drop(tmp_path):
     path = _write(tmp_path, [CLEAN[0], JUNK["TA116"], JUNK["TA107"]])
     result = _fix(path, tmp_path / "out.jsonl", disabled=frozenset({"TA116"}))
     assert [(a.record, a.rule_id) for a in result.plan.actions] == [(3, "TA107")]
+
+
+LOOP = {"instruction": "Describe your favourite holiday.",
+        "output": " ".join(["My favourite holiday is Christmas because I love spending time with my family."] * 8)}
+TRUTH_TABLE = {"instruction": "Construct a truth table for (~P -> Q) v (R -> S) with P, Q, R, S.",
+               "output": "P    Q    R    S    (~P -> Q) v (R -> S)\n" + "\n".join(
+                   f"  {p}    {q}    {r}    {s}          {v}" for p, q, r, s, v in [
+                       ("T", "T", "T", "T", "T"), ("T", "T", "F", "F", "F"), ("T", "F", "T", "T", "T"),
+                       ("T", "F", "F", "F", "F"), ("F", "T", "T", "T", "T"), ("F", "T", "F", "F", "F"),
+                       ("F", "F", "T", "T", "T"), ("F", "F", "F", "T", "T")])}
+
+
+def test_fix_drops_clear_loops_but_keeps_structured_answers(tmp_path):
+    """TA204 warns on both (the truth table repeats ~64% of its 3-grams, alpaca_5k
+    record 4173), but fix drops only the decoding loop (rep-3 >= 0.8)."""
+    records = CLEAN + [LOOP, TRUTH_TABLE]
+    result = _fix(_write(tmp_path, records), tmp_path / "out.jsonl")
+    assert {a.record: (a.action, a.rule_id) for a in result.plan.actions} == {len(CLEAN) + 1: ("drop", "TA204")}
