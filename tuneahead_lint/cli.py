@@ -249,8 +249,9 @@ def formats_cmd() -> None:
               show_default=True, help="z-score above which a record is an outlier.")
 @click.option("--outlier-method", type=click.Choice(["sigma", "robust"]), default="sigma", show_default=True,
               help="Outlier score: z-score (mean/std) or robust z (median/MAD).")
-@click.option("--mismatched/--keep-mismatched", default=True,
-              help="Drop responses that answer another record's prompt (TA207, embeddings).")
+@click.option("--mismatched/--keep-mismatched", default=False,
+              help="Drop responses that answer another record's prompt (TA207, embeddings; off by default: "
+                   "its flags on the shared sets were mostly open-ended prompts, read them first).")
 @click.option("--outlier-k", type=click.IntRange(1), default=10, show_default=True,
               help="Score a record by its cosine distance to its k-th nearest record.")
 @click.option("--drop-empty/--keep-empty", default=True, help="Drop empty and broken records (TA0xx, TA101, TA102).")

@@ -66,7 +66,7 @@ def test_concise_is_one_line_per_finding(capsys, leaky):
 def test_text_shows_counts_not_every_line(capsys, leaky):
     out = lint(capsys, leaky)
     assert "TA105 template-leak  warning  1 finding, 14 records\n" in out
-    assert "      lines 10, 20, 30, 40, 50 … and 9 more\n" in out
+    assert "\n    lines 10, 20, 30, 40, 50 … and 9 more\n" in out  # one file: no file header, less indent
 
 
 def test_sarif_fingerprints_tell_records_apart_and_survive_line_shifts(capsys, tmp_path):

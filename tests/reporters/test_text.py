@@ -95,8 +95,10 @@ def test_skipped_rules_named_with_reason(out):
 
 
 def test_features_short_and_full(out):
-    assert "Features (8 of 10; --features lists all)" in out
-    assert "lexical_overlap_eval" not in out
+    assert "Features (" not in out  # with a prediction, the SHAP table shows the features that move it
+    short = text(report(prediction=None))
+    assert "Features (8 of 10; --features lists all)" in short
+    assert "lexical_overlap_eval" not in short
     full = text(show_features=True, width=140)
     assert "Features (10 of 10)" in full
     assert "knn_distance_mean          n/a   embeddings not computed" in full

@@ -14,7 +14,7 @@ Remedies run in this order, each over the records the previous ones kept:
 7. conflicting answers (TA117, the whole group), truncated responses (TA118) and
    benchmark-contaminated records (TA119): dropped (see ``flagged.py``)
 8. embedding outliers (TA202, local-density score above the limit), then
-   mismatched pairs (TA207): dropped
+   mismatched pairs (TA207, only with ``mismatched``): dropped
 9. near-duplicates (TA201, cosine >= threshold): all but each cluster's first kept record dropped
 
 8 and 9 come from the dataset-feature stage (see ``semantic.py``); outliers go
@@ -65,7 +65,7 @@ class FixOptions:
     outlier_sigma: float = 3.0  # limit on the outlier score
     outlier_method: str = "sigma"  # "sigma": z-score (the paper); "robust": median/MAD
     outlier_k: int = 10  # neighbour whose cosine distance is the outlier score
-    mismatched: bool = True  # TA207: responses that answer another record's prompt
+    mismatched: bool = False  # TA207 (opt-in): responses that answer another record's prompt
     drop_empty: bool = True  # empty responses/prompts and broken records
     strip_templates: bool = True
     fast: bool = False  # record-level remedies only: no embeddings

@@ -27,7 +27,7 @@ from tuneahead_lint.types import Finding, Measure, Prediction, Report, Summary
 SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
 EXAMPLES_PER_RULE = 3  # findings listed per rule unless show_all (fewer when many rules fire)
 EXAMPLE_BUDGET = 18  # findings listed in all, at least one per rule
-SHOWN_FILES = 10  # rows of the per-file table unless show_all
+SHOWN_FILES = 5  # rows of the per-file table unless show_all
 SHORT_FEATURES = 8  # features listed unless show_features
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "note": "cyan"}
 
@@ -39,6 +39,7 @@ class TextRenderer:
         self.rules = rules_by_id(rules)
         self.options = options
         self._examples = EXAMPLES_PER_RULE
+        self._one_file = False
 
     def render(self, report: Report) -> str:
         """The report as text ending in a newline."""
@@ -63,10 +64,12 @@ class TextRenderer:
         blocks += summary_blocks(report.summary, None if self.options.show_all else SHOWN_FILES)
         groups = by_rule(report.findings)
         self._examples = examples_per_rule(len(groups))
+        self._one_file = len(report.summary.files) == 1 and not self.options.show_all
         blocks += [self._rule_block(fs) for fs in groups]
         if report.skipped:
             blocks.append(self._skipped(report))
-        if report.features:
+        if report.features and (report.prediction is None or self.options.show_features):
+            # with a prediction, the SHAP table shows the features that move it
             blocks.append(features_table(report.features, self.options.show_features))
         probe_run = dict(report.extra).get("probe_run")
         if probe_run:
@@ -85,6 +88,9 @@ class TextRenderer:
                              "  ", self._counts(findings))
         body: list[RenderableType] = []
         for path, group in by_path(shown):
+            if self._one_file:  # the dataset table above names the file
+                body += [row for f in group for row in self._example(f)]
+                continue
             body.append(Text(path, style="bold", overflow="fold"))
             body += [Padding(row, (0, 0, 0, 2)) for f in group for row in self._example(f)]
         if len(findings) > len(shown):
