@@ -231,15 +231,8 @@ def outlier_scores(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per row: Euclidean distance to the mean vector, its z-score, and its
     robust z-score ((d - median) / (1.4826 * MAD))."""
     if len(x) == 0:
-        empty = np.zeros(0)
-        return empty, empty, empty
-    dist = np.linalg.norm(x - x.mean(axis=0), axis=1).astype(np.float64)
-    std = dist.std()
-    z = (dist - dist.mean()) / std if std > 0 else np.zeros_like(dist)
-    med = np.median(dist)
-    mad = 1.4826 * np.median(np.abs(dist - med))
-    robust = (dist - med) / mad if mad > 0 else np.zeros_like(dist)
-    return dist, z, robust
+        return _scores(np.zeros(0))
+    return _scores(np.linalg.norm(x - x.mean(axis=0), axis=1).astype(np.float64))
 
 
 def knn_distances(x: np.ndarray, k: int) -> np.ndarray:
