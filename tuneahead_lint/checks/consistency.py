@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
 from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.checks.textutil import is_code
 from tuneahead_lint.types import Example, Hit, text_hash
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -202,7 +203,7 @@ def open_ending(text: str, min_words: int, min_fragment: int = 6, after_code: bo
     body = _HASHTAGS.sub("", text.rstrip())
     if ends_terminal(body) or len(words(body)) < min_words:
         return False
-    if _looks_like_code(text):
+    if is_code(text):
         tail = prose_after_code(body)
         return bool(tail) and open_ending(tail, 3, after_code=True)
     lines = [ln for ln in body.splitlines() if ln.strip()]
@@ -261,7 +262,7 @@ def prose_after_code(text: str) -> str:
     if end < 0 or odd_fences(text):
         return ""
     tail = text[end + 3:].strip()
-    return "" if not tail or _looks_like_code(tail) else tail
+    return "" if not tail or is_code(tail) else tail
 
 
 def _open_parenthesis(line: str) -> bool:
@@ -285,7 +286,7 @@ def dangling(text: str, min_words: int) -> bool:
     article, conjunction or possessive ("... with its", "... and the"); judged
     in every file, whatever its punctuation habits."""
     body = text.rstrip()
-    if not body or ends_terminal(body) or len(words(body)) < min_words or _looks_like_code(text):
+    if not body or ends_terminal(body) or len(words(body)) < min_words or is_code(text):
         return False
     last = body.splitlines()[-1]
     tail = _SENTENCE_END.split(last)[-1]
@@ -306,17 +307,10 @@ def _signed(fragment: str) -> bool:
     return bool(head) and 0 < len(name.split()) <= 3 and _title_case(name)
 
 
-@functools.lru_cache(maxsize=1 << 15)
-def _looks_like_code(text: str) -> bool:
-    from tuneahead_lint.features.static.lengths import looks_like_code
-
-    return looks_like_code(text)
-
-
 def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]:
     """Share of prose responses (``min_words`` or more, not code) that end
     with terminal punctuation, and how many were counted."""
-    prose = [r for r in responses if len(words(r)) >= min_words and not _looks_like_code(r)]
+    prose = [r for r in responses if len(words(r)) >= min_words and not is_code(r)]
     if not prose:
         return 0.0, 0
     return sum(ends_terminal(r) for r in prose) / len(prose), len(prose)
@@ -373,7 +367,7 @@ def unclosed_bracket(response: str) -> bool:
     judged by brackets: an unclosed parenthesis there is usually a typo."""
     tail = response.rstrip()
     last = tail.splitlines()[-1] if tail else ""
-    if tail[-1:] in (".", "!", "?", "") or tail.endswith(("```", "~~~")) or not _looks_like_code(response):
+    if tail[-1:] in (".", "!", "?", "") or tail.endswith(("```", "~~~")) or not is_code(response):
         return False
     if not (_CODE_CHARS.search(last) or last[:1] in " \t"):
         return False  # the response ends in prose after its code

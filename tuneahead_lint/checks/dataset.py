@@ -140,7 +140,7 @@ def repetitive_responses(examples: Sequence[Example], ctx: CheckContext) -> Iter
     from tuneahead_lint.features.corpus import WORD
     from tuneahead_lint.features.static.lexical import ngram_repetition
 
-    from tuneahead_lint.features.static.lengths import looks_like_code
+    from tuneahead_lint.checks.textutil import is_code
 
     prose_limit = float(ctx.options.get("max_repetition", 0.5))
     code_limit = float(ctx.options.get("max_repetition_code", 0.85))
@@ -150,7 +150,7 @@ def repetitive_responses(examples: Sequence[Example], ctx: CheckContext) -> Iter
             continue
         words = WORD.findall(e.response.lower())
         rep = ngram_repetition(words) if len(words) >= min_words else None
-        limit = code_limit if rep is not None and looks_like_code(e.response) else prose_limit
+        limit = code_limit if rep is not None and is_code(e.response) else prose_limit
         if rep is not None and rep > limit:
             yield Hit(e.path, (e.line,), evidence=(
                 ("repetition", f"{rep:.0%}"), ("limit", f"{limit:.0%}"), ("words", len(words))),

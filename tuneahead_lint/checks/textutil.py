@@ -55,9 +55,10 @@ def user_text(ex: Example) -> str:
     return "\n\n".join(t.content for t in ex.turns if t.role != "assistant")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1 << 15)
 def is_code(text: str) -> bool:
-    """The project's code detector (fences, unmistakable code lines)."""
+    """The project's code detector (fences, unmistakable code lines), cached:
+    several record rules ask it about the same response."""
     from tuneahead_lint.features.static.lengths import looks_like_code
 
     return looks_like_code(text)
