@@ -8,39 +8,23 @@
 * TA119 benchmark-contamination: dropped (training on test items inflates
   every score measured on that benchmark).
 
-The checks run with the rule's options (defaults, then ``FixOptions.rule_options``)
-over the records still kept after the record-level remedies before them.
+``fix.plan`` drops them in the same loop as the content rules: each check runs
+with the rule's options (defaults, then ``FixOptions.rule_options``) over the
+records still kept after the remedies before it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from tuneahead_lint.checks import CHECKS, CheckContext
-from tuneahead_lint.ruleset.registry import Rule, find_rule
+from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Example, Hit
-
-if TYPE_CHECKING:
-    from tuneahead_lint.fix.plan import _State
 
 # Gibberish (TA107) and the other content rules are dropped by the content step
 # (``fix --content``), which also runs before the semantic remedies.
 FLAGGED_RULES = ("conflicting-answers", "truncated-response", "benchmark-contamination")
-
-
-def apply_flagged(state: _State) -> None:
-    """Drop every record a rule of :data:`FLAGGED_RULES` names."""
-    from tuneahead_lint.fix.plan import finding_message
-
-    for name in FLAGGED_RULES:
-        rule = find_rule(name, tuple(state.rules))
-        if rule is None or rule.check is None or rule.id in state.opts.disabled:
-            continue
-        options = {**rule.defaults(), **dict(state.opts.rule_options).get(rule.id, {})}
-        for ex, hit in named_records(rule, list(state.alive.values()), options):
-            if (ex.path, ex.index) in state.alive:
-                state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
 
 
 def named_records(rule: Rule, examples: Sequence[Example],

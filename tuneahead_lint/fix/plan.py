@@ -174,13 +174,13 @@ def plan_fix(files: Sequence[SourceFile], opts: FixOptions,
     if opts.drop_empty:
         _empty(state)
     if opts.content:
-        _content(state)
+        _drop_flagged(state, CONTENT_RULES, _hits)
     if opts.exact_dedup:
         _exact(state)
     if opts.drop_flagged:
-        from tuneahead_lint.fix.flagged import apply_flagged
+        from tuneahead_lint.fix.flagged import FLAGGED_RULES, named_records
 
-        apply_flagged(state)
+        _drop_flagged(state, FLAGGED_RULES, named_records)
     source = ""
     if opts.semantic:
         from tuneahead_lint.fix.semantic import apply_semantic
@@ -343,14 +343,17 @@ def _repair(state: _State) -> None:
                 f"{evidence['text']!r} -> {evidence['repair']!r}")
 
 
-def _content(state: _State) -> None:
-    """Drop what the content rules flag (PII redacted instead with ``redact_pii``)."""
-    for name in CONTENT_RULES:
+def _drop_flagged(state: _State, names: Sequence[str],
+                  records_of: Callable[..., Iterator[tuple[Example, Hit]]]) -> None:
+    """Drop the records the rules ``names`` flag, the first rule in that order
+    named (PII redacted instead with ``redact_pii``); ``records_of(rule,
+    examples, options)`` says which records a rule's hits name."""
+    for name in names:
         rule = _enabled(state, name)
         if rule is None:
             continue
         options = _drop_options(rule, dict(state.opts.rule_options).get(rule.id, {}))
-        for ex, hit in list(_hits(rule, list(state.alive.values()), options)):
+        for ex, hit in list(records_of(rule, list(state.alive.values()), options)):
             if (ex.path, ex.index) not in state.alive:
                 continue
             if name == "pii" and state.opts.redact_pii and _redact(state, ex, rule, options):
