@@ -94,11 +94,10 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
              eval_sets: tuple[str, ...], color: bool | None, show_all: bool = False,
              baseline: str | None = None, write_baseline: str | None = None) -> None:
     """Lint PATHS (files or directories of .jsonl/.json/.gz/.parquet)."""
+    from tuneahead_lint.config import with_eval_sets
     from tuneahead_lint.pipeline import LintOptions, lint
     from tuneahead_lint.reporters import Format, render
     from tuneahead_lint.ruleset.registry import load_rules
-
-    from tuneahead_lint.config import with_eval_sets
 
     rules = load_rules()
     config = with_eval_sets(_load_config(config_file, paths, rules, select, ignore), eval_sets)
