@@ -17,7 +17,7 @@ from tuneahead_lint import __version__
 from tuneahead_lint.config import Config
 from tuneahead_lint.ruleset.evaluate import Context, evaluate, one_line_files
 from tuneahead_lint.ruleset.registry import Rule, load_rules
-from tuneahead_lint.types import Example, FileSummary, Report, Summary
+from tuneahead_lint.types import Example, FileSummary, ProbeRun, Report, Summary
 
 
 @dataclass(frozen=True)
@@ -131,22 +131,20 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
         tool_version=__version__, summary=summarise(examples, files),
         findings=tuple(findings), skipped=tuple(skipped), features=values,
         prediction=outcome.prediction if outcome else None, config_path=config.path,
-        extra=(outcome.extra() if outcome else ()) + probe_extra(probe),
+        prediction_detail=outcome.detail if outcome else None, probe_run=probe_run(probe),
     )
 
 
 PROBE_SHOWN = ("steps", "lr", "batch_size", "lora_r", "lora_alpha", "max_len", "seed")
 
 
-def probe_extra(probe) -> tuple[tuple[str, Any], ...]:
-    """The probe's budget as run, for the report: steps actually run (the CPU
-    default is smaller than the GPU's), device and hyperparameters. Wall time
-    and cache hits are left out: the report stays byte-identical across runs."""
+def probe_run(probe) -> ProbeRun | None:
+    """The probe's budget as run, for the report (see :class:`ProbeRun`)."""
     if probe is None:
-        return ()
+        return None
     conf = dict(probe.config)
-    return (("probe_run", {"steps_run": probe.steps_run, "device": probe.device.split(":")[0],
-                           "model": probe.model, **{k: conf[k] for k in PROBE_SHOWN if k in conf}}),)
+    return ProbeRun(probe.steps_run, probe.device.split(":")[0], probe.model,
+                    **{k: conf[k] for k in PROBE_SHOWN if k in conf})
 
 
 def _run_features(examples, config, opts, base_model, available, missing):
