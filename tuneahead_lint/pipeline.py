@@ -158,23 +158,19 @@ def _run_features(examples, config, opts, base_model, available, missing):
     return result
 
 
-# Rule options that are feature parameters: (rule id, option) -> FeatureConfig field.
-_FEATURE_THRESHOLDS = {("TA201", "min_similarity"): "dup_threshold", ("TA202", "z"): "outlier_sigma",
-                       ("TA202", "k"): "outlier_k"}
-
-
 def feature_thresholds(config: Config, rules: Sequence[Rule]) -> dict[str, float | int]:
     """FeatureConfig thresholds taken from the effective rule options (rule
-    YAML defaults, then config overrides): TA201 ``min_similarity`` cuts the
-    near-duplicate clusters (``dup_threshold``), TA202 ``z`` the outlier list
-    (``outlier_sigma``). Rules that are absent leave the FeatureConfig default."""
+    YAML defaults, then config overrides) of the options whose YAML names a
+    ``feature_param``: TA201 ``min_similarity`` cuts the near-duplicate
+    clusters (``dup_threshold``), TA202 ``z`` and ``k`` the outlier list
+    (``outlier_sigma``, ``outlier_k``). Rules that are absent leave the
+    FeatureConfig default."""
     out: dict[str, float | int] = {}
-    by_id = {r.id: r for r in rules}
-    for (rule_id, option), param in _FEATURE_THRESHOLDS.items():
-        if rule_id in by_id:
-            value = config.rule(by_id[rule_id]).options.get(option)
-            if value is not None:
-                out[param] = int(value) if param == "outlier_k" else float(value)
+    for rule in rules:
+        options, specs = config.rule(rule).options, dict(rule.options)
+        for option, param in rule.feature_params:
+            value = options[option]
+            out[param] = int(value) if specs[option].get("type") == "integer" else float(value)
     return out
 
 

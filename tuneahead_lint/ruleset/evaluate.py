@@ -141,7 +141,7 @@ def _feature_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> Itera
     measure = values.get(trig["feature"])
     if measure is None or not ctx.examples:
         return
-    above, below = options.get("above", trig.get("above")), options.get("below", trig.get("below"))
+    above, below = (options[k] if k in options else trig.get(k) for k in ("above", "below"))
     v = measure.value
     if (above is not None and v > above) or (below is not None and v < below):
         refs = measure.refs or ((ctx.examples[0].path, 1),)
@@ -200,8 +200,8 @@ def claimed_patterns(rules: Sequence[Rule], config: Config | None = None) -> tup
     for r in rules:
         pat = dict(r.trigger).get("attribution")
         if pat and pat != "*" and pat not in RESERVED_ATTRIBUTIONS:
-            opts = config.rule(r).options if config is not None else r.defaults()
-            out.append((pat, str(opts.get("direction", "any"))))
+            opts = config.rule(r).options if config is not None else r.option_values()
+            out.append((pat, str(opts["direction"])))
     return tuple(sorted(out))
 
 
@@ -215,14 +215,13 @@ def _attribution_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> I
         return _predicted_failure(out, trig, ctx)
     if pattern == "training_range":
         return _out_of_range(out, ctx)
-    limit = -abs(float(options["points"])) if "points" in options else float(trig.get("below", -1.0))
-    direction = str(options.get("direction", "any"))
+    limit = -abs(float(options["points"]))
     hits = []
     for a in out.detail.attributions:
         if pattern == "*":
             mine = not any(_matches(p, a.feature) and _direction_ok(d, a) for p, d in ctx.claimed)
         else:
-            mine = _matches(pattern, a.feature) and _direction_ok(direction, a)
+            mine = _matches(pattern, a.feature) and _direction_ok(str(options["direction"]), a)
         if mine and a.points < limit:
             hits.append(_attribution_hit(a, limit, out, ctx))
     return hits
@@ -259,7 +258,7 @@ def _predicted_failure(out: PredictOutcome, trig: Mapping[str, Any], ctx: Contex
     if p.verdict != "no-go" or d.threshold is None:
         return ()
     margin = (p.high - d.threshold) * d.points_per_unit
-    if margin >= float(trig.get("below", 0.0)):
+    if margin >= float(trig["below"]):
         return ()
     path, _, _ = _where((), ctx)
     base = "n/a" if p.base_score is None else f"{p.base_score:.4g}"
