@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tuneahead_lint.checks import load_all
+from tuneahead_lint.checks.catalog import load_all
 from tuneahead_lint.config import Config
 from tuneahead_lint.features import FeatureConfig
 from tuneahead_lint.pipeline import feature_thresholds
