@@ -13,12 +13,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tuneahead_lint.basemodel import model_id
-from tuneahead_lint.probe import cache
+from tuneahead_lint.basemodel import load_causal_lm, model_id, resolve
+from tuneahead_lint.probe import cache, forgetting, lora
+from tuneahead_lint.probe.contrast import score_pairs
 from tuneahead_lint.probe.data import batch_plan, data_hash, encode, sample_order, usable
 from tuneahead_lint.probe.features import RunRecord, contrast_values, probe_values
 from tuneahead_lint.probe.lora import ProbeError
 from tuneahead_lint.probe.progress import Stages
+from tuneahead_lint.probe.scoring import mean_nll, target_logprobs
 from tuneahead_lint.probe.types import PROBE_VERSION, ProbeConfig, ProbeResult, Values
 from tuneahead_lint.types import Example
 
@@ -26,16 +28,11 @@ from tuneahead_lint.types import Example
 @functools.lru_cache(maxsize=1)
 def load_base(spec: str | None, device: str, dtype: str):
     """Base model (eval, never modified: training works on a deep copy)."""
-    from tuneahead_lint.basemodel import load_causal_lm
-
     return load_causal_lm(spec, device=device, dtype=dtype)
 
 
 def _general_nll(model, tok, cfg: ProbeConfig, on_chunk=None) -> float:
     """Gold-answer NLL of ``model`` on the general slice (nats/token)."""
-    from tuneahead_lint.probe import forgetting
-    from tuneahead_lint.probe.scoring import mean_nll, target_logprobs
-
     items = forgetting.encode_slice(tok, cfg.forgetting_items, cfg.max_len)
     return mean_nll(target_logprobs(model, items, cfg.device, tok.pad_token_id, on_chunk=on_chunk))
 
@@ -54,8 +51,6 @@ def _general_key(cfg: ProbeConfig) -> ProbeConfig:
 
 
 def _model_name(spec: str | None) -> str:
-    from tuneahead_lint.basemodel import resolve
-
     return resolve(spec).name
 
 
@@ -76,8 +71,6 @@ def run_contrast(examples: Sequence[Example], cfg: ProbeConfig = ProbeConfig(),
                  stages: Stages | None = None) -> Values:
     """Contrast features of the base model on ``examples`` (forward passes only).
     Not cached on its own; :func:`run_probe` caches it with the rest."""
-    from tuneahead_lint.probe.contrast import score_pairs
-
     cfg = cfg.resolved()
     recs = _records(examples)
     model, tok = load_base(cfg.base_model, cfg.device, cfg.dtype)
@@ -109,9 +102,7 @@ class _Clock:
     t: float = field(default_factory=time.perf_counter)
 
     def lap(self, name: str) -> None:
-        from tuneahead_lint.probe.lora import sync
-
-        sync(self.device)
+        lora.sync(self.device)
         now = time.perf_counter()
         self.marks.append((name, now - self.t))
         self.t = now
@@ -151,8 +142,6 @@ def _train(base, tok, recs: list[Example], plan: list[list[int]], cfg: ProbeConf
     seeded inside a forked RNG, so the caller's random state is untouched."""
     import torch
 
-    from tuneahead_lint.probe import lora
-
     encoded = {i: encode(tok, recs[i], cfg.max_len) for i in sorted({i for b in plan for i in b})}
     gpu = [torch.cuda.current_device()] if cfg.device.startswith("cuda") else []
     with torch.random.fork_rng(devices=gpu):
@@ -166,8 +155,6 @@ def _train(base, tok, recs: list[Example], plan: list[list[int]], cfg: ProbeConf
 
 def _flatness(model, tok, recs: list[Example], cfg: ProbeConfig, stages: Stages):
     """Sharpness triple on ``flatness_items`` records drawn with ``seed + 1``."""
-    from tuneahead_lint.probe import lora
-
     held = [encode(tok, recs[i], cfg.max_len)
             for i in sample_order(len(recs), cfg.seed + 1)[:cfg.flatness_items]]
     stages.stage("flatness", 1)
