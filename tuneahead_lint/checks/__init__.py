@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # annotations only: the stages' results, without importing th
     from tokenizers import Tokenizer
 
     from tuneahead_lint.features import FeatureResult
-    from tuneahead_lint.probe import ProbeResult
+    from tuneahead_lint.probe.types import ProbeResult
 
 CheckFn = Callable[[Sequence[Example], "CheckContext"], Iterable[Hit]]
 CHECKS: dict[str, CheckFn] = {}
