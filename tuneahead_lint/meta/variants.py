@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from tuneahead_lint.meta import heldout
 from tuneahead_lint.types import Example, Turn, text_hash
 
 # name -> path relative to the instruct data dir (``../shared/data/instruct``; see its MANIFEST)
@@ -57,6 +58,7 @@ SOURCES: dict[str, str] = {
     "t0": "t0_train_templated_subset/data_per_template",
 }
 GARBAGE = "garbage"
+_V2_DEFAULTS: dict[str, object] = {"heldout": 0}
 
 
 class VariantError(ValueError):
@@ -77,6 +79,8 @@ class Recipe:
     outlier_source: str = GARBAGE
     truncate: float = 0.0
     template_leak: float = 0.0
+    # v2 fields: left out of the JSON at their default, so v1 recipes keep their ids
+    heldout: int = 0  # records per source held out (meta.heldout.split); 0: none
 
     def __post_init__(self) -> None:
         if self.size < 1:
@@ -89,6 +93,8 @@ class Recipe:
         for rate in ("label_noise", "near_dups", "outliers", "truncate", "template_leak"):
             if not 0.0 <= getattr(self, rate) <= 1.0:
                 raise VariantError(f"{rate} must be in [0, 1], got {getattr(self, rate)}")
+        if self.heldout < 0:
+            raise VariantError(f"heldout must be >= 0, got {self.heldout}")
         if self.outlier_source != GARBAGE and self.outlier_source not in SOURCES:
             raise VariantError(f"unknown outlier_source {self.outlier_source!r}")
 
@@ -96,6 +102,9 @@ class Recipe:
         """Canonical JSON (sorted keys): the stored, hashable form."""
         d = asdict(self)
         d["sources"] = [list(s) for s in self.sources]
+        for key in _V2_DEFAULTS:
+            if d[key] == _V2_DEFAULTS[key]:
+                del d[key]
         return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
     @classmethod
@@ -138,6 +147,37 @@ def load_source(name: str, data_dir: str) -> tuple[Example, ...]:
     if not out:
         raise VariantError(f"{path}: no usable records")
     return tuple(out)
+
+
+@functools.lru_cache(maxsize=64)
+def source_split(name: str, data_dir: str, n: int) -> tuple[tuple[Example, ...], tuple[Example, ...]]:
+    """``(train_pool, heldout)`` of a source (:func:`meta.heldout.split`, cached per process).
+    ``heldout`` is what ``y_indomain`` scores; no variant ever draws from it."""
+    try:
+        train, held = heldout.split(name, load_source(name, data_dir), n)
+    except ValueError as exc:
+        raise VariantError(str(exc)) from None
+    return tuple(train), tuple(held)
+
+
+def heldout_records(name: str, data_dir: str | Path, n: int) -> tuple[Example, ...]:
+    """The fixed clean held-out records of source ``name`` (file order)."""
+    return source_split(name, str(data_dir), n)[1]
+
+
+def train_pool(recipe: Recipe, name: str, data_dir: str) -> tuple[Example, ...]:
+    """Records of ``name`` a variant of ``recipe`` may draw (file order): the
+    source's training pool minus anything duplicating a held-out record of
+    a source the recipe trains on. All records when ``recipe.heldout`` is 0."""
+    if not recipe.heldout:
+        return load_source(name, data_dir)
+    sealed = _sealed(tuple(sorted(n for n, _ in recipe.sources)), data_dir, recipe.heldout)
+    return tuple(ex for ex in source_split(name, data_dir, recipe.heldout)[0] if not heldout.touches(ex, sealed))
+
+
+@functools.lru_cache(maxsize=64)
+def _sealed(names: tuple[str, ...], data_dir: str, n: int) -> frozenset[str]:
+    return frozenset().union(*(heldout.sealed_keys(source_split(name, data_dir, n)[1]) for name in names))
 
 
 @functools.lru_cache(maxsize=16)
@@ -211,7 +251,7 @@ def build_variant(recipe: Recipe, data_dir: str | Path) -> list[Example]:
     recs: list[_Rec] = []
     counts = _allocate(recipe.size, [w for _, w in recipe.sources])
     for (name, _), k in zip(recipe.sources, counts):
-        pool = load_source(name, data_dir)
+        pool = train_pool(recipe, name, data_dir)
         if k > len(pool):
             raise VariantError(f"source {name!r} has {len(pool)} usable records, recipe needs {k}")
         for i in sorted(_rng(recipe, f"sample:{name}").sample(range(len(pool)), k)):
@@ -296,7 +336,7 @@ def _outliers(recipe: Recipe, recs: list[_Rec], data_dir: str) -> None:
         for i in idx:
             recs[i] = _Rec((), _garbage(rng), _garbage(rng), GARBAGE, ["outlier"])
         return
-    pool = load_source(recipe.outlier_source, data_dir)
+    pool = train_pool(recipe, recipe.outlier_source, data_dir)
     for i, j in zip(idx, rng.sample(range(len(pool)), min(len(idx), len(pool)))):
         recs[i] = _split(pool[j], f"{recipe.outlier_source}:{pool[j].line}")
         recs[i].edits.append("outlier")
