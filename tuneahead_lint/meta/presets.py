@@ -25,8 +25,13 @@ cut short still covers every kind of variant.
     and PIQA (100 items each); 20 runs, 7 of them in seed-repeated configs;
     a cheaper probe (8 steps, 8 contrast pairs, 16 forgetting items).
 ``tiny``
-    Two 2-step runs scored on 8 items of one benchmark: for tests and smoke
-    checks (pair it with ``--base-model`` pointing at a small model).
+    Two 2-step runs scored on 8 items of one benchmark, 4 held-out records
+    per source: for tests and smoke checks (pair it with ``--base-model``
+    pointing at a small model and ``--data-dir tests/fixtures/meta/instruct``).
+``tiny-all``
+    ``tiny`` for every corruption kind: clean and each kind at dose 0.5,
+    2 steps of 2 records (half the records train, so the dose placement is
+    exercised).
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ from dataclasses import dataclass, replace
 
 from tuneahead_lint.meta.finetune import HParams
 from tuneahead_lint.meta.spec import RunSpec, SuiteSpec
-from tuneahead_lint.meta.variants import GARBAGE, Recipe
+from tuneahead_lint.meta.variants import GARBAGE, KINDS, OVERWRITES, Recipe
 
 FULL_SUITE = ("arc_easy", "arc_challenge", "piqa", "boolq", "winogrande", "mmlu", "truthfulqa_mc1")
 # The default target averages the change from the base model over these
@@ -151,7 +156,10 @@ def _random_block(n: int, seed: int) -> list[tuple[Recipe, HParams]]:
         size = rng.choice([s for s in (250, 500, 1000, 2000) if s <= cap])
         kw: dict = {}
         for key, levels, osrc in rng.sample(_CORRUPTIONS, rng.choice((0, 1, 1, 2, 2, 3))):
-            kw[key] = rng.choice(levels)
+            level = rng.choice(levels)
+            if key in OVERWRITES and sum(kw.get(k, 0.0) for k in OVERWRITES) + level > 1.0:
+                continue  # whole-record corruptions share the records: at most all of them
+            kw[key] = level
             if key == "outliers":
                 kw["outlier_source"] = osrc
         hp = replace(_GPU_HP, lr=rng.choice(_LRS), batch_size=rng.choice((4, 8, 16)),
@@ -254,10 +262,19 @@ def _cpu_small(base_model: str, suite: SuiteSpec) -> list[RunSpec]:
     return specs[:5] + rest[:6] + specs[5:] + rest[6:]
 
 
+_TINY_HP = HParams(lr=1e-3, batch_size=2, max_len=64, max_steps=2)
+
+
 def _tiny(base_model: str, suite: SuiteSpec) -> list[RunSpec]:
-    hp = HParams(lr=1e-3, batch_size=2, max_len=64, max_steps=2)
-    return [RunSpec(Recipe(_one("alpaca"), 8), hp, 0, base_model, suite),
-            RunSpec(Recipe(_one("alpaca"), 8, label_noise=1.0), hp, 0, base_model, suite)]
+    return [RunSpec(Recipe(_one("alpaca"), 8, heldout=4), _TINY_HP, 0, base_model, suite),
+            RunSpec(Recipe(_one("alpaca"), 8, label_noise=1.0, heldout=4), _TINY_HP, 0, base_model, suite)]
+
+
+def _tiny_all(base_model: str, suite: SuiteSpec) -> list[RunSpec]:
+    """Clean, then every corruption kind at dose 0.5 (2 steps x 2 records: half the records train)."""
+    recipes = [Recipe(_one("alpaca"), 8, heldout=4)]
+    recipes += [Recipe(_one("alpaca"), 8, heldout=4, **{kind: 0.5}) for kind in KINDS]
+    return [RunSpec(r, _TINY_HP, 0, base_model, suite) for r in recipes]
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
@@ -270,6 +287,8 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("cpu-small", "20 runs: 64-record Alpaca variants, 16 steps, ARC-Easy + PIQA x 100",
            SuiteSpec(("arc_easy", "piqa"), 100), probe_steps=8, make=_cpu_small,
            probe_extra=(("contrast_pairs", 8), ("forgetting_items", 16), ("flatness_items", 4))),
-    Preset("tiny", "2 runs of 2 steps, 8 items of ARC-Easy (tests)",
+    Preset("tiny", "2 runs of 2 steps, 8 items of ARC-Easy, 4 held-out records per source (tests)",
            SuiteSpec(("arc_easy",), 8), probe_steps=2, make=_tiny),
+    Preset("tiny-all", f"{1 + len(KINDS)} runs of 2 steps: clean and each corruption at dose 0.5 (tests)",
+           SuiteSpec(("arc_easy",), 8), probe_steps=2, make=_tiny_all),
 )}
