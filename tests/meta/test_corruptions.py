@@ -108,3 +108,10 @@ def test_v2_kinds_keep_v1_recipe_json_and_label():
     r = Recipe(ALPACA, 8, refusal=0.25, wrong_lang=0.1)
     assert r.label == "alpaca-n8-lang0.1-refusal0.25" and Recipe.from_json(r.to_json()) == r
     assert r.doses == {"wrong_lang": 0.1, "refusal": 0.25}
+
+
+def test_drawn_sources_name_every_set_records_come_from():
+    assert Recipe(ALPACA, 8).drawn_sources == ("alpaca",)
+    assert Recipe(ALPACA, 8, outliers=0.5).drawn_sources == ("alpaca",)  # garbage
+    r = Recipe((("gsm8k", 0.5), ("alpaca", 0.5)), 8, outliers=0.2, outlier_source="lima", wrong_lang=0.2)
+    assert r.drawn_sources == ("alpaca", "gsm8k", "lima", "oasst_zh")

@@ -121,6 +121,17 @@ class Recipe:
             raise VariantError(f"unknown outlier_source {self.outlier_source!r}")
 
     @property
+    def drawn_sources(self) -> tuple[str, ...]:
+        """Every source set the variant draws records from (sorted): its
+        sources, an off-domain ``outlier_source``, the wrong-language set."""
+        names = {n for n, _ in self.sources}
+        if self.outliers and self.outlier_source != GARBAGE:
+            names.add(self.outlier_source)
+        if self.wrong_lang:
+            names.add(wrong_lang_source(self))
+        return tuple(sorted(names))
+
+    @property
     def doses(self) -> dict[str, float]:
         """The corruption kinds this recipe applies, with their rates."""
         return {k: getattr(self, k) for k in KINDS if getattr(self, k)}
