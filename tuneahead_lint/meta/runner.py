@@ -170,7 +170,9 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
         torch.cuda.empty_cache()
     outcome = RunOutcome(spec.run_id, True, scores=score_rows(scores))
     outcome.features = [compute_feature_set(kind, spec, examples, cfg, device) for kind in cfg.features]
-    digest = "+".join(source_digest(n, cfg.data_dir) for n in spec.recipe.drawn_sources)
+    digest = "+".join(source_digest(n, cfg.data_dir) for n in sorted(
+        {n for n, _ in spec.recipe.sources} | ({spec.recipe.outlier_source} if spec.recipe.outliers
+                                               and spec.recipe.outlier_source != "garbage" else set())))
     outcome.row = {
         "run_id": spec.run_id, "config_id": spec.config_id, "spec_json": spec.to_json(),
         "recipe_id": spec.recipe.id, "variant": spec.recipe.label, "seed": spec.seed,
