@@ -31,7 +31,8 @@ sampled or their order; the training seed's batch order is the run's own
    (ChatML tags, Alpaca headers, role prefixes or a leaked next turn).
 
 Picks are made within each group of records the run trains equally often
-(``plan``), so the dose that trains is the dose asked for. The size stays
+(``plan``), one in each stretch of ``1/dose`` records in training order, so
+the dose that trains is the dose asked for, at any step the run stops. The size stays
 fixed (corruptions overwrite, never add), so a size effect is never
 confounded with a corruption.
 """
@@ -327,26 +328,31 @@ def _sample(recipe: Recipe, data_dir: str) -> list[_Rec]:
 
 
 def _strata(n: int, plan: Sequence[Sequence[int]] | None) -> list[list[int]]:
-    """Record indices grouped by how often ``plan`` trains them, most often first."""
+    """Record indices grouped by how often ``plan`` trains them (most often
+    first), each group in the order the plan first trains its records."""
     if plan is None:
         return [list(range(n))]
-    times = Counter(i for batch in plan for i in batch)
-    if any(not 0 <= i < n for i in times):
+    first = list(dict.fromkeys(i for batch in plan for i in batch))
+    if any(not 0 <= i < n for i in first):
         raise VariantError(f"training plan names a record outside the variant's {n}")
+    times = Counter(i for batch in plan for i in batch)
     groups: dict[int, list[int]] = {}
-    for i in range(n):
+    for i in first + sorted(set(range(n)) - set(first)):
         groups.setdefault(times[i], []).append(i)
     return [groups[m] for m in sorted(groups, reverse=True)]
 
 
 def _pick(recipe: Recipe, kind: str, strata: list[list[int]], rate: float,
           taken: frozenset[int] = frozenset()) -> list[int]:
-    """``round(rate * len(group))`` records of each group (not in ``taken``), from the kind's own stream."""
+    """``round(rate * len(group))`` records of each group (not in ``taken``),
+    from the kind's own stream: one at random from each of that many equal
+    stretches of the group, so every stretch of training carries the dose."""
     rng = _rng(recipe, f"pick:{kind}")
     out: list[int] = []
     for group in strata:
         free = [i for i in group if i not in taken]
-        out += rng.sample(free, min(len(free), round(rate * len(group))))
+        k = min(len(free), round(rate * len(group)))
+        out += [free[rng.randrange(j * len(free) // k, (j + 1) * len(free) // k)] for j in range(k)]
     return out
 
 
