@@ -209,8 +209,13 @@ def train_pool(recipe: Recipe, name: str, data_dir: str) -> tuple[Example, ...]:
     a source the recipe trains on. All records when ``recipe.heldout`` is 0."""
     if not recipe.heldout:
         return load_source(name, data_dir)
-    sealed = _sealed(tuple(sorted(n for n, _ in recipe.sources)), data_dir, recipe.heldout)
-    return tuple(ex for ex in source_split(name, data_dir, recipe.heldout)[0] if not heldout.touches(ex, sealed))
+    return _sealed_pool(tuple(sorted(n for n, _ in recipe.sources)), name, data_dir, recipe.heldout)
+
+
+@functools.lru_cache(maxsize=64)
+def _sealed_pool(trained: tuple[str, ...], name: str, data_dir: str, n: int) -> tuple[Example, ...]:
+    sealed = _sealed(trained, data_dir, n)
+    return tuple(ex for ex in source_split(name, data_dir, n)[0] if not heldout.touches(ex, sealed))
 
 
 @functools.lru_cache(maxsize=64)
@@ -312,7 +317,8 @@ def build_tagged(recipe: Recipe, data_dir: str | Path, plan: Sequence[Sequence[i
     for r in recs:
         if not r.response.strip():
             raise VariantError(f"recipe {recipe.label}: a corruption left a blank response ({r.origin})")
-    return Variant(tuple(_example(recipe, i, r) for i, r in enumerate(recs)), tuple(tuple(r.edits) for r in recs))
+    path = f"meta:{recipe.id}"
+    return Variant(tuple(_example(path, i, r) for i, r in enumerate(recs)), tuple(tuple(r.edits) for r in recs))
 
 
 def _sample(recipe: Recipe, data_dir: str) -> list[_Rec]:
@@ -410,9 +416,9 @@ def wrong_lang_source(recipe: Recipe) -> str:
     return "alpaca" if any(n == "oasst_zh" for n, _ in recipe.sources) else "oasst_zh"
 
 
-def _example(recipe: Recipe, i: int, r: _Rec) -> Example:
+def _example(path: str, i: int, r: _Rec) -> Example:
     turns = r.head + ((Turn("user", r.prompt),) if r.prompt else ()) + (Turn("assistant", r.response),)
-    return Example(path=f"meta:{recipe.id}", line=i + 1, index=i, format="messages", turns=turns,
+    return Example(path=path, line=i + 1, index=i, format="messages", turns=turns,
                    raw_hash=text_hash(*(p for t in turns for p in (t.role, t.content))))
 
 
