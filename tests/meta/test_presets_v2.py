@@ -31,6 +31,9 @@ def spread(counter):
 
 def test_size_of_the_grid():
     assert len(SPECS) >= 500 and len({s.run_id for s in SPECS}) == len(SPECS)
+    assert PRESETS["gpu-v2"].summary.startswith(f"{len(SPECS):,} runs")
+    steps = [s.hp.steps(s.recipe.size) for s in SPECS]
+    assert f"{min(steps)}-{max(steps)} steps" in PRESETS["gpu-v2"].summary
     cells = Counter((v2_kind(s), s.recipe.sources[0][0], s.hp.lr) for s in SPECS if s.seed == 0 and s.hp.lr != V2_HIGH_LR)
     for kind in KINDS:
         for src in V2_SOURCES:
