@@ -87,7 +87,8 @@ def test_dose_never_moves_the_sample_or_its_order():
 
 def test_one_kinds_picks_do_not_depend_on_another_kinds_dose():
     def picked(**kw):
-        v = RunSpec(Recipe(ALPACA, 16, heldout=4, truncate=0.25, **kw), HPS["one epoch"], 0, "base", SUITE).variant(INSTRUCT)
+        recipe = Recipe(ALPACA, 16, heldout=4, truncate=0.25, **kw)
+        v = RunSpec(recipe, HPS["one epoch"], 0, "base", SUITE).variant(INSTRUCT)
         return [i for i, t in enumerate(v.tags) if "truncate" in t]
     assert picked() == picked(label_noise=0.5) == picked(refusal=1.0)
 

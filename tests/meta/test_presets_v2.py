@@ -34,7 +34,8 @@ def test_size_of_the_grid():
     assert PRESETS["gpu-v2"].summary.startswith(f"{len(SPECS):,} runs")
     steps = [s.hp.steps(s.recipe.size) for s in SPECS]
     assert f"{min(steps)}-{max(steps)} steps" in PRESETS["gpu-v2"].summary
-    cells = Counter((v2_kind(s), s.recipe.sources[0][0], s.hp.lr) for s in SPECS if s.seed == 0 and s.hp.lr != V2_HIGH_LR)
+    cells = Counter((v2_kind(s), s.recipe.sources[0][0], s.hp.lr) for s in SPECS
+                    if s.seed == 0 and s.hp.lr != V2_HIGH_LR)
     for kind in KINDS:
         for src in V2_SOURCES:
             for lr in V2_LRS:

@@ -436,7 +436,11 @@ def _label_noise(recipe: Recipe, recs: list[_Rec], idx: list[int]) -> None:
         recs[i].edits.append("label_noise")
 
 
-def _response_edit(kind: str, fn: Callable[[str, random.Random], str]):
+_Edit = Callable[[Recipe, list[_Rec], list[int]], None]
+
+
+def _response_edit(kind: str, fn: Callable[[str, random.Random], str]) -> _Edit:
+    """An edit that rewrites each picked response with ``fn`` (the kind's content stream)."""
     def apply(recipe: Recipe, recs: list[_Rec], idx: list[int]) -> None:
         rng = _rng(recipe, f"{kind}:content")
         for i in idx:
@@ -453,7 +457,7 @@ def _template_leak(recipe: Recipe, recs: list[_Rec], idx: list[int]) -> None:
         recs[i].edits.append("template_leak")
 
 
-_EDIT_FNS: dict[str, Callable[[Recipe, list[_Rec], list[int]], None]] = {
+_EDIT_FNS: dict[str, _Edit] = {
     "label_noise": _label_noise,
     "scramble": _response_edit("scramble", corrupt.scramble),
     "gibberish": _response_edit("gibberish", lambda text, rng: corrupt.garbage(rng)),
