@@ -18,7 +18,8 @@ def build_args(store, model_dir, *extra):
     """The tiny preset, in this process (``--workers 0``) unless ``extra`` says otherwise."""
     workers = [] if "--workers" in extra else ["--workers", "0"]
     return ["meta", "build", "--preset", "tiny", "--store", str(store), "--base-model", model_dir,
-            "--data-dir", str(INSTRUCT), "--eval-dir", str(EVAL), "--features", "none", *workers, *extra]
+            "--data-dir", str(INSTRUCT), "--eval-dir", str(EVAL), "--features", "none",
+            *workers, *extra]
 
 
 def count(store, table):
@@ -63,7 +64,7 @@ def test_rebuild_writes_the_exact_training_data(tmp_path, tiny_model_dir, capsys
 def test_time_budget_stops_submitting(tmp_path, tiny_model_dir, capsys):
     store = tmp_path / "m.sqlite"
     assert main(build_args(store, tiny_model_dir, "--time-budget", "0")) == 0
-    assert "stopped by --time-budget" in capsys.readouterr().err
+    assert "stopped by --time-budget/--deadline" in capsys.readouterr().err
     assert count(store, "runs") == 0 and count(store, "baselines") == 1
 
 

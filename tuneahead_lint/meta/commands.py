@@ -79,11 +79,16 @@ def _store_opt(f):
 @click.option("--limit", type=click.IntRange(1), help="Only the first N runs of the preset.")
 @click.option("--time-budget", type=click.FloatRange(min=0),
               help="Stop submitting runs after this many seconds (0: score the base model only).")
+@click.option("--deadline", type=click.FloatRange(min=0),
+              help="Seconds this build may take in all (set it below the command's time limit): no run is "
+                   "started that cannot finish by then, and runs still going at the deadline are abandoned "
+                   "(only they are lost; rerun to resume).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also export the CSV when done.")
 def build_cmd(preset: str, store_path: str, workers: int, threads: int, device: str | None,
               ray_address: str | None, data_dir: str | None, eval_dir: str | None, base_model: str | None,
               feature_kinds: str, probe_steps: int | None, benchmarks: str | None, eval_items: int | None,
-              limit: int | None, time_budget: float | None, csv_path: str | None) -> None:
+              limit: int | None, time_budget: float | None, deadline: float | None,
+              csv_path: str | None) -> None:
     """Fine-tune, evaluate and featurize the runs of a preset into --store.
 
     Resumable: finished runs are skipped, each run is committed when it ends.
@@ -116,13 +121,13 @@ def build_cmd(preset: str, store_path: str, workers: int, threads: int, device: 
         with Store(store_path) as store:
             with progress.enabled(sys.stderr.isatty()):
                 res = build(specs, store, cfg, preset, workers=workers, ray_address=ray_address,
-                            time_budget_s=time_budget, log=_echo)
+                            time_budget_s=time_budget, deadline_s=deadline, log=_echo)
             if csv_path:
                 _export(store, csv_path)
     except (VariantError, EvalError) as exc:
         raise _fail(exc) from None
     _echo(f"done: {res.done} new, {res.failed} failed, {res.skipped} already there, "
-          f"{res.seconds:.0f}s" + (" (stopped by --time-budget)" if res.stopped_early else ""))
+          f"{res.seconds:.0f}s" + (" (stopped by --time-budget/--deadline)" if res.stopped_early else ""))
     if res.failed:
         sys.exit(1)
 

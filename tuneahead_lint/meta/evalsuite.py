@@ -367,8 +367,11 @@ def _argmax(xs: Sequence[float]) -> int:
 @dataclass(frozen=True, slots=True)
 class BenchScore:
     """Accuracy of one benchmark: ``acc``, ``acc_norm``, the benchmark's own
-    ``score`` (its declared metric), the number of items, and the per-item
-    correctness under ``score`` (for paired comparisons)."""
+    ``score`` (its declared metric), the number of items, the per-item
+    correctness under ``score`` (for paired comparisons), and ``margin``: the
+    mean over items of the gold choice's log-likelihood minus the best other
+    choice's, under the same metric (continuous: it moves before accuracy
+    flips; NaN when a log-likelihood is not finite)."""
 
     benchmark: str
     acc: float
@@ -376,12 +379,14 @@ class BenchScore:
     score: float
     n: int
     correct: tuple[int, ...]
+    margin: float = math.nan
 
 
 def accuracy(items: Sequence[MCItem], logprobs: Sequence[Sequence[float]]) -> BenchScore:
     """Accuracies of one benchmark's items from their continuation log-probs."""
     name = items[0].benchmark
-    hits, hits_norm = [], []
+    primary = BENCHMARKS[name].metric
+    hits, hits_norm, margins = [], [], []
     for it, lps in zip(items, logprobs):
         # A non-finite log-prob (a diverged model) never wins: an item whose
         # choices are all NaN counts as wrong.
@@ -389,11 +394,21 @@ def accuracy(items: Sequence[MCItem], logprobs: Sequence[Sequence[float]]) -> Be
         norm = [lp / max(1, len(c.encode("utf-8"))) for lp, c in zip(lps, it.continuations)]
         hits.append(int(_argmax(lps) == it.gold))
         hits_norm.append(int(_argmax(norm) == it.gold))
+        margins.append(item_margin(lps if primary == "acc" else norm, it.gold))
     n = len(items)
     acc, acc_norm = sum(hits) / n, sum(hits_norm) / n
-    primary = BENCHMARKS[name].metric
+    margin = sum(margins) / n if all(math.isfinite(m) for m in margins) else math.nan
     return BenchScore(name, acc, acc_norm, acc if primary == "acc" else acc_norm, n,
-                      tuple(hits if primary == "acc" else hits_norm))
+                      tuple(hits if primary == "acc" else hits_norm), margin)
+
+
+def item_margin(scores: Sequence[float], gold: int) -> float:
+    """Gold choice's score minus the best other choice's (> 0: answered
+    right); NaN when a score is not finite or there is no other choice."""
+    others = [s for j, s in enumerate(scores) if j != gold]
+    if not others or not all(math.isfinite(s) for s in scores):
+        return math.nan
+    return scores[gold] - max(others)
 
 
 def evaluate(model, tokenizer, suite: dict[str, list[MCItem]], device: str,

@@ -172,6 +172,7 @@ def train(model, batches: Sequence[Sequence[Encoded]], cfg, device: str, pad_id:
                 trace.grad_sparsity.append(sparsity)
             trace.act_sparsity.append(meter.take())
             trace.step_s.append(time.perf_counter() - t0)
+            meter.mask = None  # forwards inside on_step are not training steps
             if on_step:
                 on_step(step, trace.losses[-1])
     finally:
