@@ -225,6 +225,25 @@ def report_cmd(store_path: str, plot: str | None, top: int, target_benchmarks: s
         click.echo(report(store, plot=plot, top=top, target_benchmarks=_targets(target_benchmarks)))
 
 
+@click.command("card")
+@_store_opt
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for CARD.md and the dose-response plots (dose_<target>.png).")
+@click.option("--title", default="Meta-dataset card", show_default=True)
+@click.option("--wall-seconds", type=click.FloatRange(min=0, min_open=True),
+              help="Build wall time, for runs/min in the card.")
+def card_cmd(store_path: str, out_dir: str, title: str, wall_seconds: float | None) -> None:
+    """Write the meta-dataset card: per target spread vs seed noise floor, dose-response per corruption."""
+    from tuneahead_lint.meta.card import card
+    from tuneahead_lint.meta.store import Store
+
+    if not Path(store_path).exists():
+        raise click.ClickException(f"{store_path}: no such store")
+    with Store(store_path) as store:
+        card(store, out_dir, title=title, wall_s=wall_seconds)
+    _echo(f"wrote {Path(out_dir) / 'CARD.md'}")
+
+
 @click.command("rebuild")
 @click.argument("run_id")
 @_store_opt
@@ -265,4 +284,4 @@ def presets_cmd() -> None:
                    f"suite {','.join(p.suite.benchmarks)} x {p.suite.n_items}: {p.summary}")
 
 
-COMMANDS = (build_cmd, features_cmd, export_cmd, report_cmd, rebuild_cmd, presets_cmd)
+COMMANDS = (build_cmd, features_cmd, export_cmd, report_cmd, card_cmd, rebuild_cmd, presets_cmd)
