@@ -71,7 +71,7 @@ def test_impossible_splits_are_refused(n):
 def test_variants_never_draw_heldout_records():
     held = heldout_records("alpaca", INSTRUCT, 8)
     assert len(held) == 8
-    for kw in ({}, {"label_noise": 0.5}, {"near_dups": 0.5}, {"outliers": 0.5, "outlier_source": "gsm8k"}):
+    for kw in ({}, {"label_noise": 0.5}, {"near_dups": 0.5}, {"outliers": 0.25, "outlier_source": "gsm8k"}):
         got = build_variant(Recipe(ALPACA, 32, heldout=8, **kw), INSTRUCT)  # the whole training pool
         assert len(got) == 32
         assert heldout.leaks(got, held) == []

@@ -228,7 +228,7 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
     setup_worker(cfg.threads)
     device = _device(cfg)
     t_start = time.perf_counter()
-    examples = build_variant(spec.recipe, cfg.data_dir)
+    examples = build_variant(spec.recipe, cfg.data_dir, spec.plan())
     build_s = time.perf_counter() - t_start
     items = load_suite(cfg.eval_dir, spec.suite)
     t_load = time.perf_counter()
