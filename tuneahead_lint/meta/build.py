@@ -103,15 +103,21 @@ def build(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig, preset: str
     done_ids = store.done_ids()
     todo = [s for s in specs if s.run_id not in done_ids]
     log(f"{len(specs)} runs planned, {len(specs) - len(todo)} already in {store.path}, {len(todo)} to run")
-    _ensure_baselines(specs, store, cfg, log, inline=workers == 0 and not ray_address)
     clock = Clock(None if time_budget_s is None else t0 + time_budget_s,
                   None if deadline_s is None else t0 + deadline_s)
+    pool = _new_pool(workers, cfg.threads) if workers and not ray_address else None
+    try:
+        _ensure_baselines(specs, store, cfg, log, inline=workers == 0 and not ray_address, pool=pool)
+    except BaseException:
+        if pool is not None:
+            _close(pool, abandon=True)
+        raise
     if ray_address:
         executor = _ray_executor(ray_address, max(1, workers))
     elif workers == 0:
         executor = _inline_executor
     else:
-        executor = _local_executor(workers, cfg.threads)
+        executor = _local_executor(workers, cfg.threads, pool)
     done = failed = 0
     by_id = {s.run_id: s for s in todo}
     with progress.task("meta build", len(todo)):
@@ -134,9 +140,10 @@ def _suite_hash(spec: RunSpec, cfg: WorkerConfig) -> str:
 
 
 def _ensure_baselines(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig, log,
-                      inline: bool = False) -> None:
-    """Score each (base model, suite) once, in a child process (keeps the
-    scheduler free of torch and CUDA state) unless ``inline``."""
+                      inline: bool = False, pool: ProcessPoolExecutor | None = None) -> None:
+    """Score each (base model, suite) once, in a worker of ``pool`` (which then
+    keeps the model for its runs) or a child process (either keeps the
+    scheduler free of torch and CUDA state), or here when ``inline``."""
     for base_model, suite in sorted({(s.base_model, s.suite) for s in specs}, key=str):
         shash = _suite_hash(RunSpec(specs[0].recipe, specs[0].hp, 0, base_model, suite), cfg)
         if store.baseline(base_model, shash):
@@ -145,6 +152,8 @@ def _ensure_baselines(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig,
         if inline:
             setup_worker(cfg.threads)
             rows, secs, device = baseline(base_model, suite, cfg)
+        elif pool is not None:
+            rows, secs, device = pool.submit(baseline, base_model, suite, cfg).result()
         else:
             with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=init_pool_worker,
                                      initargs=(cfg.threads,)) as pool:
@@ -165,27 +174,32 @@ def _inline_executor(todo: Sequence[RunSpec], cfg: WorkerConfig, clock: Clock, r
         yield run_fn(spec.to_json(), cfg)
 
 
-def _local_executor(workers: int, threads: int) -> Executor:
+def _new_pool(workers: int, threads: int) -> ProcessPoolExecutor:
+    """``workers`` persistent worker processes (each keeps its model between runs)."""
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_pool_worker,
+                               initargs=(threads,))
+
+
+def _local_executor(workers: int, threads: int, first: ProcessPoolExecutor | None = None) -> Executor:
     def run(todo: Sequence[RunSpec], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
-        pending = list(todo)
-        while pending:
+        pending, pool = list(todo), first
+        while True:
             # A worker killed from outside (out of memory) breaks the whole
             # pool: its runs come back as failures and a new pool goes on.
-            yield from _pool_round(pending, workers, threads, cfg, clock, run_fn)
-            if not clock.may_submit():
+            yield from _pool_round(pending, pool or _new_pool(workers, threads), workers, cfg, clock, run_fn)
+            pool = None
+            if not pending or not clock.may_submit():
                 return
     return run
 
 
-def _pool_round(pending: list[RunSpec], workers: int, threads: int, cfg: WorkerConfig,
+def _pool_round(pending: list[RunSpec], pool: ProcessPoolExecutor, workers: int, cfg: WorkerConfig,
                 clock: Clock, run_fn) -> Iterator[RunOutcome]:
-    """Run ``pending`` (consumed in place) on one pool of persistent workers
-    until done, broken, or past the deadline (then the runs in flight are
-    abandoned and their processes ended)."""
+    """Run ``pending`` (consumed in place) on ``pool`` until done, broken, or
+    past the deadline (then the runs in flight are abandoned and their
+    processes ended); the pool is closed on the way out."""
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_pool_worker,
-                               initargs=(threads,))
     running: dict = {}
     try:
         while pending or running:

@@ -12,6 +12,11 @@ import click
 from tuneahead_lint.atomic import write_atomic
 
 
+# Kept in step with meta/presets.py PRESETS (test_cli_lists_every_preset); not
+# imported from there, so that `tuneahead-lint --help` stays click + stdlib.
+PRESET_NAMES = ("gpu-v2", "gpu-full", "gpu-lease", "cpu-small", "tiny", "tiny-all")
+
+
 def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
@@ -56,7 +61,7 @@ def _store_opt(f):
 
 
 @click.command("build")
-@click.option("--preset", type=click.Choice(["gpu-full", "gpu-lease", "cpu-small", "tiny"]), default="cpu-small",
+@click.option("--preset", type=click.Choice(PRESET_NAMES), default="cpu-small",
               show_default=True, help="Run grid (see `meta presets`).")
 @_store_opt
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True,

@@ -267,9 +267,7 @@ def _row(spec: RunSpec, cfg: WorkerConfig, fit, device: str, build_s: float, eva
          version: str, torch_version: str) -> dict[str, Any]:
     from tuneahead_lint.meta.variants import source_digest
 
-    digest = "+".join(source_digest(n, cfg.data_dir) for n in sorted(
-        {n for n, _ in spec.recipe.sources} | ({spec.recipe.outlier_source} if spec.recipe.outliers
-                                               and spec.recipe.outlier_source != "garbage" else set())))
+    digest = "+".join(source_digest(n, cfg.data_dir) for n in spec.recipe.drawn_sources)
     return {
         "run_id": spec.run_id, "config_id": spec.config_id, "spec_json": spec.to_json(),
         "recipe_id": spec.recipe.id, "variant": spec.recipe.label, "seed": spec.seed,
