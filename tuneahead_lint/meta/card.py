@@ -134,7 +134,10 @@ def _plot_doses(dose: dict[str, dict], target: str, path: Path) -> bool:
     panels = [(c, d) for c, d in dose.items() if d["doses"]]
     if not panels:
         return False
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # a GPU image without it: the tables stand, plot later with `meta card`
+        return False
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

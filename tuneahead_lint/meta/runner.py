@@ -260,6 +260,8 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
         ("worker_run", float(_STATE.runs)),
     ]
     outcome.row = _row(spec, cfg, fit, device, build_s, eval_s, t_start, __version__, torch.__version__)
+    if probe:  # the probe's measurements at its last step are probe time, not training time
+        outcome.row["train_s"] = fit.train_s - probe.hook_s
     return outcome
 
 
