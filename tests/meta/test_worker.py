@@ -92,8 +92,11 @@ def test_probe_read_from_the_run_depends_only_on_its_first_steps(tiny_model_dir)
     assert got["probe_initial_loss"] == pytest.approx(long_run.row["loss_first"], rel=1e-6)
     separate = runner.compute_feature_set("probe", spec(tiny_model_dir), _examples(), cfg("probe"), "cpu")
     assert separate[1] == "ok" and {n for n, _ in separate[2]} == set(got)
-    # the base loss at step 1 does not depend on the LoRA init (B = 0)
-    assert dict(separate[2])["probe_initial_loss"] == pytest.approx(got["probe_initial_loss"], rel=1e-5)
+    # the base loss at step 1 does not depend on the LoRA init (B = 0); contrast is the base model's
+    sep = dict(separate[2])
+    assert sep["probe_initial_loss"] == pytest.approx(got["probe_initial_loss"], rel=1e-5)
+    contrast = [n for n in got if n.startswith("contrast_")]
+    assert contrast and all(sep[n] == pytest.approx(got[n], rel=1e-5, abs=1e-6) for n in contrast)
 
 
 def _examples():

@@ -9,7 +9,9 @@ from the run's trace: at step ``probe_steps`` an ``on_step`` hook measures
 what the probe measures after its last step (LoRA parameter change,
 flatness, general-slice NLL), and the trace is cut there. Contrast features
 and the general-slice NLL before training are base-model forward passes,
-computed as the probe computes them (cached per worker).
+computed as the probe computes them, on the worker's model with the
+adapters switched off (no second copy of the model; the slice NLL once per
+worker).
 
 The one difference from a separate probe: the LoRA init comes from the
 worker's seeded reset (``runner.reset_lora``), not from a fresh ``attach``;
@@ -84,7 +86,6 @@ class RunProbe:
         return sum(trace.step_s[: self.cfg.steps]) + self.hook_s + time.perf_counter() - t0
 
     def _values(self, trace) -> list[tuple[str, float | None]]:
-        from tuneahead_lint.probe import _general_key, _general_nll_before, run_contrast
         from tuneahead_lint.probe.data import batch_plan
         from tuneahead_lint.probe.features import RunRecord, probe_values
 
@@ -97,10 +98,33 @@ class RunProbe:
                       param_change_norm=self.change)
         plan = batch_plan(len(self.recs), n, self.cfg.batch_size, self.cfg.seed)
         refs = tuple(tuple((self.recs[i].path, self.recs[i].line) for i in b) for b in plan)
-        before = _general_nll_before(_general_key(self.cfg))
+        with self.model.disable_adapter():
+            before = self._base_slice_nll()
+            contrast = self._contrast()
         run = RunRecord(cut, refs, self.flat, (before, self.after))
-        out = list(probe_values(run)) + list(run_contrast(self.recs, self.cfg))
+        out = list(probe_values(run)) + list(contrast)
         return [(name, _num(m)) for name, m in out]
+
+    def _base_slice_nll(self) -> float:
+        """The base model's general-slice NLL (the probe's "before"), once per worker."""
+        from tuneahead_lint.probe import _general_key, _general_nll
+
+        key = _general_key(self.cfg)
+        if key not in _BASE_SLICE:
+            _BASE_SLICE[key] = _general_nll(self.model, self.tok, self.cfg)
+        return _BASE_SLICE[key]
+
+    def _contrast(self):
+        """``run_contrast`` on this model (adapters off: the base model)."""
+        from tuneahead_lint.probe.contrast import score_pairs
+        from tuneahead_lint.probe.features import contrast_values
+
+        c = self.cfg
+        return contrast_values(score_pairs(self.model, self.tok, self.recs, c.contrast_pairs, c.max_len, c.seed,
+                                           c.device))
+
+
+_BASE_SLICE: dict = {}  # ProbeConfig (general key) -> base general-slice NLL, per worker process
 
 
 def _num(m: Any) -> float | None:
