@@ -44,6 +44,9 @@ else
   DATA=$W/data/instruct; EVAL=$W/data/eval
   # 12 persistent workers on 16 cores: each loads the model once, 1 CPU thread
   BUILD="--preset gpu-v2 --workers ${BUILD_WORKERS:-12}"
+  # BUILD_MPS=1: CUDA MPS, so the workers' small kernels run side by side
+  # instead of time-sliced (untried on this machine: opt-in)
+  [ "${BUILD_MPS:-0}" = 1 ] && nvidia-cuda-mps-control -d && echo "MPS on"
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 fi
 STORE=$W/gpu-v2.sqlite

@@ -47,7 +47,7 @@ def base_params() -> dict:
 
 
 def test_run_after_another_equals_run_in_a_fresh_worker(tiny_model_dir):
-    a = spec(tiny_model_dir, label_noise=1.0)
+    a = spec(tiny_model_dir, replace(HP, lora_r=8), label_noise=1.0)  # another LoRA shape: re-attached
     b = spec(tiny_model_dir, replace(HP, lr=3e-3), seed=1)
     runner.reset_worker()
     first = run(a, cfg())
