@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tuneahead_lint.meta.export import RECIPE_COLS, extra_recipe_cols, rows
-from tuneahead_lint.meta.report import _fmt, noise_and_spread, spearman
+from tuneahead_lint.meta.report import fmt_num, noise_and_spread, spearman
 from tuneahead_lint.meta.store import Store
 
 TARGETS = ("y_indomain", "y_general", "y_general_acc")
@@ -54,9 +54,9 @@ def target_lines(table: Sequence[dict]) -> list[str]:
     for t in TARGETS:
         s = noise_and_spread(ok, t)
         ratio = s["spread"] / s["floor"] if s["floor"] and math.isfinite(s["floor"]) else math.nan
-        lines.append(f"| {t} | {s['n_runs']} | {s['n_configs']} | {_fmt(s['mean'])} | {_fmt(s['min'])} | "
-                     f"{_fmt(s['max'])} | {_fmt(s['spread'])} | {_fmt(s['floor'])} | {s['floor_df']} | "
-                     f"{_fmt(ratio, 1)} |")
+        lines.append(f"| {t} | {s['n_runs']} | {s['n_configs']} | {fmt_num(s['mean'])} | {fmt_num(s['min'])} | "
+                     f"{fmt_num(s['max'])} | {fmt_num(s['spread'])} | {fmt_num(s['floor'])} | {s['floor_df']} | "
+                     f"{fmt_num(ratio, 1)} |")
     return lines
 
 
@@ -79,14 +79,14 @@ def dose_lines(dose: dict[str, dict], target: str) -> list[str]:
     lines = [f"| corruption | {target} by dose: mean (runs) | Spearman rho (dose, {target}) |", "|---|---|---|"]
     for c, d in dose.items():
         cells = ", ".join(f"{k:g}: {statistics.fmean(v):+.3f} ({len(v)})" for k, v in d["doses"].items())
-        lines.append(f"| {c} | {cells or '-'} | {_fmt(d['rho'], 2)} |")
+        lines.append(f"| {c} | {cells or '-'} | {fmt_num(d['rho'], 2)} |")
     return lines
 
 
 def phase_lines(table: Sequence[dict], wall_s: float | None) -> list[str]:
     med = {p: _median([r.get(p) for r in table]) for p in PHASES}
     lines = ["| phase | " + " | ".join(PHASES) + " |", "|---|" + "---|" * len(PHASES),
-             "| median s per run | " + " | ".join(_fmt(med[p], 2) for p in PHASES) + " |"]
+             "| median s per run | " + " | ".join(fmt_num(med[p], 2) for p in PHASES) + " |"]
     if wall_s:
         lines += ["", f"{len(table)} runs in {wall_s:.0f} s of build wall time: "
                       f"**{60 * len(table) / wall_s:.2f} runs/min**"]
@@ -148,7 +148,7 @@ def _plot_doses(dose: dict[str, dict], target: str, path: Path) -> bool:
         for x in xs:
             ax.scatter([x] * len(d["doses"][x]), d["doses"][x], s=12, color="tab:blue", alpha=0.6)
         ax.plot(xs, [statistics.fmean(d["doses"][x]) for x in xs], color="tab:red", lw=1.2)
-        ax.set_title(f"{c} (rho {_fmt(d['rho'], 2)})", fontsize=9)
+        ax.set_title(f"{c} (rho {fmt_num(d['rho'], 2)})", fontsize=9)
         ax.set_xlabel("dose")
         ax.axhline(0, color="grey", lw=0.5)
     axes[0][0].set_ylabel(target)

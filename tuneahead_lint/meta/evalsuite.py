@@ -239,7 +239,7 @@ def _batches(reqs: Sequence[_Request], batch_tokens: int, max_batch: int) -> Ite
         yield batch
 
 
-def _body_and_head(model):
+def body_and_head(model):
     """(decoder returning hidden states, output projection) of a causal LM,
     peft-wrapped or not."""
     lm = model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -267,7 +267,7 @@ def continuation_logprobs(model, tokenizer, items: Sequence[MCItem], device: str
     one row of a padded batch. Both batch by length under ``batch_tokens``."""
     import torch
 
-    lm, body, head = _body_and_head(model)
+    lm, body, head = body_and_head(model)
     softcap = getattr(lm.config, "final_logit_softcapping", None)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     reqs = _requests(tokenizer, items, max_len)
@@ -295,7 +295,7 @@ def continuation_logprobs(model, tokenizer, items: Sequence[MCItem], device: str
             hidden = body(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
             picked = hidden[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
             tgt = torch.tensor(targets, device=device)
-            lp = torch.cat([_token_logprobs(head, picked[k:k + head_rows], tgt[k:k + head_rows], softcap)
+            lp = torch.cat([token_logprobs(head, picked[k:k + head_rows], tgt[k:k + head_rows], softcap)
                             for k in range(0, len(targets), head_rows)]).cpu()
             k = 0
             for r in batch:
@@ -379,7 +379,7 @@ def _score_prefix_chunk(body, head, softcap, chunk: list, device: str, pad: int,
     hidden = torch.cat([torch.cat([last[b][None], rest[k, : len(r.cont) - 1]]) if rest is not None else last[b][None]
                         for k, (b, r) in enumerate(rows)])
     tgt = torch.tensor([t for _, r in rows for t in r.cont], device=device)
-    lp = torch.cat([_token_logprobs(head, hidden[i:i + head_rows], tgt[i:i + head_rows], softcap)
+    lp = torch.cat([token_logprobs(head, hidden[i:i + head_rows], tgt[i:i + head_rows], softcap)
                     for i in range(0, len(tgt), head_rows)]).cpu()
     k = 0
     for _, r in rows:
@@ -387,7 +387,7 @@ def _score_prefix_chunk(body, head, softcap, chunk: list, device: str, pad: int,
         k += len(r.cont)
 
 
-def _token_logprobs(head, hidden, targets, softcap):
+def token_logprobs(head, hidden, targets, softcap):
     import torch
 
     logits = head(hidden).float()

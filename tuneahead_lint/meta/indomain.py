@@ -49,10 +49,10 @@ def response_nll(model, items: Sequence[Encoded], device: str, pad_id: int,
     """(token-weighted mean NLL of the labelled tokens, tokens scored)."""
     import torch
 
-    from tuneahead_lint.meta.evalsuite import _body_and_head, _token_logprobs
+    from tuneahead_lint.meta.evalsuite import body_and_head, token_logprobs
     from tuneahead_lint.probe.data import collate
 
-    lm, body, head = _body_and_head(model)
+    lm, body, head = body_and_head(model)
     softcap = getattr(lm.config, "final_logit_softcapping", None)
     total, count = 0.0, 0
     was_training = model.training
@@ -66,7 +66,7 @@ def response_nll(model, items: Sequence[Encoded], device: str, pad_id: int,
                           attention_mask=batch["attention_mask"].to(device)).last_hidden_state
             picked = hidden[rows.to(device), cols.to(device)]
             tgt = labels[rows, cols].to(device)
-            total += float(sum(_token_logprobs(head, picked[k:k + 2048], tgt[k:k + 2048], softcap).sum()
+            total += float(sum(token_logprobs(head, picked[k:k + 2048], tgt[k:k + 2048], softcap).sum()
                                for k in range(0, len(tgt), 2048)))
             count += len(tgt)
     model.train(was_training)

@@ -291,10 +291,13 @@ def _run_probe(spec: RunSpec, cfg: WorkerConfig, examples, lora, tok, device: st
     if "probe" not in cfg.features or not cfg.probe_from_run:
         return None
     from tuneahead_lint.meta.runprobe import RunProbe
+    from tuneahead_lint.probe import ProbeConfig
     from tuneahead_lint.probe.data import usable
 
     steps = spec.hp.steps(len(usable(examples)))
-    return RunProbe.start(probe_conf(spec, cfg, device), examples, steps, lora, tok)
+    conf = probe_conf(spec, cfg, device)
+    return RunProbe.start(_known(ProbeConfig, progress=False, use_cache=False, **conf), conf, examples, steps,
+                          lora, tok)
 
 
 def _sources(spec: RunSpec) -> list[str]:

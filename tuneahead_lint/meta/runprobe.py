@@ -43,23 +43,21 @@ class RunProbe:
     hook_s: float = 0.0
 
     @classmethod
-    def start(cls, conf: dict, examples: Sequence[Example], total_steps: int, model, tok) -> RunProbe | None:
-        """A probe to read from a run of ``total_steps`` steps, or None when the run is shorter."""
-        from tuneahead_lint.probe import ProbeConfig
+    def start(cls, cfg, conf: dict, examples: Sequence[Example], total_steps: int, model, tok) -> RunProbe | None:
+        """A probe (``cfg``: its ProbeConfig, built from ``conf``) to read from a
+        run of ``total_steps`` steps, or None when the run is shorter."""
         from tuneahead_lint.probe.data import usable
         from tuneahead_lint.probe.lora import flat, lora_params
 
-        from tuneahead_lint.meta.runner import _known
-
         recs = usable(examples)
-        if not recs or total_steps < conf["steps"]:
+        cfg = cfg.resolved()
+        if not recs or total_steps < cfg.steps:
             return None
-        cfg = _known(ProbeConfig, progress=False, use_cache=False, **conf).resolved()
         return cls(cfg, dict(conf, source="run"), recs, model, tok, flat(lora_params(model)))
 
     def on_step(self, step: int, _loss: float) -> None:
         """At the probe's last step: what the probe measures after training."""
-        from tuneahead_lint.probe import _flatness, _general_nll
+        from tuneahead_lint.probe import flatness_triple, general_nll
         from tuneahead_lint.probe.lora import flat, lora_params
         from tuneahead_lint.probe.progress import Stages
 
@@ -67,8 +65,8 @@ class RunProbe:
             return
         t0 = time.perf_counter()
         self.change = float((flat(lora_params(self.model)) - self.start_vec).norm())
-        self.flat = _flatness(self.model, self.tok, self.recs, self.cfg, Stages(False))
-        self.after = _general_nll(self.model, self.tok, self.cfg)
+        self.flat = flatness_triple(self.model, self.tok, self.recs, self.cfg, Stages(False))
+        self.after = general_nll(self.model, self.tok, self.cfg)
         self.model.train()
         self.hook_s += time.perf_counter() - t0
 
@@ -107,11 +105,11 @@ class RunProbe:
 
     def _base_slice_nll(self) -> float:
         """The base model's general-slice NLL (the probe's "before"), once per worker."""
-        from tuneahead_lint.probe import _general_key, _general_nll
+        from tuneahead_lint.probe import general_key, general_nll
 
-        key = _general_key(self.cfg)
+        key = general_key(self.cfg)
         if key not in _BASE_SLICE:
-            _BASE_SLICE[key] = _general_nll(self.model, self.tok, self.cfg)
+            _BASE_SLICE[key] = general_nll(self.model, self.tok, self.cfg)
         return _BASE_SLICE[key]
 
     def _contrast(self):
