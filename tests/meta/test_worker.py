@@ -103,3 +103,24 @@ def _examples():
     from tuneahead_lint.meta.variants import build_variant
 
     return build_variant(Recipe((("alpaca", 1.0),), 8, heldout=4), INSTRUCT)
+
+
+def test_later_steps_without_statistics_train_the_same(tiny_model_dir):
+    """``stats_steps=k``: steps after the k-th skip the per-step statistics
+    and the device syncs, and train exactly the same."""
+    from tuneahead_lint.basemodel import load_causal_lm
+    from tuneahead_lint.meta.finetune import finetune
+    from tuneahead_lint.meta.variants import build_variant
+
+    examples = build_variant(Recipe((("alpaca", 1.0),), 8), INSTRUCT)
+    hp = replace(HP, max_steps=5)
+    fits = []
+    for stats in (None, 2):
+        model, tok = load_causal_lm(tiny_model_dir, "cpu")
+        peft_model, fit = finetune(model, tok, examples, hp, 0, "cpu", stats_steps=stats)
+        fits.append((fit, [p.detach().clone() for n, p in sorted(peft_model.named_parameters()) if "lora_" in n]))
+    (full, w_full), (cheap, w_cheap) = fits
+    assert cheap.trace.losses == pytest.approx(full.trace.losses, rel=1e-6)
+    assert cheap.trace.grad_norms == pytest.approx(full.trace.grad_norms, rel=1e-4)
+    assert len(full.trace.losses) == 4 and (len(cheap.trace.grad_cosines), len(full.trace.grad_cosines)) == (1, 3)
+    assert all(bool((a == b).all()) for a, b in zip(w_full, w_cheap))

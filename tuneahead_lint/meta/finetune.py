@@ -79,10 +79,13 @@ class FitResult:
 
 
 def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: int, device: str,
-             on_step: Callable[[int, float], None] | None = None, lora_model=None):
+             on_step: Callable[[int, float], None] | None = None, lora_model=None,
+             stats_steps: int | None = None):
     """Attach LoRA to ``model`` (in place), train, return ``(peft_model, FitResult)``.
     ``lora_model``: a peft model of ``model`` whose adapters are already
-    initialised for this run (a persistent worker's, see ``meta.runner``)."""
+    initialised for this run (a persistent worker's, see ``meta.runner``).
+    ``stats_steps``: steps that record the probe's per-step statistics
+    (``probe.lora.train``; None: all)."""
     import torch
 
     from tuneahead_lint.probe.data import encode, usable
@@ -102,7 +105,7 @@ def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: i
         peft_model = lora_model
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     t0 = time.perf_counter()
-    trace = train(peft_model, batches, hp, device, pad, on_step)
+    trace = train(peft_model, batches, hp, device, pad, on_step, stats_steps)
     train_s = time.perf_counter() - t0
     losses = trace.losses
     tail = losses[-max(1, len(losses) // 10):]

@@ -237,8 +237,10 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
     load_s = time.perf_counter() - t_load
     base_nll, base_s = _base_indomain(spec, cfg, device, lora, tok)
     probe = _run_probe(spec, cfg, examples, lora, tok, device)
+    # per-step statistics only where the probe reads them
     peft_model, fit = finetune(model, tok, examples, spec.hp, spec.seed, device, lora_model=lora,
-                               on_step=probe.on_step if probe else None)
+                               on_step=probe.on_step if probe else None,
+                               stats_steps=probe.cfg.steps if probe else 1)
     t_eval = time.perf_counter()
     scores = evaluate(peft_model, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
     eval_s = time.perf_counter() - t_eval
