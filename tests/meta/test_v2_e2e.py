@@ -31,8 +31,9 @@ def test_tiny_build_export_card_refit(tmp_path, tiny_model_dir, capsys):
         assert abs(float(r["indomain_nll"]) - float(r["base_indomain_nll"]) - float(r["y_indomain"])) < 2e-4  # 6 digits in the CSV
         assert r["y_general"] != "" and r["y_general_acc"] == r["target"]
     assert len({r["base_indomain_nll"] for r in table}) == 1  # the base scored once, same held-out set
-    loads = sorted(float(r["load_s"]) for r in table)
-    assert loads[-1] < 1.0  # the base model was loaded for the baseline, never again
+    with sqlite3.connect(store) as db:  # the worker's 1st, 2nd, ... run: it kept its model between runs
+        order = sorted(v for (v,) in db.execute("SELECT value FROM metrics WHERE name='worker_run'"))
+    assert order == list(range(1, len(table) + 1))
     assert main(["meta", "card", "--store", str(store), "-o", str(tmp_path / "card")]) == 0
     card = (tmp_path / "card" / "CARD.md").read_text()
     assert "| y_indomain |" in card and "## Dose-response: y_indomain" in card
