@@ -16,6 +16,14 @@
 # Static features are device-independent: fill them on CPU afterwards
 # (`meta features --kinds static`), then refit (`meta fit --target y_...`).
 #
+# Expected pace (not yet measured on a GPU): per worker at 12 workers about
+# 125 s training (gpu-v2: ~250 steps at the ~0.5 s/step the v1 lease saw at
+# 11 workers, less now that statistics and syncs stop after the probe's
+# steps), ~20 s scoring 4,214 items, ~3 s held-out NLL, ~18 s probe extras
+# (contrast, slice NLL, flatness; its steps are the run's), no model load:
+# ~4-5 runs/min, ~35-40 runs per call. Runs of v1 length (48 steps) would
+# take ~65 s instead of 127 s. BUILD_MPS=1 may raise it (untried).
+#
 # LEASE_SMOKE=1: the same steps on CPU in about a minute: preset tiny-all,
 # the test fixtures as data, SMOKE_BASE_MODEL (a model path) or the
 # embedded model, LEASE_PY as the interpreter, the first SMOKE_LIMIT runs.
