@@ -115,3 +115,14 @@ def test_drawn_sources_name_every_set_records_come_from():
     assert Recipe(ALPACA, 8, outliers=0.5).drawn_sources == ("alpaca",)  # garbage
     r = Recipe((("gsm8k", 0.5), ("alpaca", 0.5)), 8, outliers=0.2, outlier_source="lima", wrong_lang=0.2)
     assert r.drawn_sources == ("alpaca", "gsm8k", "lima", "oasst_zh")
+
+
+def test_text_makers_never_leave_a_blank_response():
+    """'?????' (a real oasst_zh response) once became '' under a near-duplicate edit."""
+    import random
+
+    for text in ("?????", "!", "...", "a", "Yes.", "好的！"):
+        for seed in range(20):
+            rng = random.Random(seed)
+            for fn in (corrupt.perturb, corrupt.scramble, corrupt.truncate, corrupt.refusal):
+                assert fn(text, rng).strip(), (fn.__name__, text, seed)

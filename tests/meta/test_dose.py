@@ -6,6 +6,7 @@ are trained) matches the recipe within rounding."""
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from tuneahead_lint.probe.data import usable
 
 ALPACA = (("alpaca", 1.0),)
 SUITE = SuiteSpec(("arc_easy",), 8)
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "instruct"
 HPS = {
     "one epoch": HParams(batch_size=4, epochs=1.0),
     "partial last epoch": HParams(batch_size=4, epochs=2.5),
@@ -85,17 +87,24 @@ def test_dose_never_moves_the_sample_or_its_order():
 
 def test_one_kinds_picks_do_not_depend_on_another_kinds_dose():
     def picked(**kw):
-        v = RunSpec(Recipe(ALPACA, 16, heldout=4, truncate=0.25, **kw), HPS["one epoch"], 0, "base", SUITE).variant(INSTRUCT)
+        recipe = Recipe(ALPACA, 16, heldout=4, truncate=0.25, **kw)
+        v = RunSpec(recipe, HPS["one epoch"], 0, "base", SUITE).variant(INSTRUCT)
         return [i for i, t in enumerate(v.tags) if "truncate" in t]
     assert picked() == picked(label_noise=0.5) == picked(refusal=1.0)
 
 
-def test_seed_repeats_train_on_the_same_records_when_every_record_trains_equally():
-    """Whole epochs: the training seed changes the batch order only."""
-    recipe = Recipe(ALPACA, 16, heldout=4, gibberish=0.25)
-    a, b = (RunSpec(recipe, HPS["one epoch"], s, "base", SUITE) for s in (0, 1))
-    assert a.variant(INSTRUCT) == b.variant(INSTRUCT)
-    assert a.plan() != b.plan()
+def test_seed_repeats_share_the_sample_and_the_dose_not_the_placement():
+    """The training seed reorders the batches; the corruptions follow the
+    batch order (so every stretch carries the dose) but the sampled records,
+    their clean form and the dose stay."""
+    def run(seed, **kw):
+        return RunSpec(Recipe(ALPACA, 16, heldout=4, **kw), HPS["one epoch"], seed, "base", SUITE)
+    clean = [run(s).variant(INSTRUCT) for s in (0, 1)]
+    assert clean[0] == clean[1] and run(0).plan() != run(1).plan()
+    noisy = [run(s, gibberish=0.25).variant(INSTRUCT) for s in (0, 1)]
+    assert [sum("gibberish" in t for t in v.tags) for v in noisy] == [4, 4]
+    for v in noisy:
+        assert [ex.prompt for ex in v.examples] == [ex.prompt for ex in clean[0].examples]
 
 
 def test_plan_is_what_finetune_trains_and_refuses_foreign_indices():
@@ -106,3 +115,34 @@ def test_plan_is_what_finetune_trains_and_refuses_foreign_indices():
     with pytest.raises(VariantError, match="outside"):
         from tuneahead_lint.meta.variants import build_tagged
         build_tagged(Recipe(ALPACA, 4), INSTRUCT, [[0, 9]])
+
+
+def prefix_error(spec: RunSpec, kind: str, data_dir) -> float:
+    """Largest |corrupted - dose x trained| over the run's step prefixes, in record-trainings."""
+    tags, dose = spec.variant(data_dir).tags, spec.recipe.doses[kind]
+    hit = total = worst = 0
+    for batch in spec.plan():
+        hit += sum(kind in tags[i] for i in batch)
+        total += len(batch)
+        worst = max(worst, abs(hit - dose * total))
+    return worst
+
+
+@pytest.mark.parametrize("kind", ["gibberish", "near_dups", "label_noise"])
+def test_every_prefix_of_the_training_carries_the_dose(kind):
+    """A run stopped (or probed) after any step trained on the dose, within a
+    record or two (the fixture is too small to tell this from random picks:
+    the test below on the real sets does)."""
+    for dose in doses(kind)[1:]:
+        spec = RunSpec(Recipe(ALPACA, 32, heldout=4, **{kind: dose}), HParams(batch_size=4, epochs=2.5), 2,
+                       "base", SUITE)
+        assert prefix_error(spec, kind, INSTRUCT) <= 2.5, dose
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data/instruct")
+@pytest.mark.parametrize("kind,dose", [("refusal", 0.5), ("exact_dups", 0.25), ("truncate", 0.1)])
+def test_every_prefix_carries_the_dose_on_a_real_run(kind, dose):
+    """2,000 records, 1.5 epochs: random picks would stray by ~sqrt(2000 x dose) records."""
+    spec = RunSpec(Recipe((("gsm8k", 1.0),), 2000, heldout=200, **{kind: dose}),
+                   HParams(batch_size=8, epochs=1.5), 0, "base", SUITE)
+    assert prefix_error(spec, kind, SHARED) <= 2.5

@@ -15,13 +15,14 @@ from tuneahead_lint.meta.presets import (PRESETS, V2_HIGH_LR, V2_LRS, V2_MIN_STE
 from tuneahead_lint.meta.variants import KINDS, source_split, train_pool
 
 SPECS = PRESETS["gpu-v2"].specs("m")
+CONFIG = [s.config_id for s in SPECS]  # computed once: a hash of the spec's JSON
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "instruct"
 
 
 def seeds_of(specs):
     seeds: dict[str, set[int]] = {}
-    for s in specs:
-        seeds.setdefault(s.config_id, set()).add(s.seed)
+    for s, config in zip(specs, CONFIG):  # specs: SPECS or a prefix of it
+        seeds.setdefault(config, set()).add(s.seed)
     return seeds
 
 
@@ -31,7 +32,11 @@ def spread(counter):
 
 def test_size_of_the_grid():
     assert len(SPECS) >= 500 and len({s.run_id for s in SPECS}) == len(SPECS)
-    cells = Counter((v2_kind(s), s.recipe.sources[0][0], s.hp.lr) for s in SPECS if s.seed == 0 and s.hp.lr != V2_HIGH_LR)
+    assert PRESETS["gpu-v2"].summary.startswith(f"{len(SPECS):,} runs")
+    steps = [s.hp.steps(s.recipe.size) for s in SPECS]
+    assert f"{min(steps)}-{max(steps)} steps" in PRESETS["gpu-v2"].summary
+    cells = Counter((v2_kind(s), s.recipe.sources[0][0], s.hp.lr) for s in SPECS
+                    if s.seed == 0 and s.hp.lr != V2_HIGH_LR)
     for kind in KINDS:
         for src in V2_SOURCES:
             for lr in V2_LRS:
@@ -63,9 +68,9 @@ def test_three_seeds_for_a_sixth_of_configs_at_every_rate():
     repeated = {c for c, v in seeds.items() if len(v) == 3}
     assert len(repeated) / len(seeds) >= 0.15
     for lr in V2_LRS:
-        configs = {s.config_id for s in SPECS if s.hp.lr == lr}
+        configs = {config for s, config in zip(SPECS, CONFIG) if s.hp.lr == lr}
         assert len(configs & repeated) / len(configs) >= 0.15, lr
-    assert {v2_kind(s) for s in SPECS if s.config_id in repeated} == {"clean", *KINDS}
+    assert {v2_kind(s) for s, config in zip(SPECS, CONFIG) if config in repeated} == {"clean", *KINDS}
 
 
 @pytest.mark.parametrize("n,kinds,sources,lrs", [(100, 0.35, 0.4, 0.75), (250, 0.6, 0.6, 0.9),

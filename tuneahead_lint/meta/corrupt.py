@@ -51,7 +51,7 @@ def garbage(rng: random.Random) -> str:
 
 def perturb(text: str, rng: random.Random) -> str:
     """A near-duplicate of ``text``: one or two light edits (case, spacing,
-    punctuation, a dropped or an inserted word)."""
+    punctuation, a dropped or an inserted word); never blank."""
     words = text.split(" ")
     for _ in range(rng.randint(1, 2)):
         kind = rng.randrange(5)
@@ -66,7 +66,8 @@ def perturb(text: str, rng: random.Random) -> str:
             words[j] = words[j] + " "
         else:
             words.insert(rng.randrange(len(words) + 1), rng.choice(("please", "the", "Also,", "just")))
-    return " ".join(words)
+    out = " ".join(words)
+    return out if out.strip() else f"{text}."  # '?????' stripped of its punctuation
 
 
 def scramble(text: str, rng: random.Random) -> str:

@@ -2,6 +2,19 @@
 the order interleaves blocks (and puts seed repeats early) so that a build
 cut short still covers every kind of variant.
 
+``gpu-v2``
+    Ground truth v2 (issue 17): every corruption kind of ``meta.variants``
+    at four doses (0.1/0.25/0.5/1.0; duplicates up to 0.75) on each of nine
+    source sets at learning rates 1e-4, 3e-4, 1e-3 and 3e-3, clean controls
+    at every (set, rate) and a few runs at 1e-2; 400-5,000 records (what the
+    set's training pool allows once 200 records are held out for
+    ``y_indomain``), batch 8 (16 from 4,000 records) and whole epochs, so
+    every run takes 200-313 steps and trains every record equally often;
+    one config in six of each (kind, rate) also with training seeds 1 and 2.
+    The (kind, dose) strata are dealt round-robin, each stratum walking
+    source x rate on coprime cycles, so a build stopped by its deadline
+    after any number of runs holds every kind, dose, set and rate in near
+    equal shares (``tests/meta/test_presets_v2.py`` measures it).
 ``gpu-full``
     The meta-dataset the predictor is meant to learn from: LoRA r16 on the
     base model, 250-2,000 records, seven benchmarks x up to 1,000 items. Four blocks:
@@ -400,9 +413,9 @@ def _tiny_all(base_model: str, suite: SuiteSpec) -> list[RunSpec]:
 
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (
-    Preset("gpu-v2", "ground truth v2: 10 corruptions x 4 doses x 9 source sets x lr 1e-4..3e-3 (+ clean, "
-           "a few at 1e-2), 400-5,000 records, >= 200 steps, 200 held-out records per set, every 6th config of "
-           "each lr x 3 seeds; round-robin order (any prefix covers the grid)",
+    Preset("gpu-v2", "2,091 runs (ground truth v2): 10 corruptions x 4 doses x 9 source sets x lr 1e-4..3e-3 "
+           "(+ clean, 27 at 1e-2), 400-5,000 records, 200-313 steps, 200 held-out records per set, 1 config in 6 "
+           "x 3 seeds; round-robin order (a build cut short covers the grid)",
            SuiteSpec(("arc_easy", "piqa"), 0), probe_steps=100, make=_gpu_v2),
     Preset("gpu-full", "~530 runs: 250-2,000-record LoRA r16 fine-tunes, 7 benchmarks x <=1,000 items",
            SuiteSpec(FULL_SUITE, 1000), probe_steps=100, make=_gpu_full),

@@ -31,7 +31,8 @@ sampled or their order; the training seed's batch order is the run's own
    (ChatML tags, Alpaca headers, role prefixes or a leaked next turn).
 
 Picks are made within each group of records the run trains equally often
-(``plan``), so the dose that trains is the dose asked for. The size stays
+(``plan``), one in each stretch of ``1/dose`` records in training order, so
+the dose that trains is the dose asked for, at any step the run stops. The size stays
 fixed (corruptions overwrite, never add), so a size effect is never
 confounded with a corruption.
 """
@@ -208,8 +209,13 @@ def train_pool(recipe: Recipe, name: str, data_dir: str) -> tuple[Example, ...]:
     a source the recipe trains on. All records when ``recipe.heldout`` is 0."""
     if not recipe.heldout:
         return load_source(name, data_dir)
-    sealed = _sealed(tuple(sorted(n for n, _ in recipe.sources)), data_dir, recipe.heldout)
-    return tuple(ex for ex in source_split(name, data_dir, recipe.heldout)[0] if not heldout.touches(ex, sealed))
+    return _sealed_pool(tuple(sorted(n for n, _ in recipe.sources)), name, data_dir, recipe.heldout)
+
+
+@functools.lru_cache(maxsize=64)
+def _sealed_pool(trained: tuple[str, ...], name: str, data_dir: str, n: int) -> tuple[Example, ...]:
+    sealed = _sealed(trained, data_dir, n)
+    return tuple(ex for ex in source_split(name, data_dir, n)[0] if not heldout.touches(ex, sealed))
 
 
 @functools.lru_cache(maxsize=64)
@@ -311,7 +317,8 @@ def build_tagged(recipe: Recipe, data_dir: str | Path, plan: Sequence[Sequence[i
     for r in recs:
         if not r.response.strip():
             raise VariantError(f"recipe {recipe.label}: a corruption left a blank response ({r.origin})")
-    return Variant(tuple(_example(recipe, i, r) for i, r in enumerate(recs)), tuple(tuple(r.edits) for r in recs))
+    path = f"meta:{recipe.id}"
+    return Variant(tuple(_example(path, i, r) for i, r in enumerate(recs)), tuple(tuple(r.edits) for r in recs))
 
 
 def _sample(recipe: Recipe, data_dir: str) -> list[_Rec]:
@@ -327,26 +334,31 @@ def _sample(recipe: Recipe, data_dir: str) -> list[_Rec]:
 
 
 def _strata(n: int, plan: Sequence[Sequence[int]] | None) -> list[list[int]]:
-    """Record indices grouped by how often ``plan`` trains them, most often first."""
+    """Record indices grouped by how often ``plan`` trains them (most often
+    first), each group in the order the plan first trains its records."""
     if plan is None:
         return [list(range(n))]
-    times = Counter(i for batch in plan for i in batch)
-    if any(not 0 <= i < n for i in times):
+    first = list(dict.fromkeys(i for batch in plan for i in batch))
+    if any(not 0 <= i < n for i in first):
         raise VariantError(f"training plan names a record outside the variant's {n}")
+    times = Counter(i for batch in plan for i in batch)
     groups: dict[int, list[int]] = {}
-    for i in range(n):
+    for i in first + sorted(set(range(n)) - set(first)):
         groups.setdefault(times[i], []).append(i)
     return [groups[m] for m in sorted(groups, reverse=True)]
 
 
 def _pick(recipe: Recipe, kind: str, strata: list[list[int]], rate: float,
           taken: frozenset[int] = frozenset()) -> list[int]:
-    """``round(rate * len(group))`` records of each group (not in ``taken``), from the kind's own stream."""
+    """``round(rate * len(group))`` records of each group (not in ``taken``),
+    from the kind's own stream: one at random from each of that many equal
+    stretches of the group, so every stretch of training carries the dose."""
     rng = _rng(recipe, f"pick:{kind}")
     out: list[int] = []
     for group in strata:
         free = [i for i in group if i not in taken]
-        out += rng.sample(free, min(len(free), round(rate * len(group))))
+        k = min(len(free), round(rate * len(group)))
+        out += [free[rng.randrange(j * len(free) // k, (j + 1) * len(free) // k)] for j in range(k)]
     return out
 
 
@@ -404,9 +416,9 @@ def wrong_lang_source(recipe: Recipe) -> str:
     return "alpaca" if any(n == "oasst_zh" for n, _ in recipe.sources) else "oasst_zh"
 
 
-def _example(recipe: Recipe, i: int, r: _Rec) -> Example:
+def _example(path: str, i: int, r: _Rec) -> Example:
     turns = r.head + ((Turn("user", r.prompt),) if r.prompt else ()) + (Turn("assistant", r.response),)
-    return Example(path=f"meta:{recipe.id}", line=i + 1, index=i, format="messages", turns=turns,
+    return Example(path=path, line=i + 1, index=i, format="messages", turns=turns,
                    raw_hash=text_hash(*(p for t in turns for p in (t.role, t.content))))
 
 
@@ -424,7 +436,11 @@ def _label_noise(recipe: Recipe, recs: list[_Rec], idx: list[int]) -> None:
         recs[i].edits.append("label_noise")
 
 
-def _response_edit(kind: str, fn: Callable[[str, random.Random], str]):
+_Edit = Callable[[Recipe, list[_Rec], list[int]], None]
+
+
+def _response_edit(kind: str, fn: Callable[[str, random.Random], str]) -> _Edit:
+    """An edit that rewrites each picked response with ``fn`` (the kind's content stream)."""
     def apply(recipe: Recipe, recs: list[_Rec], idx: list[int]) -> None:
         rng = _rng(recipe, f"{kind}:content")
         for i in idx:
@@ -441,7 +457,7 @@ def _template_leak(recipe: Recipe, recs: list[_Rec], idx: list[int]) -> None:
         recs[i].edits.append("template_leak")
 
 
-_EDIT_FNS: dict[str, Callable[[Recipe, list[_Rec], list[int]], None]] = {
+_EDIT_FNS: dict[str, _Edit] = {
     "label_noise": _label_noise,
     "scramble": _response_edit("scramble", corrupt.scramble),
     "gibberish": _response_edit("gibberish", lambda text, rng: corrupt.garbage(rng)),
