@@ -57,7 +57,7 @@ class RunProbe:
 
     def on_step(self, step: int, _loss: float) -> None:
         """At the probe's last step: what the probe measures after training."""
-        from tuneahead_lint.probe import flatness_triple, general_nll
+        from tuneahead_lint.probe.run import flatness_triple, general_nll
         from tuneahead_lint.probe.lora import flat, lora_params
         from tuneahead_lint.probe.progress import Stages
 
@@ -105,7 +105,7 @@ class RunProbe:
 
     def _base_slice_nll(self) -> float:
         """The base model's general-slice NLL (the probe's "before"), once per worker."""
-        from tuneahead_lint.probe import general_key, general_nll
+        from tuneahead_lint.probe.run import general_key, general_nll
 
         key = general_key(self.cfg)
         if key not in _BASE_SLICE:
