@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from tuneahead_lint.features.corpus import Corpus
 from tuneahead_lint.features.embed.index import EXACT_MAX
 from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
@@ -102,6 +104,18 @@ class FeatureConfig:
     :param outlier_sigma: z / robust-z limit for the outlier ratios and evidence.
     :param outlier_k: neighbour whose distance scores the outlier evidence
         (TA202, fix): above the size of any junk cluster to be caught.
+    :param semantic_sample: records MiniLM embeds for the dataset-level
+        semantic features and TA202 (seeded sample, standard errors in the
+        feature detail); larger datasets run the cascade
+        (:mod:`~tuneahead_lint.features.embed.cascade`). 0: every record.
+    :param dup_candidate_share: cascade: share of records, closest static
+        neighbour first, that MiniLM checks for near-duplicates.
+    :param dup_candidate_cosine: cascade: records whose closest static
+        neighbour is at least this close are checked too.
+    :param mismatch_candidate_z: cascade: records whose static prompt/response
+        cosine has a robust z at or below this are rescored by MiniLM (TA207).
+    :param mismatch_partners: cascade: static nearest prompts per such
+        response that MiniLM embeds to find the prompt it fits best.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -123,6 +137,11 @@ class FeatureConfig:
     dup_threshold: float = 0.95
     outlier_sigma: float = 3.0
     outlier_k: int = 10
+    semantic_sample: int = 1000
+    dup_candidate_share: float = 0.2
+    dup_candidate_cosine: float = 0.9
+    mismatch_candidate_z: float = -1.0
+    mismatch_partners: int = 8
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128
@@ -267,10 +286,11 @@ def _evidence(corpus: Corpus, cfg: FeatureConfig) -> tuple[tuple[DupCluster, ...
                    round(k.min_sim, 4), round(k.max_sim, 4), tuple(keys[m] for m in k.members))
         for k in corpus.clusters)
     dist, z, robust = corpus.local_outlier_scores
-    flagged = [i for i in range(len(corpus)) if max(z[i], robust[i]) > cfg.outlier_sigma]
-    flagged.sort(key=lambda i: (-dist[i], refs[i]))
-    outliers = tuple(Outlier(refs[i], round(float(dist[i]), 4), round(float(z[i]), 3),
-                             round(float(robust[i]), 3), keys[i]) for i in flagged)
+    rows = corpus.semantic_rows
+    flagged = [k for k in range(len(rows)) if max(z[k], robust[k]) > cfg.outlier_sigma]
+    flagged.sort(key=lambda k: (-dist[k], refs[rows[k]]))
+    outliers = tuple(Outlier(refs[rows[k]], round(float(dist[k]), 4), round(float(z[k]), 3),
+                             round(float(robust[k]), 3), keys[rows[k]]) for k in flagged)
     return clusters, outliers
 
 
@@ -279,9 +299,15 @@ def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
     (every candidate; TA207 applies its margin and z limits)."""
     if "embeddings" in cfg.skip or len(corpus) < 3:
         return ()
-    own, z, best, row = corpus.pair_scores
+    rows, own, z, best, row = corpus.pair_scores
     refs, keys = corpus.refs, corpus.content_keys
-    found = [i for i in range(len(corpus)) if row[i] >= 0 and best[i] > own[i]]
-    return tuple(Mismatch(refs[i], round(float(own[i]), 4), round(float(best[i]), 4), refs[int(row[i])],
-                          round(float(z[i]), 3), keys[i], round(float(own[int(row[i])]), 4),
-                          keys[int(row[i])]) for i in found)
+    found = [k for k in range(len(rows)) if row[k] >= 0 and best[k] > own[k]]
+    return tuple(Mismatch(refs[rows[k]], round(float(own[k]), 4), round(float(best[k]), 4),
+                          refs[int(row[k])], round(float(z[k]), 3), keys[rows[k]],
+                          round(float(_own(corpus, int(row[k]))), 4), keys[int(row[k])]) for k in found)
+
+
+def _own(corpus: Corpus, row: int) -> float:
+    """Cosine of a record's prompt and its own response (MiniLM)."""
+    v = corpus.embed_rows(np.array([row]))
+    return float(np.einsum("ij,ij->i", v.prompt, v.response)[0])
