@@ -1,7 +1,7 @@
 """Static embeddings: the cheap first stage of the semantic cascade.
 
 ``models/static-minilm-l6-v2`` is all-MiniLM-L6-v2 distilled by model2vec
-into one 256-d vector per word piece (see its README): a text's vector is
+into one 256-d vector per word piece (see its CARD.md): a text's vector is
 the mean of its pieces' vectors, about 100x cheaper than running MiniLM. It
 embeds every record so that MiniLM runs only on the records the cascade
 picks (see :mod:`tuneahead_lint.features.embed.cascade`). Texts are cut to
