@@ -154,7 +154,8 @@ def _run_features(examples, config, opts, base_model, available, missing):
 
     cfg = FeatureConfig(base_model=base_model, embedder=_pick(opts.embedder, config, "embedder"),
                         seed=int(_pick(opts.seed, config, "seed")), progress=opts.progress,
-                        **{"embed_backend": config.get("embed-backend", "auto"), **opts.feature_params})
+                        **{"embed_backend": config.get("embed-backend", "auto"),
+                           "semantic_sample": int(config.get("semantic-sample", 1000)), **opts.feature_params})
     result = compute_features([ex for ex in examples if ex.ok], cfg)
     available.update({"embeddings", "base_model"})
     return result
@@ -162,7 +163,7 @@ def _run_features(examples, config, opts, base_model, available, missing):
 
 # Rule options that are feature parameters: (rule id, option) -> FeatureConfig field.
 _FEATURE_THRESHOLDS = {("TA201", "min_similarity"): "dup_threshold", ("TA202", "z"): "outlier_sigma",
-                       ("TA202", "k"): "outlier_k"}
+                       ("TA202", "k"): "outlier_k", ("TA207", "z"): "mismatch_z"}
 
 
 def feature_thresholds(config: Config, rules: Sequence[Rule]) -> dict[str, float | int]:

@@ -116,6 +116,9 @@ class FeatureConfig:
         cosine has a robust z at or below this are rescored by MiniLM (TA207).
     :param mismatch_partners: cascade: static nearest prompts per such
         response that MiniLM embeds to find the prompt it fits best.
+    :param mismatch_z: TA207 ``z``: in the cascade only responses whose
+        MiniLM prompt/response cosine is this many robust deviations low
+        are searched for a better-fitting prompt.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -142,6 +145,7 @@ class FeatureConfig:
     dup_candidate_cosine: float = 0.9
     mismatch_candidate_z: float = -1.0
     mismatch_partners: int = 8
+    mismatch_z: float = 2.0
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 WORD = re.compile(r"\w+")
 MAX_REFS = 10
-PAIR_CANDIDATE_Z = -1.0  # TA207 z limits below 1 find nothing more
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,8 +280,8 @@ class Corpus:
         z-score, the response's best cosine to another record's prompt,
         that record's row or -1) for the rows scored: every row, or in the
         cascade the static candidates, of which only those whose own cosine
-        has a robust z at or below ``PAIR_CANDIDATE_Z`` are searched (the
-        others: NaN, -1). z is against the sample's cosines."""
+        has a robust z at or below ``-mismatch_z`` (TA207's limit) are
+        searched (the others: NaN, -1). z is against the sample's cosines."""
         from tuneahead_lint.features.embed.cascade import robust_z
 
         rows = self._mismatch_rows()
@@ -291,7 +290,7 @@ class Corpus:
             own = np.einsum("ij,ij->i", v.prompt, v.response).astype(np.float64)
             s = self.sample_vectors
             z = robust_z(own, np.einsum("ij,ij->i", s.prompt, s.response).astype(np.float64))
-            searched = rows[z <= PAIR_CANDIDATE_Z] if self.cascade else rows
+            searched = rows[z <= -self.cfg.mismatch_z] if self.cascade else rows
             best, row = self._best_other_prompt(rows, searched)
             return rows, own, z, best, row
 
