@@ -72,9 +72,12 @@ def pair_set(corpus) -> set[tuple[int, int]]:
 
 
 def ta207(mismatches) -> set:
+    """Records TA207 reports with its default options."""
     from tuneahead_lint.checks.consistency import misplaced
+    from tuneahead_lint.ruleset.registry import find_rule
 
-    return {m.ref for m in mismatches if misplaced(m, 0.3, 2.0)}
+    opts = find_rule("TA207").defaults()
+    return {m.ref for m in mismatches if misplaced(m, float(opts["min_margin"]), float(opts["z"]))}
 
 
 def ta202(outliers) -> set:
@@ -163,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", default=None)
     ap.add_argument("--timing", action="store_true")
     ap.add_argument("--tag", default="cascade")
+    ap.add_argument("--config", default="{}", help="FeatureConfig fields as JSON (default: the defaults)")
     args = ap.parse_args(argv)
     names = args.only or list(SETS)
     if args.timing:
@@ -170,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows, indent=1))
         (RESULTS / f"issue15_{args.tag}_timing.json").write_text(json.dumps(rows, indent=1) + "\n")
         return 0
-    cfg = FeatureConfig()
+    cfg = FeatureConfig(**json.loads(args.config))
     rows = []
     for name in names:
         rows.append(compare(name, cfg))

@@ -89,7 +89,8 @@ def test_sampled_features_state_their_sample_and_agree_within_it(planted_both) -
 
 @pytest.mark.slow
 def test_cascade_keeps_the_swapped_responses(tmp_path) -> None:
-    from tuneahead_lint.checks import CheckContext, load_all
+    from tuneahead_lint.checks import CheckContext
+    from tuneahead_lint.checks.catalog import load_all
     from tuneahead_lint.readers import read
     from tuneahead_lint.ruleset.registry import find_rule
 
