@@ -302,7 +302,9 @@ class Corpus:
             return np.arange(len(self))
         st = self.static_vectors
         with self.stage("candidates"):
-            return mismatch_candidates(st.prompt, st.response, self.cfg.mismatch_candidate_z)
+            static = mismatch_candidates(st.prompt, st.response, self.cfg.mismatch_candidate_z)
+        # Records MiniLM embeds anyway (sample, near-duplicate candidates) are scored too.
+        return np.union1d(static, np.union1d(self.semantic_rows, self.dup_rows))
 
     def _best_other_prompt(self, rows: np.ndarray, searched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """best_other_prompt over the prompts the search may reach: every
