@@ -5,7 +5,9 @@ for raw bytes written with Python escapes), optional rule options in
 ``config``, and the lines the rule must report in ``expect`` (each finding's
 first line); ``expect_lines`` lists every line the findings name. ``special``
 (name -> symlink-loop | broken-link | fifo) puts the data in a folder next to
-such entries and lints the folder.
+such entries and lints the folder. ``features``, ``probe`` and ``prediction``
+give the model-backed stages a fake embedder or recorded results
+(tests/rules/fakes.py); without them the case runs with features off.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import pytest
 import yaml
 
 from tuneahead_lint.config import Config
-from tuneahead_lint.pipeline import LintOptions, lint
+from tests.rules.fakes import stages_for
+from tuneahead_lint.pipeline import lint
 from tuneahead_lint.ruleset.registry import find_rule
 
 CASES = Path(__file__).parent / "cases"
@@ -42,7 +45,8 @@ def test_rule_case(rule_id, case, tmp_path):
     rule = find_rule(rule_id)
     config = Config(None, {"select": [rule_id], "rules": {rule_id: case.get("config", {})}})
     target = tmp_path if case.get("special") else path
-    report = lint([str(target)], config, LintOptions(features=False))
+    opts, stages = stages_for(case)
+    report = lint([str(target)], config, opts, stages=stages)
     got = sorted(f.line for f in report.findings if f.rule_id == rule_id)
     assert got == case["expect"], [f.message for f in report.findings]
     if "expect_lines" in case:  # every line a finding names, not only its anchor

@@ -44,12 +44,15 @@ class Vectors:
 
 
 class Corpus:
-    """Valid examples in (path, line) order plus lazily computed stages."""
+    """Valid examples in (path, line) order plus lazily computed stages.
+    ``embedder`` (``encode``, ``get_params``) replaces the one
+    ``cfg.embedder`` names (None: load that one)."""
 
-    def __init__(self, examples: Sequence[Example], cfg: FeatureConfig) -> None:
+    def __init__(self, examples: Sequence[Example], cfg: FeatureConfig, embedder: Any = None) -> None:
         valid = sorted((e for e in examples if e.ok), key=lambda e: (e.path, e.line, e.index))
         self.examples = tuple(valid)
         self.cfg = cfg
+        self.embedder = embedder
         self.prompts = [e.prompt for e in valid]
         self.responses = [e.response for e in valid]
         self.refs = [(e.path, e.line) for e in valid]
@@ -126,8 +129,8 @@ class Corpus:
         from tuneahead_lint.features.embed.embedder import Embedder, embed_texts
 
         with self.stage("embed"):
-            emb = Embedder(self.cfg.embedder, max_tokens=self.cfg.embed_max_tokens,
-                           backend=self.cfg.embed_backend, device=self.cfg.device)
+            emb = self.embedder or Embedder(self.cfg.embedder, max_tokens=self.cfg.embed_max_tokens,
+                                            backend=self.cfg.embed_backend, device=self.cfg.device)
             cache = VectorCache(self.cfg.cache_path(), namespace("embedding", emb.get_params()))
             try:
                 mat, counts = embed_texts(self.prompts + self.responses, emb, cache)
