@@ -10,7 +10,7 @@ A case (tests/rules/cases/*.yaml) may carry, besides its data:
 ``probe``
     a recorded probe run: ``losses``, ``grad_norms`` (per step), ``batches``
     (the data lines of each step's batch), ``values`` as ``recorded`` above
-    (``contrast_margin_*``), ``lr``.
+    (``contrast_margin_*``; ``detail`` as the probe writes it), ``lr``.
 ``prediction``
     a recorded prediction: ``score``, ``interval`` ([low, high]),
     ``base_score``, ``min_score``, ``attributions`` ([feature, value,
@@ -67,8 +67,9 @@ class HashingEmbedder:
 
 
 def measures(spec: Mapping[str, Any], path: str) -> dict[str, Measure]:
-    """``{name: {value, lines}}`` as Measures whose refs are lines of ``path``."""
-    return {name: Measure(float(m["value"]), tuple((path, n) for n in m.get("lines", ())), "recorded")
+    """``{name: {value, lines, detail}}`` as Measures whose refs are lines of ``path``."""
+    return {name: Measure(float(m["value"]), tuple((path, n) for n in m.get("lines", ())),
+                          m.get("detail", "recorded"))
             for name, m in spec.items()}
 
 
