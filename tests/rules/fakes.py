@@ -13,9 +13,10 @@ A case (tests/rules/cases/*.yaml) may carry, besides its data:
     (``contrast_margin_*``; ``detail`` as the probe writes it), ``lr``.
 ``prediction``
     a recorded prediction: ``score``, ``interval`` ([low, high]),
-    ``base_score``, ``min_score``, ``attributions`` ([feature, value,
-    points, [low, high, median] of successful runs]) and ``guard``
-    (``ratio``, ``features``: [[name, sd], ...]). The verdict comes from
+    ``base_score``, ``min_score``, ``attributions`` (``{feature, points,
+    success: [low, high, median] of successful runs}``, ``value`` for a
+    feature the pipeline does not compute) and ``guard`` (``ratio``,
+    ``features``: [[name, sd], ...]). The verdict comes from
     :func:`~tuneahead_lint.predict.stage.decide` and the evidence lines from
     the features the pipeline computed, as in the real stage.
 
@@ -104,11 +105,14 @@ def _guard(spec: Mapping[str, Any] | None) -> Any:
     return GuardResult(0.0, 1.0, float(spec.get("ratio", 0.5)), feats, ())
 
 
-def _attribution(row: Sequence[Any]) -> Any:
+def _attribution(row: Mapping[str, Any], values: Mapping[str, Measure]) -> Any:
+    """``{feature, points, success: [low, high, median]}``; the value is the
+    one the pipeline computed unless the row gives ``value`` (hyperparameters)."""
     from tuneahead_lint.predict.explain import Attribution
 
-    feature, value, points, (low, high, median) = row
-    return Attribution(feature, float(value), float(points), low, high, median)
+    value = row["value"] if "value" in row else values[row["feature"]].value
+    low, high, median = row["success"]
+    return Attribution(row["feature"], float(value), float(row["points"]), low, high, median)
 
 
 def _predict(values: Sequence[tuple[str, Measure]], *, spec: Mapping[str, Any], min_score: float | None,
@@ -123,7 +127,7 @@ def _predict(values: Sequence[tuple[str, Measure]], *, spec: Mapping[str, Any], 
     threshold, source = (min_score, "min-score") if min_score is not None else (base, "base model")
     verdict, reason = decide(score, low, high, threshold, source, guard, POINTS_PER_UNIT)
     prediction = Prediction(score, low, high, "recorded/static", base, not guard.far, verdict)
-    attributions = tuple(_attribution(row) for row in spec.get("attributions", ()))
+    attributions = tuple(_attribution(row, dict(values)) for row in spec.get("attributions", ()))
     return PredictOutcome(prediction, score, attributions, (), min_score, POINTS_PER_UNIT, "recorded", (),
                           {n: m.refs for n, m in values}, guard, threshold, source, reason)
 
