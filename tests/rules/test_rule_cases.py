@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tuneahead_lint.config import Config
 from tests.rules.fakes import stages_for
+from tuneahead_lint.config import Config
 from tuneahead_lint.pipeline import lint
 from tuneahead_lint.ruleset.registry import find_rule, load_rules
 
@@ -46,6 +46,8 @@ def test_rule_case(rule_id, case, tmp_path):
     target = tmp_path if case.get("special") else path
     opts, stages = stages_for(case)
     report = lint([str(target)], config, opts, stages=stages)
+    skipped = {s.rule_id: s.reason for s in report.skipped}
+    assert rule_id not in skipped, skipped.get(rule_id)  # a clean case must have run the rule
     got = sorted(f.line for f in report.findings if f.rule_id == rule_id)
     assert got == case["expect"], [f.message for f in report.findings]
     if "expect_lines" in case:  # every line a finding names, not only its anchor
