@@ -100,7 +100,7 @@ def token_budget(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
     return _grouped(found, make)
 
 
-_LEAK_PATTERNS = [
+LEAK_PATTERNS = [
     r"<\|endoftext\|>", r"<\|im_start\|>", r"<\|im_end\|>", r"<\|eot_id\|>",
     r"<\|start_header_id\|>", r"<\|(?:user|assistant|system|end)\|>", r"</s>", r"<s>",
     r"\[/?INST\]", r"<<SYS>>", r"^#{2,4} ?(?:Instruction|Response|Input)s?:",
@@ -112,7 +112,7 @@ _LEAK_PATTERNS = [
 def template_leak(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Chat-template or special tokens left inside the text of a turn; one hit
     per file, marker and role, listing every record where it occurs."""
-    patterns = list(ctx.options.get("patterns") or _LEAK_PATTERNS)
+    patterns = list(ctx.options.get("patterns") or LEAK_PATTERNS)
     rx = compile_any(patterns)  # RE2: linear time, patterns come from the config
     found: dict[tuple, list] = defaultdict(list)
     for ex in _valid(examples):

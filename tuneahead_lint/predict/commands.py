@@ -220,7 +220,7 @@ def eval_cmd(csv_path: str, target: str | None, feature_list: str | None, split:
     from tuneahead_lint.predict.evaluate import EvalConfig, evaluate, render_text
     from tuneahead_lint.predict.table import PredictError
     from tuneahead_lint.predict.train import target_spec
-    from tuneahead_lint.reporters._serialize import dumps
+    from tuneahead_lint.reporters.serialize import dumps
 
     if folds == 1:
         raise click.BadParameter("1 fold leaves no training rows: use 2 or more, or 0 (leave one group out)",

@@ -49,6 +49,7 @@ from typing import Any
 import numpy as np
 
 from tuneahead_lint.predict.conformal import covered
+from tuneahead_lint.predict.metrics import metrics
 from tuneahead_lint.predict.predictor import Predictor, Target
 from tuneahead_lint.predict.splits import group_kfold, random_split
 from tuneahead_lint.predict.table import MetaTable, PredictError, feature_kind, target_values
@@ -61,25 +62,6 @@ POINT_METRICS = ("rmse", "skill", "r2", "pearson", "acc@1", "acc@2", "acc@3")
 MODEL_METRICS = ("coverage", "half_width", "flagged", "flagged_by_box", "coverage_unflagged", "gate_accuracy",
                  "gate_decided", "nogo_recall", "go_recall")
 LGBM = ("tuneahead", "static-only", "dynamic-only")
-
-
-def metrics(y: np.ndarray, pred: np.ndarray, points_per_unit: float) -> dict[str, float]:
-    """RMSE in points, R², Pearson r, Acc@1/2/3pp. NaN where undefined."""
-    y, pred = np.asarray(y, dtype=np.float64), np.asarray(pred, dtype=np.float64)
-    err = (pred - y) * points_per_unit
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    out = {"rmse": float(np.sqrt(np.mean(err ** 2))),
-           "r2": 1.0 - float(np.sum((pred - y) ** 2)) / ss_tot if ss_tot > 0 else math.nan,
-           "pearson": _pearson(y, pred)}
-    for k in (1, 2, 3):
-        out[f"acc@{k}"] = float(np.mean(np.abs(err) <= k + 1e-9))
-    return out
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return math.nan
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 @dataclass(frozen=True)

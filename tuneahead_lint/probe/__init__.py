@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from tuneahead_lint.basemodel import model_id
 from tuneahead_lint.probe import cache
 from tuneahead_lint.probe.data import batch_plan, data_hash, encode, sample_order, usable
 from tuneahead_lint.probe.features import (CONTRAST_FEATURES, PROBE_FEATURES, RunRecord,
@@ -193,26 +194,9 @@ def _model_name(spec: str | None) -> str:
     return resolve(spec).name
 
 
-def _model_id(spec: str | None) -> str:
-    """Model name plus, for local files, the names, sizes and mtimes of the
-    model directory's files (or of the GGUF file): a model re-saved in place
-    gets a new cache key."""
-    import os
-
-    from tuneahead_lint.basemodel import resolve
-
-    found = resolve(spec)
-    if not os.path.isdir(found.source):
-        return found.name  # a hub id
-    stamp = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
-                   for e in os.scandir(found.source)
-                   if e.is_file() and found.gguf_file in (None, e.name))
-    return f"{found.name}@{cache.make_key({'files': stamp})[:16]}"
-
-
 def _key(kind: str, recs: Sequence[Example], cfg: ProbeConfig) -> str:
     return cache.make_key({"kind": kind, "version": PROBE_VERSION, "data": data_hash(recs),
-                           "model": _model_id(cfg.base_model), "params": cfg.params()})
+                           "model": model_id(cfg.base_model), "params": cfg.params()})
 
 
 def _records(examples: Sequence[Example]) -> list[Example]:

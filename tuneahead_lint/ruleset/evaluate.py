@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneahead_lint.checks import CHECKS, CheckContext, load_all
+from tuneahead_lint.checks import CHECKS, CheckContext
+from tuneahead_lint.checks.catalog import load_all
 from tuneahead_lint.config import Config
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Example, Finding, Hit, Skipped, text_hash
