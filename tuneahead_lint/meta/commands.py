@@ -163,7 +163,7 @@ def features_cmd(store_path: str, feature_kinds: str, data_dir: str | None, prob
                                threads=threads, features=tuple(missing),
                                probe_steps=probe_steps or (p.probe_steps if p else 50),
                                probe_extra=p.probe_extra if p else ())
-            examples = build_variant(spec.recipe, cfg.data_dir)
+            examples = build_variant(spec.recipe, cfg.data_dir, spec.plan())
             for kind in missing:
                 k, status, values, secs, conf, detail = compute_feature_set(kind, spec, examples, cfg,
                                                                             worker_device(cfg))
@@ -239,7 +239,7 @@ def rebuild_cmd(run_id: str, store_path: str, output: str, data_dir: str | None)
         raise click.ClickException(f"{run_id}: {'no' if not hit else 'more than one'} run matches")
     spec = RunSpec.from_json(hit[0]["spec_json"])
     try:
-        examples = build_variant(spec.recipe, data_dir or default_data_dir())
+        examples = build_variant(spec.recipe, data_dir or default_data_dir(), spec.plan())
     except VariantError as exc:
         raise _fail(exc) from None
     write_jsonl(examples, output)

@@ -157,7 +157,7 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
     setup_worker(cfg.threads)
     device = worker_device(cfg)
     t_start = time.perf_counter()
-    examples = build_variant(spec.recipe, cfg.data_dir)
+    examples = build_variant(spec.recipe, cfg.data_dir, spec.plan())
     build_s = time.perf_counter() - t_start
     items = load_suite(cfg.eval_dir, spec.suite)
     model, tok = load_causal_lm(spec.base_model, device)
