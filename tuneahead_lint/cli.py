@@ -157,16 +157,15 @@ def _snippets(report, input_format: str | None) -> tuple:
 
 def _write_plot(report, path: str) -> None:
     """Waterfall of the prediction's attributions; a UserError when there is none."""
-    extra = dict(report.extra)
-    if report.prediction is None or "attributions" not in extra:
+    detail = report.prediction_detail
+    if report.prediction is None or detail is None:
         why = next((s.reason for s in report.skipped if s.rule_id.startswith("TA4")), "no prediction")
         raise UserError(f"{path}: nothing to plot ({why})")
     from tuneahead_lint.predict.explain import waterfall
 
-    detail = extra["prediction_detail"]
     try:
-        waterfall(path, extra["attributions"], detail["expected_score"], report.prediction.score,
-                  detail["points_per_unit"], title=f"{report.prediction.model}: SHAP attributions (points)")
+        waterfall(path, detail.attributions, detail.expected_score, report.prediction.score,
+                  detail.points_per_unit, title=f"{report.prediction.model}: SHAP attributions (points)")
     except OSError as exc:
         raise UserError(f"{path}: cannot write plot: {exc.strerror or exc}") from None
 

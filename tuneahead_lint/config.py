@@ -23,7 +23,7 @@ import jsonschema
 
 from tuneahead_lint.errors import ConfigError
 from tuneahead_lint.readers.formats import FORMATS
-from tuneahead_lint.ruleset.registry import Rule
+from tuneahead_lint.ruleset.registry import Rule, RuleOptions
 from tuneahead_lint.types import Severity
 
 SEVERITIES = ["error", "warning", "note"]
@@ -80,7 +80,7 @@ def config_schema(rules: Sequence[Rule]) -> dict[str, Any]:
 class RuleSettings:
     enabled: bool
     severity: Severity
-    options: Mapping[str, Any]
+    options: RuleOptions
 
 
 @dataclass(frozen=True)
@@ -103,15 +103,15 @@ class Config:
         """Effective settings of ``rule``: select/ignore, severity, options."""
         enabled = _selected(rule, self.data.get("select"), self.data.get("ignore"))
         entry = self.data.get("rules", {}).get(rule.id)
-        severity, options = rule.severity, rule.defaults()
+        severity, overrides = rule.severity, {}
         if entry == "disable":
             enabled = False
         elif isinstance(entry, str):
             severity = Severity(entry)
         elif isinstance(entry, dict):
             severity = Severity(entry.get("severity", severity.value))
-            options.update({k: v for k, v in entry.items() if k != "severity"})
-        return RuleSettings(enabled, severity, options)
+            overrides = {k: v for k, v in entry.items() if k != "severity"}
+        return RuleSettings(enabled, severity, rule.option_values(overrides))
 
     def ignored_in(self, rule: Rule, path: str) -> bool:
         """True when ``per-file-ignores`` disables ``rule`` for ``path``."""

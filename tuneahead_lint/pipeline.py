@@ -17,7 +17,7 @@ from tuneahead_lint import __version__
 from tuneahead_lint.config import Config
 from tuneahead_lint.ruleset.evaluate import Context, evaluate, one_line_files
 from tuneahead_lint.ruleset.registry import Rule, load_rules
-from tuneahead_lint.types import Example, FileSummary, Report, Summary
+from tuneahead_lint.types import Example, FileSummary, ProbeRun, Report, Summary
 
 
 @dataclass(frozen=True)
@@ -143,22 +143,20 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
         tool_version=__version__, summary=summarise(examples, files),
         findings=tuple(findings), skipped=tuple(skipped), features=values,
         prediction=outcome.prediction if outcome else None, config_path=config.path,
-        extra=(outcome.extra() if outcome else ()) + probe_extra(probe),
+        prediction_detail=outcome.detail if outcome else None, probe_run=probe_run(probe),
     )
 
 
 PROBE_SHOWN = ("steps", "lr", "batch_size", "lora_r", "lora_alpha", "max_len", "seed")
 
 
-def probe_extra(probe) -> tuple[tuple[str, Any], ...]:
-    """The probe's budget as run, for the report: steps actually run (the CPU
-    default is smaller than the GPU's), device and hyperparameters. Wall time
-    and cache hits are left out: the report stays byte-identical across runs."""
+def probe_run(probe) -> ProbeRun | None:
+    """The probe's budget as run, for the report (see :class:`ProbeRun`)."""
     if probe is None:
-        return ()
+        return None
     conf = dict(probe.config)
-    return (("probe_run", {"steps_run": probe.steps_run, "device": probe.device.split(":")[0],
-                           "model": probe.model, **{k: conf[k] for k in PROBE_SHOWN if k in conf}}),)
+    return ProbeRun(probe.steps_run, probe.device.split(":")[0], probe.model,
+                    **{k: conf[k] for k in PROBE_SHOWN if k in conf})
 
 
 def _run_features(examples, config, opts, base_model, available, missing, compute=None):
@@ -172,23 +170,19 @@ def _run_features(examples, config, opts, base_model, available, missing, comput
     return result
 
 
-# Rule options that are feature parameters: (rule id, option) -> FeatureConfig field.
-_FEATURE_THRESHOLDS = {("TA201", "min_similarity"): "dup_threshold", ("TA202", "z"): "outlier_sigma",
-                       ("TA202", "k"): "outlier_k"}
-
-
 def feature_thresholds(config: Config, rules: Sequence[Rule]) -> dict[str, float | int]:
     """FeatureConfig thresholds taken from the effective rule options (rule
-    YAML defaults, then config overrides): TA201 ``min_similarity`` cuts the
-    near-duplicate clusters (``dup_threshold``), TA202 ``z`` the outlier list
-    (``outlier_sigma``). Rules that are absent leave the FeatureConfig default."""
+    YAML defaults, then config overrides) of the options whose YAML names a
+    ``feature_param``: TA201 ``min_similarity`` cuts the near-duplicate
+    clusters (``dup_threshold``), TA202 ``z`` and ``k`` the outlier list
+    (``outlier_sigma``, ``outlier_k``). Rules that are absent leave the
+    FeatureConfig default."""
     out: dict[str, float | int] = {}
-    by_id = {r.id: r for r in rules}
-    for (rule_id, option), param in _FEATURE_THRESHOLDS.items():
-        if rule_id in by_id:
-            value = config.rule(by_id[rule_id]).options.get(option)
-            if value is not None:
-                out[param] = int(value) if param == "outlier_k" else float(value)
+    for rule in rules:
+        options, specs = config.rule(rule).options, dict(rule.options)
+        for option, param in rule.feature_params:
+            value = options[option]
+            out[param] = int(value) if specs[option].get("type") == "integer" else float(value)
     return out
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -192,6 +193,152 @@ class Prediction:
 
 
 @dataclass(frozen=True, slots=True)
+class Attribution:
+    """How much one feature moved the prediction away from the expected
+    value, in points; ``success_low``/``success_high``/``success_median``
+    describe the feature among successful training runs (None when no run
+    was successful)."""
+
+    feature: str
+    value: float
+    points: float
+    success_low: float | None
+    success_high: float | None
+    success_median: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeatureRange:
+    """A feature value beyond the predictor's training range [train_low, train_high]."""
+
+    feature: str
+    value: float
+    train_low: float
+    train_high: float
+
+
+@dataclass(frozen=True, slots=True)
+class GuardResult:
+    """The distance guard on one dataset (predict/guard.py). ``ratio``:
+    distance / reference; ``nearest_features``: (feature, weighted z
+    difference) of the features that most separate the dataset from its
+    nearest training run; ``size_beyond``: size features beyond training."""
+
+    distance: float
+    reference: float
+    ratio: float
+    nearest_features: tuple[tuple[str, float], ...]
+    size_beyond: tuple[FeatureRange, ...]
+
+    @property
+    def far(self) -> bool:
+        return self.ratio > 1.0
+
+    def reason(self) -> str:
+        feats = ", ".join(f"{n} ({d:+.1f} SD)" for n, d in self.nearest_features)
+        return (f"far from the training runs: distance {self.ratio:.2f}x that of 95% of training runs "
+                f"to their neighbours; most different: {feats}")
+
+
+@dataclass(frozen=True, slots=True)
+class HParam:
+    """A hyperparameter feature the prediction used; ``source`` is "given"
+    (command line) or "training median"."""
+
+    feature: str
+    value: float
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSkill:
+    """The model card's grouped cross-validation (``cv`` in model.json):
+    RMSE in points, skill = 1 - RMSE / RMSE of the training mean, go/no-go
+    accuracy on clear runs. None where the card does not record a number."""
+
+    protocol: str | None = None
+    rmse: float | None = None
+    rmse_se: float | None = None
+    rmse_mean: float | None = None
+    skill: float | None = None
+    skill_se: float | None = None
+    coverage: float | None = None
+    half_width_points: float | None = None
+    flagged: float | None = None
+    gate_accuracy: float | None = None
+    gate_decided: float | None = None
+    nogo_recall: float | None = None
+    clear_runs: float | None = None
+    clear_nogo_runs: float | None = None
+    threshold: float | None = None
+    threshold_source: str | None = None
+    noise_floor_points: float | None = None
+
+    @classmethod
+    def from_card(cls, cv: Mapping[str, Any]) -> ModelSkill:
+        """From model.json's ``cv`` table (keys it does not know are left out)."""
+        return cls(**{f.name: cv.get(f.name) for f in fields(cls)})
+
+    @property
+    def no_skill(self) -> bool:
+        """True when the skill is not positive by more than its standard error."""
+        return self.skill is None or not self.skill > (self.skill_se or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionDetail:
+    """What the predict stage found beyond the :class:`Prediction`: the
+    expected score and SHAP attributions (model feature order), the
+    threshold the verdict used and why, the distance guard, features beyond
+    the training range, the hyperparameters used and the model's skill."""
+
+    expected_score: float
+    attributions: tuple[Attribution, ...]
+    points_per_unit: float
+    model_dir: str
+    verdict_reason: str = ""
+    min_score: float | None = None
+    threshold: float | None = None
+    threshold_source: str = ""
+    guard: GuardResult | None = None
+    out_of_range: tuple[FeatureRange, ...] = ()
+    hparams: tuple[HParam, ...] = ()
+    model_skill: ModelSkill | None = None
+
+
+Refs = tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PredictOutcome:
+    """Everything the predict stage found, for the rules and the report;
+    ``refs`` maps a feature name to its evidence lines."""
+
+    prediction: Prediction
+    detail: PredictionDetail
+    refs: Mapping[str, Refs] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRun:
+    """The probe's budget as run: steps actually run (the CPU default is
+    smaller than the GPU's), device kind, model and hyperparameters (None:
+    not in the probe's config). No wall time or cache hits: reports stay
+    byte-identical across runs."""
+
+    steps_run: int
+    device: str
+    model: str
+    steps: int | None = None
+    lr: float | None = None
+    batch_size: int | None = None
+    lora_r: int | None = None
+    lora_alpha: int | None = None
+    max_len: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     tool_version: str
     summary: Summary
@@ -200,4 +347,5 @@ class Report:
     features: tuple[tuple[str, Measure], ...] = ()
     prediction: Prediction | None = None
     config_path: str | None = None
-    extra: tuple[tuple[str, Any], ...] = field(default=())
+    prediction_detail: PredictionDetail | None = None
+    probe_run: ProbeRun | None = None

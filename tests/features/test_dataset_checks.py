@@ -66,6 +66,26 @@ def test_constant_instruction_on_medical_meadow() -> None:
     assert _run("TA203", examples_of(records("alpaca_120.jsonl")), None) == []
 
 
+def test_constant_instruction_reads_the_feature_stages_group(tmp_path, monkeypatch) -> None:
+    """With features, TA203 takes the group behind top_instruction_share and
+    does not group the records again; the finding is the same as without."""
+    from tuneahead_lint.features import corpus
+
+    exs = examples_of(records("medical_meadow_40.jsonl"), "med.jsonl")
+    exs += examples_of(records("alpaca_120.jsonl")[:20], "other.jsonl")
+    features = compute_features(exs, FeatureConfig(cache_dir=str(tmp_path),
+                                                   skip=frozenset({"tokenizer", "embeddings", "base_model"})))
+    assert features.value("top_instruction_share") == pytest.approx(40 / 60)
+    fast = _run("TA203", exs, None)
+
+    def regroup(examples):
+        raise AssertionError("TA203 grouped the records again")
+
+    monkeypatch.setattr(corpus, "instruction_group", regroup)
+    assert _run("TA203", exs, features) == fast and len(fast) == 1
+    assert fast[0].path == "med.jsonl" and len(fast[0].lines) == 40 and not fast[0].related
+
+
 def test_repetitive_response() -> None:
     recs = records("alpaca_120.jsonl")[:30]
     recs.append({"instruction": "Describe the sea.", "input": "",

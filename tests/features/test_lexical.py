@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from tuneahead_lint.features.corpus import instruction_key
 from tuneahead_lint.features.static.lengths import looks_like_code
 from tuneahead_lint.features.static.lexical import (
     clause_depth,
     grounded_share,
-    instruction_key,
     ngram_repetition,
 )
 

@@ -5,17 +5,15 @@ hand here; tests/predict/test_lint_predict.py runs the real stage."""
 from __future__ import annotations
 
 import fnmatch
-from types import SimpleNamespace
-
 import pytest
 
 from tuneahead_lint.config import Config
-from tuneahead_lint.predict.explain import Attribution
-from tuneahead_lint.predict.stage import PredictOutcome
 from tuneahead_lint.predict.table import HPARAMS
 from tuneahead_lint.ruleset.evaluate import RESERVED_ATTRIBUTIONS, Context, evaluate
 from tuneahead_lint.ruleset.registry import load_rules
-from tuneahead_lint.types import Example, Prediction, Turn
+from tuneahead_lint.types import (
+    Attribution, Example, GuardResult, Prediction, PredictionDetail, PredictOutcome, Turn,
+)
 
 RULES = load_rules()
 EXAMPLES = (Example("data.jsonl", 1, 0, "alpaca", (Turn("user", "Hi"), Turn("assistant", "Hello"))),)
@@ -26,10 +24,12 @@ def outcome(attributions, score=0.5, min_score=None, far=False, refs=None):
     high = score + 0.02
     verdict = "uncertain" if far else ("no-go" if high < threshold else "go")
     pred = Prediction(score, score - 0.02, high, "m/full", 0.48, not far, verdict)
-    guard = SimpleNamespace(far=far, ratio=3.2 if far else 0.4,
-                            nearest_features=(("code_ratio", 6.1), ("record_count", -0.2)) if far else ())
-    return PredictOutcome(pred, 0.52, tuple(attributions), (), min_score, 100.0, "m", (), refs or {}, guard,
-                          threshold, "min-score" if min_score is not None else "base model", "", None)
+    guard = GuardResult(1.0, 1.0, 3.2 if far else 0.4,
+                        (("code_ratio", 6.1), ("record_count", -0.2)) if far else (), ())
+    detail = PredictionDetail(0.52, tuple(attributions), 100.0, "m", min_score=min_score, threshold=threshold,
+                              threshold_source="min-score" if min_score is not None else "base model",
+                              guard=guard)
+    return PredictOutcome(pred, detail, refs or {})
 
 
 def run(out, config=None):
@@ -126,5 +126,5 @@ def test_attribution_rules_have_points_and_a_catch_all():
     for r in RULES:
         trig = dict(r.trigger)
         if "attribution" in trig and trig["attribution"] not in RESERVED_ATTRIBUTIONS:
-            assert r.defaults()["points"] == -trig["below"], r.id
+            assert r.defaults()["points"] > 0 and "below" not in trig, r.id  # points is the one threshold
             assert r.requires == ("predictor",)

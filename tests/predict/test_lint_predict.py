@@ -200,12 +200,13 @@ def test_text_report_says_when_the_model_has_no_skill(skill, se, warned):
     from rich.console import Console
 
     from tuneahead_lint.reporters.text import prediction_block
-    from tuneahead_lint.types import Prediction
+    from tuneahead_lint.types import ModelSkill, Prediction, PredictionDetail
 
-    cv = {"skill": skill, "skill_se": se, "rmse": 1.9, "rmse_mean": 1.98, "gate_accuracy": 0.57}
-    extra = {"prediction_detail": {"verdict_reason": "the interval reaches the base model", "model_skill": cv}}
+    cv = ModelSkill(skill=skill, skill_se=se, rmse=1.9, rmse_mean=1.98, gate_accuracy=0.57)
+    detail = PredictionDetail(0.5, (), 100.0, "m", verdict_reason="the interval reaches the base model",
+                              model_skill=cv)
     console = Console(width=200, record=True, no_color=True)
-    console.print(prediction_block(Prediction(0.58, 0.55, 0.61, "m/static", 0.5775, True, "go"), extra))
+    console.print(prediction_block(Prediction(0.58, 0.55, 0.61, "m/static", 0.5775, True, "go"), detail))
     out = console.export_text()
     assert f"grouped-CV skill {skill:+.2f}" in out and "go/no-go right on 57% of clear runs" in out
     assert ("no better than the training mean" in out) == warned

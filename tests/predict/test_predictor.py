@@ -14,6 +14,7 @@ from tuneahead_lint.predict.explain import explain
 from tuneahead_lint.predict.predictor import Predictor
 from tuneahead_lint.predict.table import pick_features, pick_target, read_table
 from tuneahead_lint.predict.train import fit_table, target_spec
+from tuneahead_lint.types import FeatureRange
 
 
 def fitted(meta_csv, **params):
@@ -106,7 +107,7 @@ def test_guard_ignores_size_and_flags_a_far_dataset(trained):
     bigger[j], largest[j] = 50_000, 1_000  # trained on 250-1,000 records
     g = model.guard_.check(bigger)
     assert g.ratio == pytest.approx(model.guard_.check(largest).ratio) and not g.far
-    assert g.size_beyond == (("record_count", 50_000.0, 250.0, 1000.0),)
+    assert g.size_beyond == (FeatureRange("record_count", 50_000.0, 250.0, 1000.0),)
     top = features[int(np.argmax(model.booster_.feature_importance(importance_type="gain")))]
     moved = X[0].copy()
     moved[features.index(top)] += 10 * np.nanstd(X[:, features.index(top)])

@@ -83,14 +83,17 @@ def test_defaults_follow_the_device():
 def test_report_states_the_probe_budget_as_run(tiny_runs):
     """The report says how many steps the probe ran, where, and with which
     hyperparameters (the CPU default budget is smaller than the GPU's)."""
-    from tuneahead_lint.pipeline import probe_extra
+    from dataclasses import fields, replace
+
+    from tuneahead_lint.pipeline import probe_run
     from tuneahead_lint.reporters.text import probe_line
 
-    run = dict(probe_extra(tiny_runs[0]))["probe_run"]
-    assert run["steps_run"] == 3 and run["steps"] == 3 and run["device"] == "cpu"
-    assert (run["batch_size"], run["max_len"], run["lora_r"], run["lora_alpha"]) == (2, 48, 16, 32)
-    assert "wall_s" not in run and "cached" not in run  # reports stay byte-identical
+    run = probe_run(tiny_runs[0])
+    assert run.steps_run == 3 and run.steps == 3 and run.device == "cpu"
+    assert (run.batch_size, run.max_len, run.lora_r, run.lora_alpha) == (2, 48, 16, 32)
+    names = {f.name for f in fields(run)}
+    assert "wall_s" not in names and "cached" not in names  # reports stay byte-identical
     line = probe_line(run).plain
     assert line.startswith("probe: 3 steps on cpu (lr 0.0002, batch 2, LoRA r16/alpha 32, 48 tokens")
-    assert probe_line({**run, "steps": 100, "steps_run": 40}).plain.startswith("probe: 40 of 100 steps")
-    assert probe_extra(None) == ()
+    assert probe_line(replace(run, steps=100, steps_run=40)).plain.startswith("probe: 40 of 100 steps")
+    assert probe_run(None) is None

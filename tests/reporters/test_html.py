@@ -13,28 +13,25 @@ import pytest
 
 from reporters.sample import ALPACA, RULES, finding, report
 from tuneahead_lint.reporters import Format, render
+from tuneahead_lint.types import Attribution, FeatureRange, PredictionDetail
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
          "--enable-logging=stderr", "--v=0")
 ATTRIBUTIONS = (
-    {"feature": "near_dup_rate", "value": 0.074, "points": -2.4, "success_low": 0.0, "success_high": 0.03,
-     "success_median": 0.01},
-    {"feature": "n_records", "value": 100.0, "points": -1.1, "success_low": 500.0, "success_high": 5000.0,
-     "success_median": 2000.0},
-    {"feature": "type_token_ratio", "value": 0.42, "points": 0.6, "success_low": 0.3, "success_high": 0.6,
-     "success_median": 0.45},
+    Attribution("near_dup_rate", 0.074, -2.4, 0.0, 0.03, 0.01),
+    Attribution("n_records", 100.0, -1.1, 500.0, 5000.0, 2000.0),
+    Attribution("type_token_ratio", 0.42, 0.6, 0.3, 0.6, 0.45),
 )
-DETAIL = {"expected_score": 0.6, "points_per_unit": 100.0, "min_score": 0.5, "model_dir": "m",
-          "out_of_range": [{"feature": "n_records", "value": 100.0, "train_low": 500.0, "train_high": 5000.0}],
-          "hparams": []}
+DETAIL = PredictionDetail(0.6, ATTRIBUTIONS, 100.0, "m", min_score=0.5,
+                          out_of_range=(FeatureRange("n_records", 100.0, 500.0, 5000.0),))
 SNIPPETS = (((ALPACA, 3), ("Give three tips for staying healthy.", "Eat well.")),
             ((ALPACA, 40), ("Give three tips for staying healthy!", "Eat well!")))
 
 
 def page(**kw) -> str:
-    rep = dataclasses.replace(report(**kw), extra=(("attributions", ATTRIBUTIONS), ("prediction_detail", DETAIL)))
+    rep = dataclasses.replace(report(**kw), prediction_detail=DETAIL)
     return render(rep, Format.HTML, RULES, snippets=SNIPPETS)
 
 

@@ -10,9 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneahead_lint.types import Example, Hit
+
+if TYPE_CHECKING:  # annotations only: the stages' results, without importing the stages
+    from tokenizers import Tokenizer
+
+    from tuneahead_lint.features import FeatureResult
+    from tuneahead_lint.probe.types import ProbeResult
 
 CheckFn = Callable[[Sequence[Example], "CheckContext"], Iterable[Hit]]
 CHECKS: dict[str, CheckFn] = {}
@@ -23,9 +29,9 @@ class CheckContext:
     """What a check may use: its options and lazily built shared tools."""
 
     options: Mapping[str, Any]
-    tokenizer: Any = None  # tokenizers.Tokenizer (encode_batch) or None
-    features: Any = None  # tuneahead_lint.features result when features ran
-    probe: Any = None  # probe result when --probe ran
+    tokenizer: Tokenizer | None = None
+    features: FeatureResult | None = None  # when features ran
+    probe: ProbeResult | None = None  # when --probe ran
     cache: dict[str, Any] = field(default_factory=dict)
 
 

@@ -115,8 +115,8 @@ def _shown(text: str, width: int = 40) -> str:
 def conflicting_answers(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per group of same-prompt records with disagreeing answers,
     naming every record of the group (first record first)."""
-    max_words = int(ctx.options.get("max_words", 5))
-    min_ratio = float(ctx.options.get("min_similarity", 0.6))
+    max_words = int(ctx.options["max_words"])
+    min_ratio = float(ctx.options["min_similarity"])
     for group in _groups(examples):
         found = conflict(group, max_words, min_ratio)
         if found is None:
@@ -319,9 +319,9 @@ def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]
 @check("truncated_response")
 def truncated_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per response that is cut mid-code-block or mid-sentence."""
-    min_words = int(ctx.options.get("min_words", 8))
-    min_rate = float(ctx.options.get("min_terminal_rate", 0.85))
-    min_records = int(ctx.options.get("min_records", 20))
+    min_words = int(ctx.options["min_words"])
+    min_rate = float(ctx.options["min_terminal_rate"])
+    min_records = int(ctx.options["min_records"])
     by_path: dict[str, list[Example]] = defaultdict(list)
     for ex in examples:
         if ex.ok and ex.response.strip():
@@ -428,8 +428,8 @@ def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
     the dataset (robust z at or below ``-z``)."""
     if ctx.features is None:
         return
-    margin = float(ctx.options.get("min_margin", 0.3))
-    limit = float(ctx.options.get("z", 2.0))
+    margin = float(ctx.options["min_margin"])
+    limit = float(ctx.options["z"])
     numbers = {(ex.path, ex.line, text_hash(ex.prompt, ex.response)): ex.index + 1
                for ex in examples if ex.ok}
     for m in getattr(ctx.features, "mismatches", ()):

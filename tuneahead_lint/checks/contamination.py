@@ -307,9 +307,9 @@ def matches(texts: Sequence[str], owners: Sequence[int], index: NgramIndex) -> l
 
 def _indexes(ctx: CheckContext) -> list[NgramIndex]:
     out = []
-    if ctx.options.get("benchmarks", True):
+    if ctx.options["benchmarks"]:
         out.append(shipped_index())
-    paths = tuple(str(p) for p in ctx.options.get("eval_sets") or ())
+    paths = tuple(str(p) for p in ctx.options["eval_sets"] or ())
     if paths:
         out.append(eval_set_index(paths))
     return out
@@ -339,8 +339,8 @@ def _chunked_matches(valid: Sequence[Example], index: NgramIndex) -> Iterator[Ma
 def benchmark_contamination(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per record sharing word n-grams with a benchmark item."""
     valid = [ex for ex in examples if ex.ok]
-    min_cover = float(ctx.options.get("min_coverage", 0.8))
-    min_grams = int(ctx.options.get("min_grams", 20))
+    min_cover = float(ctx.options["min_coverage"])
+    min_grams = int(ctx.options["min_grams"])
     best: dict[int, Match] = {}
     for index in _indexes(ctx):
         for m in _chunked_matches(valid, index):

@@ -10,11 +10,14 @@ from the examples and always run.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from tuneahead_lint.checks import CheckContext, check
 from tuneahead_lint.types import Example, Hit, text_hash
+
+if TYPE_CHECKING:
+    from tuneahead_lint.features.corpus import InstructionGroup
 
 Ref = tuple[str, int]
 
@@ -67,9 +70,9 @@ def near_duplicates(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
     """One hit per near-duplicate cluster, anchored at its representative."""
     if ctx.features is None:
         return
-    floor = float(ctx.options.get("min_similarity", ctx.features.threshold))
-    min_size = int(ctx.options.get("min_size", 2))
-    skip_copies = bool(ctx.options.get("skip_exact_copies", True))
+    floor = float(ctx.options["min_similarity"])
+    min_size = int(ctx.options["min_size"])
+    skip_copies = bool(ctx.options["skip_exact_copies"])
     index = _record_numbers(examples)
     for cl in ctx.features.clusters:
         if cl.min_similarity < floor or len(cl.members) < min_size:
@@ -90,9 +93,9 @@ def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterat
     """One hit per record whose (robust) z-score exceeds the limit."""
     if ctx.features is None:
         return
-    robust = ctx.options.get("method", "robust") == "robust"
-    limit = float(ctx.options.get("z", 3.0))
-    k = int(ctx.options.get("k", 10))
+    robust = ctx.options["method"] == "robust"
+    limit = float(ctx.options["z"])
+    k = int(ctx.options["k"])
     index = _record_numbers(examples)
     for o in ctx.features.outliers:
         score = o.robust_z if robust else o.z
@@ -104,34 +107,34 @@ def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterat
                 records=_numbers(index, [o.ref], [o.content_key], o.ref[0]))
 
 
-def _instruction_groups(examples: Sequence[Example]) -> tuple[str, list[Example]]:
-    from tuneahead_lint.features.static.lexical import instruction_key
+def _instruction_group(examples: Sequence[Example], ctx: CheckContext) -> InstructionGroup | None:
+    """The features stage's group (feature top_instruction_share) when it
+    ran, else the same computation here (--fast)."""
+    from tuneahead_lint.features.corpus import instruction_group
 
-    valid = [e for e in examples if e.ok]
-    keys = [instruction_key(e.prompt) for e in valid]
-    top, _ = Counter(keys).most_common(1)[0]
-    return top, [e for e, k in zip(valid, keys) if k == top]
+    if ctx.features is not None and ctx.features.instruction is not None:
+        return ctx.features.instruction
+    return instruction_group(examples)
 
 
 @check("constant_instruction")
 def constant_instruction(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit when one instruction (first prompt line) starts too many records."""
-    valid = sum(e.ok for e in examples)
-    min_records = int(ctx.options.get("min_records", 20))
-    if valid < min_records:
+    group = _instruction_group(examples, ctx)
+    if group is None or group.valid < int(ctx.options["min_records"]):
         return
-    top, group = _instruction_groups(examples)
-    share = len(group) / valid
-    limit = float(ctx.options.get("max_share", 0.5))
+    share = len(group.members) / group.valid
+    limit = float(ctx.options["max_share"])
     if share <= limit:
         return
-    path, lines, related = _place([(e.path, e.line) for e in group])
+    path, lines, related = _place(group.members)
+    top = group.instruction
     shown = top if len(top) <= 60 else top[:57] + "..."
     yield Hit(path, lines, evidence=(
-        ("share", f"{share:.1%}"), ("count", len(group)), ("records", valid),
+        ("share", f"{share:.1%}"), ("count", len(group.members)), ("records", group.valid),
         ("limit", f"{limit:.0%}"), ("instruction", shown)),
         key=text_hash("constant_instruction", top)[:32], related=related,
-        records=tuple(e.index + 1 for e in group if e.path == path))
+        records=tuple(r for (p, _), r in zip(group.members, group.records) if p == path))
 
 
 @check("repetitive_responses")
@@ -142,9 +145,9 @@ def repetitive_responses(examples: Sequence[Example], ctx: CheckContext) -> Iter
 
     from tuneahead_lint.checks.textutil import is_code
 
-    prose_limit = float(ctx.options.get("max_repetition", 0.5))
-    code_limit = float(ctx.options.get("max_repetition_code", 0.85))
-    min_words = int(ctx.options.get("min_words", 30))
+    prose_limit = float(ctx.options["max_repetition"])
+    code_limit = float(ctx.options["max_repetition_code"])
+    min_words = int(ctx.options["min_words"])
     for e in examples:
         if not e.ok:
             continue
@@ -176,7 +179,7 @@ def _dataset_hit(refs: Sequence[Ref], evidence: tuple[tuple[str, object], ...], 
 def short_responses(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit when the mean response is shorter than the limit (tokens)."""
     measure = _feature(ctx, "response_tokens_mean")
-    limit = float(ctx.options.get("min_mean_tokens", 8))
+    limit = float(ctx.options["min_mean_tokens"])
     if measure is None or measure.value >= limit:
         return
     yield from _dataset_hit(measure.refs, (("mean", round(measure.value, 1)), ("limit", limit)),
@@ -187,7 +190,7 @@ def short_responses(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
 def high_reference_perplexity(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit when the sampled mean perplexity under the base model is high."""
     measure = _feature(ctx, "reference_ppl_mean")
-    limit = float(ctx.options.get("max_perplexity", 100.0))
+    limit = float(ctx.options["max_perplexity"])
     if measure is None or measure.value <= limit:
         return
     sample = dict(ctx.features.samples).get("reference_ppl", 0)

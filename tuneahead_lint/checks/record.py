@@ -112,7 +112,7 @@ LEAK_PATTERNS = [
 def template_leak(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Chat-template or special tokens left inside the text of a turn; one hit
     per file, marker and role, listing every record where it occurs."""
-    patterns = list(ctx.options.get("patterns") or LEAK_PATTERNS)
+    patterns = list(ctx.options["patterns"] or LEAK_PATTERNS)
     rx = compile_any(patterns)  # RE2: linear time, patterns come from the config
     found: dict[tuple, list] = defaultdict(list)
     for ex in _valid(examples):

@@ -120,7 +120,7 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
 @check("gibberish")
 def gibberish(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Turns that are random characters or strings of non-words."""
-    opts = dict(ctx.options)
+    opts = ctx.options
     for ex in valid(examples):
         for i, t in enumerate(ex.turns):
             st = gibberish_reason(t.content, opts)

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from tuneahead_lint.features.config import FeatureConfig
-from tuneahead_lint.features.corpus import Corpus
+from tuneahead_lint.features.corpus import Corpus, InstructionGroup
 from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
 from tuneahead_lint.types import Example, Measure
 
@@ -152,6 +152,7 @@ class FeatureResult:
     timings: tuple[tuple[str, float], ...]
     threshold: float = 0.95
     mismatches: tuple[Mismatch, ...] = ()  # candidates for TA207 (own < other)
+    instruction: InstructionGroup | None = None  # the most common instruction's records (TA203)
 
     def value(self, name: str) -> float:
         return dict(self.values)[name].value
@@ -194,7 +195,7 @@ def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = No
         samples=tuple(sorted(corpus.samples.items())),
         stats=tuple(sorted(corpus.stats.items())),
         timings=tuple(corpus.timings.items()),
-        threshold=cfg.dup_threshold, mismatches=mismatches,
+        threshold=cfg.dup_threshold, mismatches=mismatches, instruction=corpus.instruction_group,
     )
 
 

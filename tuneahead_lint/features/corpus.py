@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +31,39 @@ if TYPE_CHECKING:
     from tuneahead_lint.features.embed.index import Cluster, Pairs
 
 WORD = re.compile(r"\w+")
+
+
+def instruction_key(prompt: str) -> str:
+    """First non-empty line, whitespace-collapsed and lower-cased (200 chars)."""
+    for line in prompt.splitlines():
+        if line.strip():
+            return " ".join(line.split()).lower()[:200]
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class InstructionGroup:
+    """The records that start with the most common instruction
+    (:func:`instruction_key`): their (path, line) and 1-based record numbers
+    in (path, line) order; ``valid`` counts all valid records."""
+
+    instruction: str
+    members: tuple[tuple[str, int], ...]
+    records: tuple[int, ...]
+    valid: int
+
+
+def instruction_group(examples: Sequence[Example]) -> InstructionGroup | None:
+    """The largest group of valid ``examples`` sharing one instruction (the
+    first in (path, line) order on a tie); None without valid records."""
+    valid = sorted((e for e in examples if e.ok), key=lambda e: (e.path, e.line, e.index))
+    if not valid:
+        return None
+    keys = [instruction_key(e.prompt) for e in valid]
+    top, _ = Counter(keys).most_common(1)[0]
+    group = [e for e, k in zip(valid, keys) if k == top]
+    return InstructionGroup(top, tuple((e.path, e.line) for e in group), tuple(e.index + 1 for e in group),
+                            len(valid))
 MAX_REFS = 10
 PAIR_CANDIDATE_Z = -1.0  # TA207 z limits below 1 find nothing more
 
@@ -79,6 +113,11 @@ class Corpus:
     def refs_at(self, rows: Sequence[int] | np.ndarray) -> tuple[tuple[str, int], ...]:
         """(path, line) of the first :data:`MAX_REFS` rows."""
         return tuple(self.refs[int(r)] for r in list(rows)[:MAX_REFS])
+
+    @cached_property
+    def instruction_group(self) -> InstructionGroup | None:
+        """Feature ``top_instruction_share`` and TA203 constant-instruction read it."""
+        return instruction_group(self.examples)
 
     @cached_property
     def content_keys(self) -> list[str]:

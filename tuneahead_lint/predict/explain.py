@@ -11,33 +11,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tuneahead_lint.predict.predictor import Predictor
+from tuneahead_lint.types import Attribution
 
 PLOT_FEATURES = 12  # bars drawn before "N other features"
-
-
-@dataclass(frozen=True, slots=True)
-class Attribution:
-    """How much one feature moved the prediction away from the expected
-    value, in points; ``success_low``/``success_high``/``success_median``
-    describe the feature among successful training runs (None when no run
-    was successful)."""
-
-    feature: str
-    value: float
-    points: float
-    success_low: float | None
-    success_high: float | None
-    success_median: float | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def shap_values(predictor: Predictor, X: np.ndarray) -> tuple[np.ndarray, float]:
@@ -62,7 +44,7 @@ def explain(predictor: Predictor, x: Sequence[float]) -> tuple[float, tuple[Attr
     return expected, tuple(out)
 
 
-def waterfall(path: str | Path, attributions: Sequence[dict[str, Any]], expected: float, score: float,
+def waterfall(path: str | Path, attributions: Sequence[Attribution], expected: float, score: float,
               points_per_unit: float, title: str = "") -> None:
     """Write a waterfall plot (PNG or SVG by suffix) of attributions in
     points: from the expected score to the prediction, largest first."""
@@ -94,13 +76,13 @@ def waterfall(path: str | Path, attributions: Sequence[dict[str, Any]], expected
     plt.close(fig)
 
 
-def _bars(attributions: Sequence[dict[str, Any]]) -> list[tuple[str, float]]:
-    ranked = sorted(attributions, key=lambda a: (-abs(a["points"]), a["feature"]))
-    moved = [a for a in ranked if abs(a["points"]) >= 0.005][:PLOT_FEATURES]
-    shown = [(f"{a['feature']} = {_short(a['value'])}", float(a["points"])) for a in moved]
+def _bars(attributions: Sequence[Attribution]) -> list[tuple[str, float]]:
+    ranked = sorted(attributions, key=lambda a: (-abs(a.points), a.feature))
+    moved = [a for a in ranked if abs(a.points) >= 0.005][:PLOT_FEATURES]
+    shown = [(f"{a.feature} = {_short(a.value)}", float(a.points)) for a in moved]
     rest = ranked[len(moved):]
     if rest:
-        shown.append((f"{len(rest)} other features", float(sum(a["points"] for a in rest))))
+        shown.append((f"{len(rest)} other features", float(sum(a.points for a in rest))))
     return shown
 
 

@@ -25,40 +25,18 @@ verdict is "uncertain".
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-import warnings
-
 import numpy as np
+
+from tuneahead_lint.types import FeatureRange, GuardResult
 
 SIZE_FEATURES = frozenset({"record_count", "dataset_num_items"})
 LOG_SPAN = 10.0  # positive features spanning this factor are compared on a log scale
 NEIGHBOURS = 3
 REFERENCE_QUANTILE = 95.0
-
-
-@dataclass(frozen=True)
-class GuardResult:
-    """``ratio``: distance / reference; ``nearest_features``: the features
-    that most separate the dataset from its nearest training run, with their
-    weighted z difference; ``size_beyond``: size features beyond training."""
-
-    distance: float
-    reference: float
-    ratio: float
-    nearest_features: tuple[tuple[str, float], ...]
-    size_beyond: tuple[tuple[str, float, float, float], ...]
-
-    @property
-    def far(self) -> bool:
-        return self.ratio > 1.0
-
-    def reason(self) -> str:
-        feats = ", ".join(f"{n} ({d:+.1f} SD)" for n, d in self.nearest_features)
-        return (f"far from the training runs: distance {self.ratio:.2f}x that of 95% of training runs "
-                f"to their neighbours; most different: {feats}")
 
 
 class Guard:
@@ -108,7 +86,7 @@ class Guard:
         nearest = self.train[int(np.argmin(_pairwise(z[None, :], self.train)[0]))]
         diff = (z - nearest) / np.where(self.weight > 0, self.weight, 1.0)
         order = np.argsort(-np.abs((z - nearest)), kind="stable")[:3]
-        beyond = tuple((f, float(v), float(lo), float(hi))
+        beyond = tuple(FeatureRange(f, float(v), float(lo), float(hi))
                        for f, v, lo, hi in zip(self.features, x, self.low, self.high)
                        if f in SIZE_FEATURES and np.isfinite(v) and not lo <= v <= hi)
         ratio = d / self.reference if self.reference > 0 else (0.0 if d == 0 else np.inf)

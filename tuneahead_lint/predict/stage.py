@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tuneahead_lint.predict.table import PredictError, feature_kind
-from tuneahead_lint.types import Measure, Prediction
+from tuneahead_lint.types import (
+    FeatureRange, GuardResult, HParam, Measure, ModelSkill, Prediction, PredictionDetail, PredictOutcome,
+)
 
 DEFAULT_MODEL = "tuneahead-smollm2-135m"
 # lint option -> hyperparameter feature of the meta-dataset
@@ -59,48 +60,6 @@ def probe_defaults(model: str | None) -> dict[str, Any]:
             value = doc["ranges"][feature]["median"]
             out[key] = int(value) if key != "lr" else float(value)
     return out
-
-
-@dataclass(frozen=True)
-class PredictOutcome:
-    """Everything the predict stage found, for the rules and the report."""
-
-    prediction: Prediction
-    expected: float
-    attributions: tuple[Any, ...]  # explain.Attribution, model feature order
-    out_of_range: tuple[tuple[str, float, float, float], ...]
-    min_score: float | None
-    points_per_unit: float
-    model_dir: str
-    hparams: tuple[tuple[str, float, str], ...]  # (feature, value, "given" | "training median")
-    refs: Mapping[str, tuple[tuple[str, int], ...]]  # feature -> evidence lines
-    guard: Any = None  # guard.GuardResult
-    threshold: float | None = None
-    threshold_source: str = ""
-    reason: str = ""
-    skill: Mapping[str, Any] | None = None  # the card's grouped-CV numbers
-
-    def extra(self) -> tuple[tuple[str, Any], ...]:
-        """Entries for ``Report.extra`` (rendered by the JSON and text reporters)."""
-        g = self.guard
-        return (
-            ("attributions", tuple(a.to_dict() for a in self.attributions)),
-            ("prediction_detail", {
-                "expected_score": self.expected, "min_score": self.min_score,
-                "threshold": self.threshold, "threshold_source": self.threshold_source,
-                "verdict_reason": self.reason,
-                "points_per_unit": self.points_per_unit, "model_dir": self.model_dir,
-                "guard": None if g is None else {
-                    "distance_ratio": g.ratio, "far": g.far,
-                    "most_different": [{"feature": f, "sd": d} for f, d in g.nearest_features],
-                    "size_beyond_training": [{"feature": f, "value": v, "train_low": lo, "train_high": hi}
-                                             for f, v, lo, hi in g.size_beyond]},
-                "out_of_range": [{"feature": f, "value": v, "train_low": lo, "train_high": hi}
-                                 for f, v, lo, hi in self.out_of_range],
-                "hparams": [{"feature": f, "value": v, "source": s} for f, v, s in self.hparams],
-                "model_skill": dict(self.skill) if self.skill else None,
-            }),
-        )
 
 
 def model_dir(model: str | None, probe: bool) -> Path:
@@ -143,13 +102,16 @@ def predict_stage(values: Sequence[tuple[str, Measure]], *, model: str | None, p
     name = predictor.doc_.get("name") or folder.name
     prediction = Prediction(score, low, high, f"{name}/{predictor.doc_.get('variant', folder.name)}",
                             t.base_score, not guard.far, verdict)
-    refs = {n: m.refs for n, m in values}
-    return PredictOutcome(prediction, expected, attributions, predictor.out_of_range(x), min_score,
-                          t.points_per_unit, _shown(folder), used, refs, guard, threshold, source, reason,
-                          predictor.doc_.get("cv"))
+    cv = predictor.doc_.get("cv")
+    detail = PredictionDetail(
+        expected, attributions, t.points_per_unit, _shown(folder), verdict_reason=reason, min_score=min_score,
+        threshold=threshold, threshold_source=source, guard=guard,
+        out_of_range=tuple(FeatureRange(*r) for r in predictor.out_of_range(x)), hparams=used,
+        model_skill=ModelSkill.from_card(cv) if cv else None)
+    return PredictOutcome(prediction, detail, {n: m.refs for n, m in values})
 
 
-def decide(score: float, low: float, high: float, threshold: float | None, source: str, guard: Any,
+def decide(score: float, low: float, high: float, threshold: float | None, source: str, guard: GuardResult,
            ppu: float) -> tuple[str, str]:
     """``(verdict, reason)``: see the module doc."""
     if guard.far:
@@ -180,7 +142,7 @@ def _shown(folder: Path) -> str:
 
 
 def _vector(predictor, values: dict[str, Measure], hparams: Mapping[str, float],
-            folder: Path) -> tuple[list[float], tuple[tuple[str, float, str], ...]]:
+            folder: Path) -> tuple[list[float], tuple[HParam, ...]]:
     given = {HPARAM_OPTIONS.get(k, k): float(v) for k, v in hparams.items()}
     x, used, missing = [], [], []
     for name in predictor.features_:
@@ -190,7 +152,7 @@ def _vector(predictor, values: dict[str, Measure], hparams: Mapping[str, float],
             v, src = (given[name], "given") if name in given else (predictor.ranges_[name].median,
                                                                      "training median")
             x.append(v)
-            used.append((name, v, src))
+            used.append(HParam(name, v, src))
         else:
             missing.append(name)
     if missing:

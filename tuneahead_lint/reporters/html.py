@@ -20,7 +20,7 @@ from tuneahead_lint.reporters._common import (
 )
 from tuneahead_lint.reporters.text import by_rule, number
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Report
+from tuneahead_lint.types import Attribution, Finding, Report
 
 MAX_FINDINGS_PER_RULE = 500  # rows per rule table; the JSON report has every one
 MAX_CLUSTERS = 20  # near-duplicate clusters shown side by side
@@ -115,20 +115,19 @@ class HtmlRenderer:
             why = next((s.reason for s in ordered_skipped(report.skipped) if s.rule_id.startswith("TA4")),
                        "no prediction")
             return f'<h2>Prediction</h2><p><span class="badge none">no verdict</span> {escape(why)}</p>'
-        extra = dict(report.extra)
-        detail = extra.get("prediction_detail") or {}
+        detail = report.prediction_detail
         verdict = p.verdict or "none"
         label = p.verdict or "no verdict (no min-score)"
         interval = (f"{number(p.low)}–{number(p.high)}" if math.isfinite(p.high - p.low)
                     else "unbounded (too few calibration runs)")
         base = "n/a" if p.base_score is None else f"{number(p.base_score)} ({p.score - p.base_score:+.3g})"
         rows = [("predicted score", number(p.score)), ("interval", interval), ("base model's score", base),
-                ("min-score", number(detail.get("min_score"))), ("model", p.model)]
+                ("min-score", number(detail.min_score if detail else None)), ("model", p.model)]
         table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
         ood = ("" if p.in_distribution else "<p class=warning>This dataset is outside the predictor's "
                "training distribution: treat the score as a rough guide.</p>")
-        svg = waterfall_svg(extra.get("attributions") or (), detail.get("expected_score"),
-                            detail.get("points_per_unit", 1.0))
+        svg = (waterfall_svg(detail.attributions, detail.expected_score, detail.points_per_unit) if detail
+               else waterfall_svg((), None, 1.0))
         return (f'<h2>Prediction</h2><p>verdict: <span class="badge {escape(verdict)}" id="verdict">'
                 f"{escape(label)}</span></p><table style='width:auto'>{table}</table>{ood}"
                 f"<h3>SHAP attributions (points)</h3>{svg}")
@@ -198,11 +197,11 @@ class HtmlRenderer:
                 f"</span>{text}</div>")
 
     def _features(self, report: Report) -> str:
-        extra = dict(report.extra)
-        attributions = extra.get("attributions") or ()
-        out_of_range = {o["feature"]: o for o in (extra.get("prediction_detail") or {}).get("out_of_range", ())}
-        rows = "".join(_range_row(a, out_of_range.get(a["feature"])) for a in
-                       sorted(attributions, key=lambda a: (-abs(a["points"]), a["feature"])))
+        detail = report.prediction_detail
+        attributions = detail.attributions if detail else ()
+        out_of_range = {o.feature for o in detail.out_of_range} if detail else set()
+        rows = "".join(_range_row(a, a.feature in out_of_range) for a in
+                       sorted(attributions, key=lambda a: (-abs(a.points), a.feature)))
         ranges = ("<h2>Features against the training runs</h2><p class=dim>each feature's value (dot) "
                   "against its range among successful training runs (bar)</p><table><tr><th>feature</th>"
                   f"<th>value</th><th>successful runs</th><th></th><th>points</th></tr>{rows}</table>"
@@ -240,13 +239,13 @@ def _value(v: Any) -> str:
     return number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
 
-def _range_row(a: Mapping[str, Any], ood: Mapping[str, Any] | None) -> str:
-    lo, hi = a.get("success_low"), a.get("success_high")
+def _range_row(a: Attribution, outside: bool) -> str:
+    lo, hi = a.success_low, a.success_high
     span = "none" if lo is None else f"{number(lo)}–{number(hi)}"
-    flag = " <span class=warning>outside training range</span>" if ood else ""
-    return (f"<tr><td>{escape(a['feature'])}{flag}</td><td class=num>{number(a['value'])}</td>"
-            f"<td class=num>{span}</td><td>{range_svg(a['value'], lo, hi)}</td>"
-            f"<td class=num>{a['points']:+.2f}</td></tr>")
+    flag = " <span class=warning>outside training range</span>" if outside else ""
+    return (f"<tr><td>{escape(a.feature)}{flag}</td><td class=num>{number(a.value)}</td>"
+            f"<td class=num>{span}</td><td>{range_svg(a.value, lo, hi)}</td>"
+            f"<td class=num>{a.points:+.2f}</td></tr>")
 
 
 def range_svg(value: float, low: float | None, high: float | None, width: int = 160) -> str:
@@ -265,15 +264,15 @@ def range_svg(value: float, low: float | None, high: float | None, width: int = 
             f'<circle cx="{x(value)}" cy="7" r="4" fill="{"#1a7f37" if inside else "#cf222e"}"/></svg>')
 
 
-def waterfall_svg(attributions: Iterable[Mapping[str, Any]], expected: float | None,
+def waterfall_svg(attributions: Iterable[Attribution], expected: float | None,
                   points_per_unit: float, width: int = 720) -> str:
     """SHAP waterfall as inline SVG: from the expected score (in points),
     the largest attributions one bar each, the rest summed, to the prediction."""
-    ranked = sorted(attributions, key=lambda a: (-abs(a["points"]), a["feature"]))
+    ranked = sorted(attributions, key=lambda a: (-abs(a.points), a.feature))
     if expected is None or not ranked:
         return "<p class=dim>no attributions</p>"
-    bars = [(a["feature"], float(a["points"])) for a in ranked[:WATERFALL_BARS]]
-    rest = sum(float(a["points"]) for a in ranked[WATERFALL_BARS:])
+    bars = [(a.feature, float(a.points)) for a in ranked[:WATERFALL_BARS]]
+    rest = sum(float(a.points) for a in ranked[WATERFALL_BARS:])
     if len(ranked) > WATERFALL_BARS:
         bars.append((f"{len(ranked) - WATERFALL_BARS} other features", rest))
     start = expected * points_per_unit

@@ -7,6 +7,7 @@ significant digits, NaN/inf as ``null``.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from tuneahead_lint.reporters._common import (
@@ -14,7 +15,9 @@ from tuneahead_lint.reporters._common import (
 )
 from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Measure, Prediction, Report, Summary
+from tuneahead_lint.types import (
+    Finding, GuardResult, Measure, Prediction, PredictionDetail, ProbeRun, Report, Summary,
+)
 
 SCHEMA_VERSION = "1.0"
 TOOL_NAME = "tuneahead-lint"
@@ -45,7 +48,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "features": {name: _measure(m) for name, m in report.features},
         "prediction": _prediction(report.prediction),
         "counts": severity_counts(report.findings),
-        "extra": dict(report.extra),
+        "extra": _extra(report),
     }
 
 
@@ -80,3 +83,37 @@ def _prediction(p: Prediction | None) -> dict[str, Any] | None:
     return {"score": p.score, "low": p.low, "high": p.high, "model": p.model,
             "base_score": p.base_score, "in_distribution": p.in_distribution,
             "verdict": p.verdict or None}
+
+
+def _extra(report: Report) -> dict[str, Any]:
+    """``extra``: the predict stage's detail and the probe's budget."""
+    out: dict[str, Any] = {}
+    if report.prediction_detail is not None:
+        out["attributions"] = [asdict(a) for a in report.prediction_detail.attributions]
+        out["prediction_detail"] = _detail(report.prediction_detail)
+    if report.probe_run is not None:
+        out["probe_run"] = _probe_run(report.probe_run)
+    return out
+
+
+def _detail(d: PredictionDetail) -> dict[str, Any]:
+    return {
+        "expected_score": d.expected_score, "min_score": d.min_score,
+        "threshold": d.threshold, "threshold_source": d.threshold_source, "verdict_reason": d.verdict_reason,
+        "points_per_unit": d.points_per_unit, "model_dir": d.model_dir,
+        "guard": None if d.guard is None else _guard(d.guard),
+        "out_of_range": [asdict(r) for r in d.out_of_range],
+        "hparams": [asdict(h) for h in d.hparams],
+        "model_skill": None if d.model_skill is None else asdict(d.model_skill),
+    }
+
+
+def _guard(g: GuardResult) -> dict[str, Any]:
+    return {"distance_ratio": g.ratio, "far": g.far,
+            "most_different": [{"feature": f, "sd": sd} for f, sd in g.nearest_features],
+            "size_beyond_training": [asdict(r) for r in g.size_beyond]}
+
+
+def _probe_run(run: ProbeRun) -> dict[str, Any]:
+    """Fields that were in the probe's config (None ones are left out)."""
+    return {k: v for k, v in asdict(run).items() if v is not None}

@@ -9,6 +9,7 @@ fixed width and no colour unless asked, so the text is deterministic.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from io import StringIO
 
 from rich import box
@@ -22,7 +23,9 @@ from tuneahead_lint.reporters._common import (
     rules_by_id, severity_counts, tally,
 )
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Measure, Prediction, Report, Summary
+from tuneahead_lint.types import (
+    Attribution, Finding, Measure, ModelSkill, Prediction, PredictionDetail, ProbeRun, Report, Summary,
+)
 
 SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
 EXAMPLES_PER_RULE = 3  # findings listed per rule unless show_all (fewer when many rules fire)
@@ -71,11 +74,10 @@ class TextRenderer:
         if report.features and (report.prediction is None or self.options.show_features):
             # with a prediction, the SHAP table shows the features that move it
             blocks.append(features_table(report.features, self.options.show_features))
-        probe_run = dict(report.extra).get("probe_run")
-        if probe_run:
-            blocks.append(probe_line(probe_run))
+        if report.probe_run is not None:
+            blocks.append(probe_line(report.probe_run))
         if report.prediction is not None:
-            blocks.append(prediction_block(report.prediction, dict(report.extra)))
+            blocks.append(prediction_block(report.prediction, report.prediction_detail))
         blocks.append(self._summary(report))
         return blocks
 
@@ -277,90 +279,83 @@ def features_table(features: tuple[tuple[str, Measure], ...], full: bool) -> Ren
     return _stack(Text(title, style="bold"), table)
 
 
-def probe_line(run: dict) -> RenderableType:
+def probe_line(run: ProbeRun) -> RenderableType:
     """``probe: 20 of 20 steps on cpu (lr 0.0002, batch 4, LoRA r16/alpha 32, 256 tokens, seed 0)``."""
-    planned = run.get("steps")
-    steps = f"{run['steps_run']} of {planned}" if planned not in (None, run["steps_run"]) else f"{run['steps_run']}"
+    planned = run.steps
+    steps = f"{run.steps_run} of {planned}" if planned not in (None, run.steps_run) else f"{run.steps_run}"
     hp = ", ".join(x for x in (
-        f"lr {run['lr']:g}" if "lr" in run else "", f"batch {run['batch_size']}" if "batch_size" in run else "",
-        f"LoRA r{run.get('lora_r')}/alpha {run.get('lora_alpha')}" if "lora_r" in run else "",
-        f"{run['max_len']} tokens" if "max_len" in run else "", f"seed {run['seed']}" if "seed" in run else "") if x)
-    return Text(f"probe: {steps} steps on {run.get('device', '?')} ({hp})", style="dim")
+        f"lr {run.lr:g}" if run.lr is not None else "",
+        f"batch {run.batch_size}" if run.batch_size is not None else "",
+        f"LoRA r{run.lora_r}/alpha {run.lora_alpha}" if run.lora_r is not None else "",
+        f"{run.max_len} tokens" if run.max_len is not None else "",
+        f"seed {run.seed}" if run.seed is not None else "") if x)
+    return Text(f"probe: {steps} steps on {run.device} ({hp})", style="dim")
 
 
-def prediction_block(p: Prediction, extra: dict | None = None) -> RenderableType:
+def prediction_block(p: Prediction, detail: PredictionDetail | None = None) -> RenderableType:
     """Predicted score with interval, base score, verdict and OOD warning;
-    with ``extra`` from the predict stage, also min-score, the planned
-    hyperparameters and the largest SHAP attributions."""
-    extra = extra or {}
+    with the predict stage's ``detail``, also min-score, the model's skill,
+    the planned hyperparameters and the largest SHAP attributions."""
     interval = (f"{number(p.low)}–{number(p.high)}" if math.isfinite(p.high - p.low)
                 else "unbounded: too few calibration runs")
     score = f"score {number(p.score)} (interval {interval})"
     if p.base_score is not None:
         score += f"; base model {number(p.base_score)} ({p.score - p.base_score:+.3g})"
     rows: list[RenderableType] = [Text(score)]
-    detail = extra.get("prediction_detail") or {}
     if p.verdict:
         style = {"go": "bold green", "no-go": "bold red"}.get(p.verdict, "bold yellow")
-        reason = detail.get("verdict_reason")
+        reason = detail.verdict_reason if detail else ""
         rows.append(Text.assemble("verdict: ", (p.verdict, style), f" ({reason})" if reason else ""))
-    if detail:  # from the predict stage
-        rows += _trust_rows(detail.get("model_skill"))
+    if detail is not None:
+        rows += _trust_rows(detail.model_skill)
     if not p.in_distribution:
         rows.append(Text("note: this dataset is outside the predictor's training distribution; "
                          "treat the score as a rough guide", style="yellow"))
-    rows += _prediction_detail(extra)
+    if detail is not None:
+        rows += _prediction_detail(detail)
     return _stack(Text(f"Prediction (model {p.model})", style="bold"),
                   *[Padding(r, (0, 0, 0, 2)) for r in rows])
 
 
-def no_skill(cv: dict) -> bool:
-    """True when the grouped-CV skill is not positive by more than its SE."""
-    skill, se = cv.get("skill"), cv.get("skill_se") or 0.0
-    return skill is None or not skill > se
-
-
-def _trust_rows(cv: dict | None) -> list[RenderableType]:
+def _trust_rows(cv: ModelSkill | None) -> list[RenderableType]:
     """The model card's grouped-CV skill and gate accuracy; a plain warning
     when the model predicts no better than the training mean."""
-    if not cv:
+    if cv is None:
         return [Text("trust: the model card records no grouped cross-validation", style="yellow")]
-    acc, skill = cv.get("gate_accuracy"), cv.get("skill")
+    acc, skill = cv.gate_accuracy, cv.skill
     gate = f"; go/no-go right on {acc:.0%} of clear runs" if acc is not None else ""
     rows: list[RenderableType] = [Text(
         f"trust: grouped-CV skill {number(skill) if skill is None else format(skill, '+.2f')} (RMSE "
-        f"{number(cv.get('rmse'))} vs {number(cv.get('rmse_mean'))} points for the training mean){gate}",
+        f"{number(cv.rmse)} vs {number(cv.rmse_mean)} points for the training mean){gate}",
         style="dim")]
-    if no_skill(cv):
+    if cv.no_skill:
         rows.append(Text("warning: under grouped cross-validation this model predicts new datasets no better "
                          "than the training mean (skill not above its standard error): do not rely on its "
                          "score or verdict", style="bold yellow"))
     return rows
 
 
-def _prediction_detail(extra: dict) -> list[RenderableType]:
-    detail, attributions = extra.get("prediction_detail") or {}, extra.get("attributions") or ()
+def _prediction_detail(detail: PredictionDetail) -> list[RenderableType]:
     rows: list[RenderableType] = []
-    if detail.get("min_score") is not None:
-        rows.append(Text(f"min-score {number(detail['min_score'])}"))
-    if detail.get("hparams"):
+    if detail.min_score is not None:
+        rows.append(Text(f"min-score {number(detail.min_score)}"))
+    if detail.hparams:
         rows.append(Text("planned hyperparameters: " + ", ".join(
-            f"{h['feature']} {number(h['value'])} ({h['source']})" for h in detail["hparams"])))
-    if attributions:
-        rows.append(attributions_table(attributions, detail.get("expected_score"),
-                                       detail.get("points_per_unit", 1.0)))
+            f"{h.feature} {number(h.value)} ({h.source})" for h in detail.hparams)))
+    if detail.attributions:
+        rows.append(attributions_table(detail.attributions, detail.expected_score, detail.points_per_unit))
     return rows
 
 
-def attributions_table(attributions, expected: float | None, points_per_unit: float) -> RenderableType:
+def attributions_table(attributions: Sequence[Attribution], expected: float | None,
+                       points_per_unit: float) -> RenderableType:
     """The largest SHAP attributions (points), with the successful-run range."""
-    ranked = sorted((a for a in attributions if abs(a["points"]) >= 0.005),
-                    key=lambda a: (-abs(a["points"]), a["feature"]))
+    ranked = sorted((a for a in attributions if abs(a.points) >= 0.005), key=lambda a: (-abs(a.points), a.feature))
     table = _table("feature", "value", "points", "successful runs", numeric=2)
     for a in ranked[:SHORT_FEATURES]:
-        lo, hi = a["success_low"], a["success_high"]
+        lo, hi = a.success_low, a.success_high
         span = "none" if lo is None else number(lo) if lo == hi else f"{number(lo)}–{number(hi)}"
-        table.add_row(a["feature"], number(a["value"]), f"{a['points']:+.2f}", span)
+        table.add_row(a.feature, number(a.value), f"{a.points:+.2f}", span)
     base = f"from the expected {number(expected * points_per_unit)} points" if expected is not None else ""
     title = (f"SHAP attributions, points ({min(len(ranked), SHORT_FEATURES)} largest of {len(ranked)} "
              f"nonzero, {base})")

@@ -9,13 +9,21 @@ import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuneahead_lint.checks import CHECKS, CheckContext
 from tuneahead_lint.checks.catalog import load_all
 from tuneahead_lint.config import Config
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Example, Finding, Hit, Skipped, text_hash
+from tuneahead_lint.types import (
+    Attribution, Example, Finding, Hit, PredictOutcome, Refs, Severity, Skipped, text_hash,
+)
+
+if TYPE_CHECKING:  # annotations only: the stages' results, without importing the stages
+    from tokenizers import Tokenizer
+
+    from tuneahead_lint.features import FeatureResult
+    from tuneahead_lint.probe.types import ProbeResult
 
 
 @dataclass(frozen=True)
@@ -27,11 +35,11 @@ class Context:
     examples: Sequence[Example]
     available: frozenset[str]
     missing_reason: Mapping[str, str]
-    tokenizer: Any = None
-    features: Any = None
-    probe: Any = None
+    tokenizer: Tokenizer | None = None
+    features: FeatureResult | None = None
+    probe: ProbeResult | None = None
     one_line_files: frozenset[str] = frozenset()  # several records share a line
-    prediction: Any = None  # predict.stage.PredictOutcome when the predictor ran
+    prediction: PredictOutcome | None = None  # when the predictor ran
     claimed: tuple[tuple[str, str], ...] = ()  # (pattern, direction) of the specific attribution rules
 
 
@@ -79,7 +87,7 @@ def fingerprint(rule_id: str, path: str, key: str) -> str:
 RECORD_CATEGORIES = ("input", "record")  # rules whose lines are the records at fault
 
 
-def to_finding(rule: Rule, hit: Hit, severity: Any, max_lines: int,
+def to_finding(rule: Rule, hit: Hit, severity: Severity, max_lines: int,
                name_records: bool = False, record_hash: Mapping[tuple, str] | None = None) -> Finding:
     """The finding for one hit: every line it names (renderers cap what they
     show); ``max_lines`` caps only the record numbers in the message.
@@ -134,7 +142,7 @@ def _feature_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> Itera
     measure = values.get(trig["feature"])
     if measure is None or not ctx.examples:
         return
-    above, below = options.get("above", trig.get("above")), options.get("below", trig.get("below"))
+    above, below = (options[k] if k in options else trig.get(k) for k in ("above", "below"))
     v = measure.value
     if (above is not None and v > above) or (below is not None and v < below):
         refs = measure.refs or ((ctx.examples[0].path, 1),)
@@ -178,7 +186,7 @@ def _matches(pattern: str, name: str) -> bool:
     return any(fnmatch.fnmatchcase(name, p.strip()) for p in pattern.split("|"))
 
 
-def _direction_ok(direction: str, a: Any) -> bool:
+def _direction_ok(direction: str, a: Attribution) -> bool:
     mid = a.success_median
     if direction == "any" or mid is None:
         return True
@@ -193,8 +201,8 @@ def claimed_patterns(rules: Sequence[Rule], config: Config | None = None) -> tup
     for r in rules:
         pat = dict(r.trigger).get("attribution")
         if pat and pat != "*" and pat not in RESERVED_ATTRIBUTIONS:
-            opts = config.rule(r).options if config is not None else r.defaults()
-            out.append((pat, str(opts.get("direction", "any"))))
+            opts = config.rule(r).options if config is not None else r.option_values()
+            out.append((pat, str(opts["direction"])))
     return tuple(sorted(out))
 
 
@@ -208,20 +216,19 @@ def _attribution_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> I
         return _predicted_failure(out, trig, ctx)
     if pattern == "training_range":
         return _out_of_range(out, ctx)
-    limit = -abs(float(options["points"])) if "points" in options else float(trig.get("below", -1.0))
-    direction = str(options.get("direction", "any"))
+    limit = -abs(float(options["points"]))
     hits = []
-    for a in out.attributions:
+    for a in out.detail.attributions:
         if pattern == "*":
             mine = not any(_matches(p, a.feature) and _direction_ok(d, a) for p, d in ctx.claimed)
         else:
-            mine = _matches(pattern, a.feature) and _direction_ok(direction, a)
+            mine = _matches(pattern, a.feature) and _direction_ok(str(options["direction"]), a)
         if mine and a.points < limit:
             hits.append(_attribution_hit(a, limit, out, ctx))
     return hits
 
 
-def _where(refs: Sequence[tuple[str, int]], ctx: Context) -> tuple[str, tuple[int, ...], tuple]:
+def _where(refs: Refs, ctx: Context) -> tuple[str, tuple[int, ...], Refs]:
     """Path, lines and related lines for dataset-level evidence."""
     if not refs:
         return (ctx.examples[0].path if ctx.examples else ""), (), ()
@@ -229,7 +236,7 @@ def _where(refs: Sequence[tuple[str, int]], ctx: Context) -> tuple[str, tuple[in
     return path, tuple(n for p, n in refs if p == path), tuple(r for r in refs if r[0] != path)
 
 
-def _span(a: Any) -> str:
+def _span(a: Attribution) -> str:
     if a.success_low is None or a.success_high is None:
         return "none"
     if a.success_low == a.success_high:
@@ -238,7 +245,7 @@ def _span(a: Any) -> str:
     return f"{a.success_low:.4g} to {a.success_high:.4g}{mid}"
 
 
-def _attribution_hit(a: Any, limit: float, out: Any, ctx: Context) -> Hit:
+def _attribution_hit(a: Attribution, limit: float, out: PredictOutcome, ctx: Context) -> Hit:
     path, lines, related = _where(out.refs.get(a.feature, ()), ctx)
     evidence = (("feature", a.feature), ("value", a.value), ("points", a.points),
                 ("points_lost", -a.points), ("threshold", -limit),
@@ -247,26 +254,26 @@ def _attribution_hit(a: Any, limit: float, out: Any, ctx: Context) -> Hit:
     return Hit(path, lines, evidence, key=f"attribution:{a.feature}", related=related)
 
 
-def _predicted_failure(out: Any, trig: Mapping[str, Any], ctx: Context) -> Iterable[Hit]:
-    p = out.prediction
-    if p.verdict != "no-go" or out.threshold is None:
+def _predicted_failure(out: PredictOutcome, trig: Mapping[str, Any], ctx: Context) -> Iterable[Hit]:
+    p, d = out.prediction, out.detail
+    if p.verdict != "no-go" or d.threshold is None:
         return ()
-    margin = (p.high - out.threshold) * out.points_per_unit
-    if margin >= float(trig.get("below", 0.0)):
+    margin = (p.high - d.threshold) * d.points_per_unit
+    if margin >= float(trig["below"]):
         return ()
     path, _, _ = _where((), ctx)
     base = "n/a" if p.base_score is None else f"{p.base_score:.4g}"
     interval = f"{p.low:.4g}-{p.high:.4g}" if p.high - p.low < float("inf") else "unbounded"
-    name = "min-score" if out.threshold_source == "min-score" else "the base model's score"
-    evidence = (("score", p.score), ("interval", interval), ("threshold", out.threshold),
+    name = "min-score" if d.threshold_source == "min-score" else "the base model's score"
+    evidence = (("score", p.score), ("interval", interval), ("threshold", d.threshold),
                 ("threshold_name", name), ("points_below", -margin), ("base_score", base), ("model", p.model))
     return (Hit(path, (), evidence, key="prediction:no-go"),)
 
 
-def _out_of_range(out: Any, ctx: Context) -> Iterable[Hit]:
+def _out_of_range(out: PredictOutcome, ctx: Context) -> Iterable[Hit]:
     """One finding when the distance guard finds the dataset far from the
     training runs, naming the features that differ most."""
-    g = out.guard
+    g = out.detail.guard
     if g is None or not g.far:
         return ()
     shown = ", ".join(f"{f} ({d:+.1f} SD)" for f, d in g.nearest_features) or "-"
@@ -279,7 +286,7 @@ def _out_of_range(out: Any, ctx: Context) -> Iterable[Hit]:
 
 def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[Finding], list[Skipped]]:
     """All findings (sorted by path, line, rule id) and the skipped rules."""
-    hits: list[tuple[Rule, Hit, Any]] = []
+    hits: list[tuple[Rule, Hit, Severity]] = []
     skipped: list[Skipped] = []
     max_lines = int(config.get("max-lines-shown"))
     ctx = dataclasses.replace(ctx, claimed=claimed_patterns(rules, config))
@@ -301,7 +308,7 @@ def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[
     return findings, skipped
 
 
-def _record_places(hits: Sequence[tuple[Rule, Hit, Any]]) -> set[tuple]:
+def _record_places(hits: Sequence[tuple[Rule, Hit, Severity]]) -> set[tuple]:
     """(path, line) and (path, "#", record) keys that record-rule hits name."""
     places: set[tuple] = set()
     for rule, hit, _ in hits:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,50 @@ def rules_dir() -> Path:
     return data_dir("rules")
 
 
+class OptionError(RuleFileError):
+    """Code read a rule option that the rule's YAML does not declare."""
+
+
+_NO_DEFAULT: Any = object()
+
+
+class RuleOptions(Mapping[str, Any]):
+    """A rule's effective options: the defaults its YAML declares, then the
+    config's values. The YAML is the only source of defaults: reading an
+    option it does not declare raises :class:`OptionError`, and so does
+    ``get`` with a default of its own."""
+
+    __slots__ = ("_where", "_values")
+
+    def __init__(self, where: str, values: Mapping[str, Any]) -> None:
+        self._where = where  # the rule file, for the error
+        self._values = dict(values)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._values:
+            raise OptionError(f"{self._where}: option {name!r} is read but not declared (add it under options, "
+                              "with a default)")
+        return self._values[name]
+
+    def get(self, name: str, default: Any = _NO_DEFAULT) -> Any:
+        if default is not _NO_DEFAULT:
+            raise OptionError(f"{self._where}: option {name!r} read with a default in code; "
+                              "defaults live in the rule YAML")
+        return self[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._values
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"RuleOptions({self._where!r}, {self._values!r})"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     id: str
@@ -41,13 +86,23 @@ class Rule:
     options: tuple[tuple[str, Any], ...]  # name -> JSON schema fragment (with default)
     docs: tuple[tuple[str, str], ...]
     aliases: tuple[str, ...] = ()
+    feature_params: tuple[tuple[str, str], ...] = ()  # option -> FeatureConfig field it also sets
 
     @property
     def check(self) -> str | None:
         return dict(self.trigger).get("check")
 
+    @property
+    def file_name(self) -> str:
+        return f"{self.id}-{self.name}.yaml"
+
     def defaults(self) -> dict[str, Any]:
         return {k: v["default"] for k, v in self.options}
+
+    def option_values(self, overrides: Mapping[str, Any] | None = None) -> RuleOptions:
+        """The YAML defaults, then ``overrides`` (config values), read through
+        :class:`RuleOptions`."""
+        return RuleOptions(f"rules/{self.file_name}", {**self.defaults(), **(overrides or {})})
 
     def doc(self, key: str) -> str:
         return dict(self.docs)[key]
@@ -78,16 +133,26 @@ def _load_one(path: Path, validator: jsonschema.Draft202012Validator) -> Rule:
     expected = f"{data['id']}-{data['name']}.yaml"
     if path.name != expected:
         raise RuleFileError(f"{path}: file name must be {expected}")
+    options = data.get("options") or {}
     return Rule(
         id=data["id"], name=data["name"], category=data["category"],
         severity=Severity(data["severity"]), requires=tuple(data.get("requires", ())),
         summary=data["summary"].strip(), message=data["message"].strip(),
         remedy=data["remedy"].strip(),
         trigger=tuple(sorted(data["trigger"].items())),
-        options=tuple(sorted((data.get("options") or {}).items())),
+        options=tuple(sorted((k, _without(v, FEATURE_PARAM)) for k, v in options.items())),
         docs=tuple((k, data["docs"][k]) for k in ("what", "why", "example", "fix")),
         aliases=tuple(data.get("aliases", ())),
+        feature_params=tuple(sorted((k, v[FEATURE_PARAM]) for k, v in options.items() if FEATURE_PARAM in v)),
     )
+
+
+FEATURE_PARAM = "feature_param"  # option key naming the FeatureConfig field the option also sets
+
+
+def _without(spec: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """The option's JSON Schema fragment (for the config schema and docs) without ``key``."""
+    return {k: v for k, v in spec.items() if k != key}
 
 
 @functools.lru_cache(maxsize=4)

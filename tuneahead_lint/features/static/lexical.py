@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from tuneahead_lint.features.corpus import Corpus
+from tuneahead_lint.features.corpus import MAX_REFS, Corpus
 from tuneahead_lint.types import Measure
 
 STTR_SEGMENT = 1000
@@ -97,23 +97,14 @@ def instruction_clause_depth_proxy(c: Corpus) -> Measure:
                    "proxy, not a parse: 1 + clause markers + bracket nesting, max over sentences")
 
 
-def instruction_key(prompt: str) -> str:
-    """First non-empty line, whitespace-collapsed and lower-cased (200 chars)."""
-    for line in prompt.splitlines():
-        if line.strip():
-            return " ".join(line.split()).lower()[:200]
-    return ""
-
-
 def top_instruction_share(c: Corpus) -> Measure:
     """Share of records whose instruction (first prompt line) is the most
     common one: 1.0 when every record repeats one instruction."""
-    if not len(c):
+    g = c.instruction_group
+    if g is None:
         return Measure(float("nan"))
-    keys = [instruction_key(p) for p in c.prompts]
-    top, count = Counter(keys).most_common(1)[0]
-    rows = [i for i, k in enumerate(keys) if k == top]
-    return Measure(count / len(c), c.refs_at(rows), f"{count} records start with {top[:80]!r}")
+    count = len(g.members)
+    return Measure(count / len(c), g.members[:MAX_REFS], f"{count} records start with {g.instruction[:80]!r}")
 
 
 @functools.lru_cache(maxsize=2)
