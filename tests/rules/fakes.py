@@ -98,7 +98,7 @@ def _probe(examples: Sequence[Example], cfg: Any, spec: Mapping[str, Any]) -> An
 
 
 def _guard(spec: Mapping[str, Any] | None) -> Any:
-    from tuneahead_lint.predict.guard import GuardResult
+    from tuneahead_lint.types import GuardResult
 
     spec = spec or {}
     feats = tuple((str(f), float(sd)) for f, sd in spec.get("features", ()))
@@ -108,7 +108,7 @@ def _guard(spec: Mapping[str, Any] | None) -> Any:
 def _attribution(row: Mapping[str, Any], values: Mapping[str, Measure]) -> Any:
     """``{feature, points, success: [low, high, median]}``; the value is the
     one the pipeline computed unless the row gives ``value`` (hyperparameters)."""
-    from tuneahead_lint.predict.explain import Attribution
+    from tuneahead_lint.types import Attribution
 
     value = row["value"] if "value" in row else values[row["feature"]].value
     low, high, median = row["success"]
@@ -118,8 +118,8 @@ def _attribution(row: Mapping[str, Any], values: Mapping[str, Measure]) -> Any:
 def _predict(values: Sequence[tuple[str, Measure]], *, spec: Mapping[str, Any], min_score: float | None,
              **_: Any) -> Any:
     """A PredictOutcome from the recorded numbers, judged like the real stage."""
-    from tuneahead_lint.predict.stage import PredictOutcome, decide
-    from tuneahead_lint.types import Prediction
+    from tuneahead_lint.predict.stage import decide
+    from tuneahead_lint.types import Prediction, PredictionDetail, PredictOutcome
 
     score, base = float(spec["score"]), spec.get("base_score")
     low, high = (float(x) for x in spec.get("interval", (score - 0.02, score + 0.02)))
@@ -128,8 +128,9 @@ def _predict(values: Sequence[tuple[str, Measure]], *, spec: Mapping[str, Any], 
     verdict, reason = decide(score, low, high, threshold, source, guard, POINTS_PER_UNIT)
     prediction = Prediction(score, low, high, "recorded/static", base, not guard.far, verdict)
     attributions = tuple(_attribution(row, dict(values)) for row in spec.get("attributions", ()))
-    return PredictOutcome(prediction, score, attributions, (), min_score, POINTS_PER_UNIT, "recorded", (),
-                          {n: m.refs for n, m in values}, guard, threshold, source, reason)
+    detail = PredictionDetail(score, attributions, POINTS_PER_UNIT, "recorded", verdict_reason=reason,
+                              min_score=min_score, threshold=threshold, threshold_source=source, guard=guard)
+    return PredictOutcome(prediction, detail, {n: m.refs for n, m in values})
 
 
 def _no_prediction(values: Sequence[tuple[str, Measure]], **_: Any) -> Any:
