@@ -31,7 +31,8 @@ def test_rule_defaults_match_feature_defaults() -> None:
     got = feature_thresholds(Config(), load_rules())
     assert got == {"dup_threshold": FeatureConfig().dup_threshold,
                    "outlier_sigma": FeatureConfig().outlier_sigma,
-                   "outlier_k": FeatureConfig().outlier_k}
+                   "outlier_k": FeatureConfig().outlier_k,
+                   "mismatch_z": FeatureConfig().mismatch_z}
 
 
 def test_config_overrides_reach_feature_config(tmp_path, monkeypatch) -> None:
@@ -92,9 +93,9 @@ def test_stricter_threshold_cuts_clusters_end_to_end(tmp_path) -> None:
 def test_embed_backend_from_config(tmp_path, monkeypatch) -> None:
     seen: list[FeatureConfig] = []
     monkeypatch.setattr(features_mod, "compute_features", lambda ex, cfg: (seen.append(cfg), None)[1])
-    config = _config(tmp_path, 'embed-backend = "onnx"\n')
+    config = _config(tmp_path, 'embed-backend = "onnx"\nsemantic-sample = 0\n')
     lint([str(DATA)], config, LintOptions(probe=False))  # the stub returns no features
-    assert seen[0].embed_backend == "onnx"
+    assert seen[0].embed_backend == "onnx" and seen[0].semantic_sample == 0
     from tuneahead_lint.config import ConfigError
 
     with pytest.raises(ConfigError, match="embed-backend"):

@@ -164,7 +164,8 @@ def _run_features(examples, config, opts, base_model, available, missing, comput
 
     cfg = FeatureConfig(base_model=base_model, embedder=_pick(opts.embedder, config, "embedder"),
                         seed=int(_pick(opts.seed, config, "seed")), progress=opts.progress,
-                        **{"embed_backend": config.get("embed-backend", "auto"), **opts.feature_params})
+                        **{"embed_backend": config.get("embed-backend", "auto"),
+                           "semantic_sample": int(config.get("semantic-sample", 0)), **opts.feature_params})
     result = (compute or compute_features)([ex for ex in examples if ex.ok], cfg)
     available.update({"embeddings", "base_model"})
     return result

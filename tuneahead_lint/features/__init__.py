@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 from tuneahead_lint.features.config import FeatureConfig
 from tuneahead_lint.features.corpus import Corpus, InstructionGroup
 from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
@@ -215,10 +217,11 @@ def _evidence(corpus: Corpus, cfg: FeatureConfig) -> tuple[tuple[DupCluster, ...
                    round(k.min_sim, 4), round(k.max_sim, 4), tuple(keys[m] for m in k.members))
         for k in corpus.clusters)
     dist, z, robust = corpus.local_outlier_scores
-    flagged = [i for i in range(len(corpus)) if max(z[i], robust[i]) > cfg.outlier_sigma]
-    flagged.sort(key=lambda i: (-dist[i], refs[i]))
-    outliers = tuple(Outlier(refs[i], round(float(dist[i]), 4), round(float(z[i]), 3),
-                             round(float(robust[i]), 3), keys[i]) for i in flagged)
+    rows = corpus.semantic_rows
+    flagged = [k for k in range(len(rows)) if max(z[k], robust[k]) > cfg.outlier_sigma]
+    flagged.sort(key=lambda k: (-dist[k], refs[rows[k]]))
+    outliers = tuple(Outlier(refs[rows[k]], round(float(dist[k]), 4), round(float(z[k]), 3),
+                             round(float(robust[k]), 3), keys[rows[k]]) for k in flagged)
     return clusters, outliers
 
 
@@ -227,9 +230,15 @@ def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
     (every candidate; TA207 applies its margin and z limits)."""
     if "embeddings" in cfg.skip or len(corpus) < 3:
         return ()
-    own, z, best, row = corpus.pair_scores
+    rows, own, z, best, row = corpus.pair_scores
     refs, keys = corpus.refs, corpus.content_keys
-    found = [i for i in range(len(corpus)) if row[i] >= 0 and best[i] > own[i]]
-    return tuple(Mismatch(refs[i], round(float(own[i]), 4), round(float(best[i]), 4), refs[int(row[i])],
-                          round(float(z[i]), 3), keys[i], round(float(own[int(row[i])]), 4),
-                          keys[int(row[i])]) for i in found)
+    found = [k for k in range(len(rows)) if row[k] >= 0 and best[k] > own[k]]
+    return tuple(Mismatch(refs[rows[k]], round(float(own[k]), 4), round(float(best[k]), 4),
+                          refs[int(row[k])], round(float(z[k]), 3), keys[rows[k]],
+                          round(float(_own(corpus, int(row[k]))), 4), keys[int(row[k])]) for k in found)
+
+
+def _own(corpus: Corpus, row: int) -> float:
+    """Cosine of a record's prompt and its own response (MiniLM)."""
+    v = corpus.embed_rows(np.array([row]))
+    return float(np.einsum("ij,ij->i", v.prompt, v.response)[0])

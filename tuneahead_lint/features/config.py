@@ -24,6 +24,22 @@ class FeatureConfig:
     :param outlier_sigma: z / robust-z limit for the outlier ratios and evidence.
     :param outlier_k: neighbour whose distance scores the outlier evidence
         (TA202, fix): above the size of any junk cluster to be caught.
+    :param semantic_sample: records MiniLM embeds for the dataset-level
+        semantic features and TA202 (seeded sample, standard errors in the
+        feature detail); larger datasets run the cascade
+        (:mod:`~tuneahead_lint.features.embed.cascade`). 0 (default): every
+        record, no cascade.
+    :param dup_candidate_share: cascade: share of records, closest static
+        neighbour first, that MiniLM checks for near-duplicates.
+    :param dup_candidate_cosine: cascade: records whose closest static
+        neighbour is at least this close are checked too.
+    :param mismatch_candidate_z: cascade: records whose static prompt/response
+        cosine has a robust z at or below this are rescored by MiniLM (TA207).
+    :param mismatch_partners: cascade: static nearest prompts per such
+        response that MiniLM embeds to find the prompt it fits best.
+    :param mismatch_z: TA207 ``z``: in the cascade only responses whose
+        MiniLM prompt/response cosine is this many robust deviations low
+        are searched for a better-fitting prompt.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -45,6 +61,12 @@ class FeatureConfig:
     dup_threshold: float = 0.95
     outlier_sigma: float = 3.0
     outlier_k: int = 10
+    semantic_sample: int = 0
+    dup_candidate_share: float = 0.2
+    dup_candidate_cosine: float = 0.9
+    mismatch_candidate_z: float = -1.0
+    mismatch_partners: int = 8
+    mismatch_z: float = 2.0
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128

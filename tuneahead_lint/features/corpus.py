@@ -65,7 +65,6 @@ def instruction_group(examples: Sequence[Example]) -> InstructionGroup | None:
     return InstructionGroup(top, tuple((e.path, e.line) for e in group), tuple(e.index + 1 for e in group),
                             len(valid))
 MAX_REFS = 10
-PAIR_CANDIDATE_Z = -1.0  # TA207 z limits below 1 find nothing more
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,36 +162,114 @@ class Corpus:
 
     # --- embeddings --------------------------------------------------------------
 
-    @cached_property
-    def vectors(self) -> Vectors:
-        from tuneahead_lint.cache import VectorCache, namespace
-        from tuneahead_lint.features.embed.embedder import Embedder, embed_texts
+    @property
+    def cascade(self) -> bool:
+        """MiniLM embeds a sample and candidates, not every record: the
+        dataset has more valid records than ``semantic_sample`` (> 0)."""
+        return 0 < self.cfg.semantic_sample < len(self)
 
+    @cached_property
+    def semantic_rows(self) -> np.ndarray:
+        """Seeded sample of rows behind the sampled semantic features (all
+        rows unless :attr:`cascade`)."""
+        from tuneahead_lint.features.embed.cascade import seeded_rows
+
+        rows = seeded_rows(len(self), self.cfg.semantic_sample if self.cascade else 0, self.cfg.seed)
+        self.samples["semantic"] = len(rows)
+        return rows
+
+    @cached_property
+    def _embedder(self):
+        from tuneahead_lint.features.embed.embedder import Embedder
+
+        return self.embedder or Embedder(self.cfg.embedder, max_tokens=self.cfg.embed_max_tokens,
+                                         backend=self.cfg.embed_backend, device=self.cfg.device)
+
+    @cached_property
+    def _minilm(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        return {}
+
+    def embed_rows(self, rows: np.ndarray) -> Vectors:
+        """MiniLM vectors of ``rows`` (in that order); each record is
+        embedded once per run and each text looked up in the cache first."""
+        rows = np.asarray(rows, np.int64)
+        todo = [r for r in dict.fromkeys(rows.tolist()) if r not in self._minilm]
+        if todo:
+            self._embed_new(todo)
+        dim = self._embedder.dim_ if hasattr(self._embedder, "dim_") else 0
+        pick = [self._minilm[r] for r in rows.tolist()]
+        prompt = np.array([p for p, _ in pick], np.float32).reshape(len(rows), -1 if pick else dim)
+        response = np.array([r for _, r in pick], np.float32).reshape(len(rows), -1 if pick else dim)
+        return Vectors(prompt, response, _unit(prompt + response))
+
+    def _embed_new(self, todo: list[int]) -> None:
+        from tuneahead_lint.cache import VectorCache, namespace
+        from tuneahead_lint.features.embed.embedder import embed_texts
+
+        emb = self._embedder
         with self.stage("embed"):
-            emb = self.embedder or Embedder(self.cfg.embedder, max_tokens=self.cfg.embed_max_tokens,
-                                            backend=self.cfg.embed_backend, device=self.cfg.device)
             cache = VectorCache(self.cfg.cache_path(), namespace("embedding", emb.get_params()))
             try:
-                mat, counts = embed_texts(self.prompts + self.responses, emb, cache)
+                texts = [self.prompts[r] for r in todo] + [self.responses[r] for r in todo]
+                mat, counts = embed_texts(texts, emb, cache)
             finally:
                 cache.close()
-            self.stats["embedding"] = {**emb.get_params(), **counts,
-                                       "backend": getattr(emb, "backend_", "cache")}
+            n = len(todo)
+            for k, r in enumerate(todo):
+                self._minilm[r] = (mat[k], mat[n + k])
+            info = self.stats.setdefault("embedding", {**emb.get_params(), "texts": 0, "distinct": 0,
+                                                       "cached": 0, "encoded": 0})
+            for key, value in counts.items():
+                info[key] += value
+            info["backend"] = getattr(emb, "backend_", "cache")
+            info["records"] = len(self._minilm)
+
+    @cached_property
+    def vectors(self) -> Vectors:
+        """MiniLM vectors of every record (the exact, non-cascade path)."""
+        return self.embed_rows(np.arange(len(self)))
+
+    @cached_property
+    def sample_vectors(self) -> Vectors:
+        """MiniLM vectors of :attr:`semantic_rows` (every record unless :attr:`cascade`)."""
+        return self.vectors if not self.cascade else self.embed_rows(self.semantic_rows)
+
+    @cached_property
+    def static_vectors(self) -> Vectors:
+        """Static (model2vec) vectors of every record: the cascade's first stage."""
+        from tuneahead_lint.features.embed.static import static_encode
+
+        with self.stage("static-embed"):
+            mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens)
             n = len(self)
-            prompt, response = mat[:n], mat[n:]
-            record = prompt + response
-            record /= np.maximum(np.linalg.norm(record, axis=1, keepdims=True), 1e-12)
-            return Vectors(prompt, response, record)
+            return Vectors(mat[:n], mat[n:], _unit(mat[:n] + mat[n:]))
+
+    @cached_property
+    def dup_rows(self) -> np.ndarray:
+        """Rows the near-duplicate search runs over: every row, or in the
+        cascade the static candidates (:func:`~.cascade.dup_candidates`)."""
+        from tuneahead_lint.features.embed.cascade import dup_candidates
+
+        if not self.cascade:
+            return np.arange(len(self))
+        x = self.static_vectors.record
+        with self.stage("candidates"):
+            return dup_candidates(x, self.cfg.dup_candidate_share, self.cfg.dup_candidate_cosine)
 
     @cached_property
     def pairs(self) -> Pairs:
+        """Near-duplicate pairs, as rows of :attr:`dup_rows` (use
+        :attr:`clusters` for rows of the corpus)."""
         from tuneahead_lint.features.embed.index import pair_recall, similar_pairs
 
-        x = self.vectors.record
+        x = self.embed_rows(self.dup_rows).record
         with self.stage("near-duplicates"):
             pairs = similar_pairs(x, self.cfg.dup_threshold, exact_max=self.cfg.exact_max,
                                   assign=self.cfg.ivf_assign, seed=self.cfg.seed)
-            info: dict[str, Any] = {"method": pairs.method, "pairs": int(len(pairs.i))}
+            method = pairs.method if not self.cascade else \
+                f"cascade: {pairs.method} among {len(x)} static candidates"
+            info: dict[str, Any] = {"method": method, "pairs": int(len(pairs.i)),
+                                    "candidates": len(x)}
             if pairs.method != "exact":
                 recall, exact_pairs, queries = pair_recall(
                     x, pairs, self.cfg.dup_threshold, seed=self.cfg.seed)
@@ -203,50 +280,97 @@ class Corpus:
 
     @cached_property
     def clusters(self) -> list[Cluster]:
-        from tuneahead_lint.features.embed.index import clusters_from_pairs
+        """Near-duplicate clusters; members are corpus rows."""
+        from tuneahead_lint.features.embed.index import Cluster, clusters_from_pairs
 
-        pairs = self.pairs
+        pairs, rows = self.pairs, self.dup_rows
         with self.stage("near-duplicates"):
             # Rows are in (path, line) order, so leaders are the earliest records.
-            return clusters_from_pairs(self.vectors.record, pairs, self.cfg.dup_threshold)
+            found = clusters_from_pairs(self.embed_rows(rows).record, pairs, self.cfg.dup_threshold)
+            return [Cluster(tuple(int(rows[m]) for m in k.members), k.min_sim, k.max_sim) for k in found]
 
     @cached_property
     def outlier_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(distance to mean record vector, z, robust z) per record."""
+        """(distance to mean record vector, z, robust z) per row of :attr:`semantic_rows`."""
         from tuneahead_lint.features.embed.index import outlier_scores
 
-        x = self.vectors.record
+        x = self.sample_vectors.record
         with self.stage("outliers"):
             return outlier_scores(x)
 
     @cached_property
     def local_outlier_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(cosine distance to the k-th nearest record, z, robust z) per
-        record, k = ``outlier_k``: the evidence of TA202 and of ``fix``."""
+        """(cosine distance to the k-th nearest record, z, robust z) per row
+        of :attr:`semantic_rows`, k = ``outlier_k`` (scaled to the sample in
+        the cascade): the evidence of TA202 and of ``fix``."""
         from tuneahead_lint.features.embed.index import local_outlier_scores
 
+        x = self.sample_vectors.record
         with self.stage("outliers"):
-            return local_outlier_scores(self.vectors.record, self.cfg.outlier_k)
+            return local_outlier_scores(x, self.outlier_k)
+
+    @property
+    def outlier_k(self) -> int:
+        """``outlier_k``, or in the cascade the neighbour rank that keeps the
+        same density in the sample (k x sample / records, at least 2)."""
+        if not self.cascade:
+            return self.cfg.outlier_k
+        return max(2, round(self.cfg.outlier_k * len(self.semantic_rows) / len(self)))
 
     @cached_property
-    def pair_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(cosine of each prompt and its response, its robust z-score, the
-        response's best cosine to another record's prompt, that record's row
-        or -1). Only records whose own cosine has a robust z at or below
-        ``PAIR_CANDIDATE_Z`` are searched (the others: NaN, -1)."""
-        from tuneahead_lint.features.embed.index import best_other_prompt
+    def pair_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, cosine of each prompt and its response, its robust
+        z-score, the response's best cosine to another record's prompt,
+        that record's row or -1) for the rows scored: every row, or in the
+        cascade the static candidates, of which only those whose own cosine
+        has a robust z at or below ``-mismatch_z`` (TA207's limit) are
+        searched (the others: NaN, -1). z is against the sample's cosines."""
+        from tuneahead_lint.features.embed.cascade import robust_z
 
-        v = self.vectors
+        rows = self._mismatch_rows()
+        v = self.embed_rows(rows)
         with self.stage("pairs"):
             own = np.einsum("ij,ij->i", v.prompt, v.response).astype(np.float64)
-            med = float(np.median(own))
-            mad = 1.4826 * float(np.median(np.abs(own - med)))
-            z = (own - med) / mad if mad > 0 else np.zeros_like(own)
-            keys = {p: i for i, p in enumerate(dict.fromkeys(self.prompts))}
-            same = np.array([keys[p] for p in self.prompts], np.int64)
-            rows = np.flatnonzero(z <= PAIR_CANDIDATE_Z)
-            best, row = best_other_prompt(v.prompt, v.response, same, rows=rows)
-            return own, z, best, row
+            s = self.sample_vectors
+            z = robust_z(own, np.einsum("ij,ij->i", s.prompt, s.response).astype(np.float64))
+            searched = rows[z <= -self.cfg.mismatch_z] if self.cascade else rows
+            best, row = self._best_other_prompt(rows, searched)
+            return rows, own, z, best, row
+
+    def _mismatch_rows(self) -> np.ndarray:
+        from tuneahead_lint.features.embed.cascade import mismatch_candidates
+
+        if not self.cascade:
+            return np.arange(len(self))
+        st = self.static_vectors
+        with self.stage("candidates"):
+            static = mismatch_candidates(st.prompt, st.response, self.cfg.mismatch_candidate_z)
+        # Records MiniLM embeds anyway (sample, near-duplicate candidates) are scored too.
+        return np.union1d(static, np.union1d(self.semantic_rows, self.dup_rows))
+
+    def _best_other_prompt(self, rows: np.ndarray, searched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """best_other_prompt over the prompts the search may reach: every
+        prompt, or in the cascade the static nearest prompts of the searched
+        responses (plus the searched rows themselves)."""
+        from tuneahead_lint.features.embed.cascade import partner_rows
+        from tuneahead_lint.features.embed.index import best_other_prompt
+
+        keys = {p: i for i, p in enumerate(dict.fromkeys(self.prompts))}
+        same = np.array([keys[p] for p in self.prompts], np.int64)
+        pool = np.arange(len(self)) if not self.cascade else np.union1d(
+            searched, partner_rows(self.static_vectors.prompt, self.static_vectors.response,
+                                   searched, self.cfg.mismatch_partners))
+        pv = self.embed_rows(pool)
+        at = {int(r): k for k, r in enumerate(pool)}
+        qrows = np.array([at[int(r)] for r in searched], np.int64)
+        best_q, row_q = best_other_prompt(pv.prompt, pv.response, same[pool], rows=qrows)
+        best = np.full(len(rows), np.nan)
+        row = np.full(len(rows), -1, np.int64)
+        where = {int(r): k for k, r in enumerate(rows)}
+        for q, r in zip(qrows, searched):
+            best[where[int(r)]] = best_q[q]
+            row[where[int(r)]] = pool[row_q[q]] if row_q[q] >= 0 else -1
+        return best, row
 
     # --- base model --------------------------------------------------------------
 
@@ -270,6 +394,10 @@ class Corpus:
             ppl, info = record_perplexities(texts, self.cfg)
             self.stats["perplexity"] = info
             return ppl
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _ppl_text(prompt: str, response: str) -> str:

@@ -29,13 +29,25 @@ def near_dup_ratio(c: Corpus) -> Measure:
                    f"(cosine >= {c.cfg.dup_threshold}, {where})")
 
 
+def _sampled(c: Corpus) -> str:
+    """'' for the exact computation, else the sample clause of a detail."""
+    if not c.cascade:
+        return ""
+    return f"seeded sample of {len(c.semantic_rows)} of {len(c)} records"
+
+
 def _outlier_measure(c: Corpus, scores: np.ndarray, label: str) -> Measure:
     if not len(c):
         return Measure(float("nan"))
+    from tuneahead_lint.features.embed.cascade import share_se
+
     rows = np.flatnonzero(scores > c.cfg.outlier_sigma)
     rows = rows[np.argsort(-scores[rows], kind="stable")]
-    return Measure(len(rows) / len(c), c.refs_at(rows),
-                   f"{len(rows)} records with {label} > {c.cfg.outlier_sigma}")
+    detail = f"{len(rows)} records with {label} > {c.cfg.outlier_sigma}"
+    if c.cascade:
+        se = share_se(len(rows), len(scores), len(c))
+        detail += f" in a {_sampled(c)}, SE {se:.4f}"
+    return Measure(len(rows) / len(scores), c.refs_at(c.semantic_rows[rows]), detail)
 
 
 def embedding_outlier_ratio(c: Corpus) -> Measure:
@@ -56,21 +68,32 @@ def io_semantic_similarity(c: Corpus) -> Measure:
     """Mean cosine between each prompt and its response."""
     if not len(c):
         return Measure(float("nan"))
-    v = c.vectors
+    from tuneahead_lint.features.embed.cascade import mean_se
+
+    v = c.sample_vectors
     sims = np.einsum("ij,ij->i", v.prompt, v.response)
-    return Measure(float(sims.mean()), c.refs_at(np.argsort(sims, kind="stable")),
-                   "least related prompt/response pairs as evidence")
+    refs = c.refs_at(c.semantic_rows[np.argsort(sims, kind="stable")])
+    if not c.cascade:
+        return Measure(float(sims.mean()), refs, "least related prompt/response pairs as evidence")
+    mean, se = mean_se(sims.astype(np.float64), len(c))
+    c.samples["io_semantic_similarity"] = len(sims)
+    return Measure(mean, refs, f"{_sampled(c)}, SE {se:.4f}; least related pairs as evidence")
 
 
 def output_semantic_diversity(c: Corpus) -> Measure:
     """Mean pairwise cosine distance between responses, over all pairs i != j,
     computed exactly in O(n): mean cos = (|sum v|^2 - n) / (n (n - 1))."""
-    r = c.vectors.response
+    r = c.sample_vectors.response
     n = len(r)
     if n < 2:
         return Measure(float("nan"), detail="needs 2 records")
+    c.samples["output_semantic_diversity"] = n
+    if c.cascade:
+        from tuneahead_lint.features.embed.cascade import diversity_se
+
+        value, se = diversity_se(r, len(c))
+        return Measure(value, detail=f"{_sampled(c)}, SE {se:.4f}")
     total = r.sum(axis=0, dtype=np.float64)
     self_sim = float(np.einsum("ij,ij->", r, r, dtype=np.float64))
     mean_cos = (float(total @ total) - self_sim) / (n * (n - 1))
-    c.samples["output_semantic_diversity"] = n
     return Measure(1.0 - mean_cos, detail=f"exact over {n * (n - 1) // 2} pairs")

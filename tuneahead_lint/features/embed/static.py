@@ -1,0 +1,44 @@
+"""Static embeddings: the cheap first stage of the semantic cascade.
+
+``models/static-minilm-l6-v2`` is all-MiniLM-L6-v2 distilled by model2vec
+into one 256-d vector per word piece (see its CARD.md): a text's vector is
+the mean of its pieces' vectors, about 100x cheaper than running MiniLM. It
+embeds every record so that MiniLM runs only on the records the cascade
+picks (see :mod:`tuneahead_lint.features.embed.cascade`). Texts are cut to
+the same 128 word pieces MiniLM reads. model2vec is imported in
+:func:`static_model`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cache
+
+import numpy as np
+
+from tuneahead_lint.resources import data_dir
+
+STATIC_MODEL = "static-minilm-l6-v2"
+
+
+@cache
+def static_model():
+    """The shipped model2vec model (loaded once per process, offline)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from model2vec import StaticModel
+
+    return StaticModel.from_pretrained(str(data_dir("models") / STATIC_MODEL))
+
+
+def static_encode(texts: Sequence[str], max_tokens: int = 128) -> np.ndarray:
+    """(len(texts), 256) float32 unit vectors, in input order."""
+    if not texts:
+        return np.zeros((0, 256), np.float32)
+    vecs = static_model().encode(list(texts), max_length=max_tokens, use_multiprocessing=False)
+    return unit(np.asarray(vecs, np.float32))
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
