@@ -37,6 +37,16 @@ class LintOptions:
     min_score: float | None = None
 
 
+@dataclass(frozen=True)
+class Stages:
+    """Stand-ins for the model-backed stages, each called like the function
+    it replaces (None: that function). Tests pass fakes or recorded results."""
+
+    features: Callable[..., Any] | None = None  # as features.compute_features(examples, cfg)
+    probe: Callable[..., Any] | None = None  # as probe.run_probe(examples, cfg)
+    predict: Callable[..., Any] | None = None  # as predict.stage.predict_stage(values, *, model, ...)
+
+
 def _pick(opt: Any, config: Config, key: str) -> Any:
     return config.get(key) if opt is None else opt
 
@@ -86,7 +96,7 @@ def _tokenizer(base_model: str | None, missing: dict[str, str]) -> Any:
 
 def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions(),
          rules: Sequence[Rule] | None = None,
-         on_stage: Callable[[str], None] | None = None) -> Report:
+         on_stage: Callable[[str], None] | None = None, stages: Stages = Stages()) -> Report:
     """Run the whole pipeline over ``paths`` and return the report."""
     from tuneahead_lint.basemodel import offline_unless_hub
 
@@ -106,13 +116,14 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
     if _pick(opts.features, config, "features"):
         stage("features")
         features = _run_features(examples, config, _with_feature_thresholds(opts, config, rules),
-                                 base_model, available, missing)
+                                 base_model, available, missing, stages.features)
     else:
         for need in ("embeddings", "base_model"):
             missing[need] = "dataset features are off (--fast, or features = false in the config)"
     if _pick(opts.probe, config, "probe"):
         stage("probe")
-        probe = _run_probe(examples, config, _with_probe_defaults(opts), base_model, available, missing)
+        probe = _run_probe(examples, config, _with_probe_defaults(opts), base_model, available, missing,
+                           stages.probe)
     else:
         missing["probe"] = "needs --probe"
     values = tuple(getattr(features, "values", ()) or ()) + tuple(getattr(probe, "values", ()) or ())
@@ -121,7 +132,8 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
         missing["predictor"] = "skipped: no valid records to predict from"
     elif features is not None:
         stage("predict")
-        outcome = _run_predict(values, probe is not None, config, opts, base_model, available, missing)
+        outcome = _run_predict(values, probe is not None, config, opts, base_model, available, missing,
+                               stages.predict)
     missing.setdefault("predictor", "needs dataset features (off with --fast or features = false)")
     stage("rules")
     ctx = Context(examples, frozenset(available), missing, tokenizer, features, probe,
@@ -147,14 +159,14 @@ def probe_run(probe) -> ProbeRun | None:
                     **{k: conf[k] for k in PROBE_SHOWN if k in conf})
 
 
-def _run_features(examples, config, opts, base_model, available, missing):
+def _run_features(examples, config, opts, base_model, available, missing, compute=None):
     from tuneahead_lint.features import FeatureConfig, compute_features
 
     cfg = FeatureConfig(base_model=base_model, embedder=_pick(opts.embedder, config, "embedder"),
                         seed=int(_pick(opts.seed, config, "seed")), progress=opts.progress,
                         **{"embed_backend": config.get("embed-backend", "auto"),
                            "semantic_sample": int(config.get("semantic-sample", 0)), **opts.feature_params})
-    result = compute_features([ex for ex in examples if ex.ok], cfg)
+    result = (compute or compute_features)([ex for ex in examples if ex.ok], cfg)
     available.update({"embeddings", "base_model"})
     return result
 
@@ -179,13 +191,13 @@ def _with_feature_thresholds(opts: LintOptions, config: Config, rules: Sequence[
     return replace(opts, feature_params={**feature_thresholds(config, rules), **opts.feature_params})
 
 
-def _run_probe(examples, config, opts, base_model, available, missing):
+def _run_probe(examples, config, opts, base_model, available, missing, run=None):
     from tuneahead_lint.probe import ProbeConfig, ProbeError, run_probe
 
     cfg = ProbeConfig(base_model=base_model, seed=int(_pick(opts.seed, config, "seed")),
                       progress=opts.progress, **opts.probe_params)
     try:
-        result = run_probe([ex for ex in examples if ex.ok], cfg)
+        result = (run or run_probe)([ex for ex in examples if ex.ok], cfg)
     except ProbeError as exc:  # e.g. no record has a response: probe rules are skipped
         missing["probe"] = f"probe failed: {exc}"
         return None
@@ -202,7 +214,7 @@ def _with_probe_defaults(opts: LintOptions) -> LintOptions:
     return replace(opts, probe_params={**probe_defaults(opts.model), **opts.probe_params})
 
 
-def _run_predict(values, probe_ran, config, opts, base_model, available, missing):
+def _run_predict(values, probe_ran, config, opts, base_model, available, missing, predict=None):
     try:
         from tuneahead_lint.predict.stage import predict_stage
         from tuneahead_lint.predict.table import PredictError
@@ -211,7 +223,7 @@ def _run_predict(values, probe_ran, config, opts, base_model, available, missing
         return None
     hparams = {k: v for k, v in opts.probe_params.items() if k in ("lr", "batch_size", "lora_r")}
     try:
-        outcome = predict_stage(values, model=opts.model, probe=probe_ran,
+        outcome = (predict or predict_stage)(values, model=opts.model, probe=probe_ran,
                                 min_score=_pick(opts.min_score, config, "min-score"),
                                 hparams=hparams, base_model=base_model)
     except (PredictError, ImportError) as exc:

@@ -179,13 +179,16 @@ class FeatureResult:
         }
 
 
-def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = None) -> FeatureResult:
-    """Compute every feature of :data:`FEATURES` over the valid examples."""
+def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = None,
+                     embedder: Any = None) -> FeatureResult:
+    """Compute every feature of :data:`FEATURES` over the valid examples.
+    ``embedder``: an object with ``encode(texts)`` (unit float32 rows) and
+    ``get_params()`` used instead of loading ``cfg.embedder``."""
     cfg = cfg or FeatureConfig()
     unknown = cfg.skip - REQUIREMENTS
     if unknown:
         raise ValueError(f"unknown requirement(s) to skip: {sorted(unknown)}")
-    corpus = Corpus(examples, cfg)
+    corpus = Corpus(examples, cfg, embedder)
     values = tuple((f.name, _run(f, corpus)) for f in FEATURES)
     clusters, outliers = _evidence(corpus, cfg)
     mismatches = _mismatches(corpus, cfg)

@@ -78,12 +78,15 @@ class Vectors:
 
 
 class Corpus:
-    """Valid examples in (path, line) order plus lazily computed stages."""
+    """Valid examples in (path, line) order plus lazily computed stages.
+    ``embedder`` (``encode``, ``get_params``) replaces the one
+    ``cfg.embedder`` names (None: load that one)."""
 
-    def __init__(self, examples: Sequence[Example], cfg: FeatureConfig) -> None:
+    def __init__(self, examples: Sequence[Example], cfg: FeatureConfig, embedder: Any = None) -> None:
         valid = sorted((e for e in examples if e.ok), key=lambda e: (e.path, e.line, e.index))
         self.examples = tuple(valid)
         self.cfg = cfg
+        self.embedder = embedder
         self.prompts = [e.prompt for e in valid]
         self.responses = [e.response for e in valid]
         self.refs = [(e.path, e.line) for e in valid]
@@ -179,8 +182,8 @@ class Corpus:
     def _embedder(self):
         from tuneahead_lint.features.embed.embedder import Embedder
 
-        return Embedder(self.cfg.embedder, max_tokens=self.cfg.embed_max_tokens,
-                        backend=self.cfg.embed_backend, device=self.cfg.device)
+        return self.embedder or Embedder(self.cfg.embedder, max_tokens=self.cfg.embed_max_tokens,
+                                         backend=self.cfg.embed_backend, device=self.cfg.device)
 
     @cached_property
     def _minilm(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
