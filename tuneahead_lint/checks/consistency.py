@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import re
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
-from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.checks import CheckContext, check, streamed
 from tuneahead_lint.checks.textutil import is_code
 from tuneahead_lint.types import Example, Hit, text_hash
 
@@ -44,15 +46,12 @@ def prompt_key(ex: Example) -> str:
     return " ".join(words(ex.prompt))
 
 
-def _groups(examples: Sequence[Example]) -> list[list[Example]]:
-    """Valid records sharing a normalised prompt, groups of two or more, in input order."""
-    by: dict[str, list[Example]] = defaultdict(list)
-    for ex in examples:
-        if ex.ok and ex.response.strip():
-            key = prompt_key(ex)
-            if key:
-                by[key].append(ex)
-    return [g for g in by.values() if len(g) > 1]
+def _answered(ex: Example) -> bool:
+    return ex.ok and bool(ex.response.strip())
+
+
+def _key_digest(key: str) -> bytes:
+    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 _FINAL = re.compile(r"(?:####|answer is|answer:)\s*([^\n]{1,40})", re.IGNORECASE)
@@ -87,22 +86,43 @@ def _contains(seq: list[str], sub: list[str]) -> bool:
     return any(seq[i:i + n] == sub for i in range(len(seq) - n + 1))
 
 
-def conflict(group: Sequence[Example], max_words: int, min_ratio: float) -> tuple[str, str] | None:
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What TA117 keeps of one record of a same-prompt group: its place, its
+    final answer, its word count and (short responses only) its response."""
+
+    path: str
+    line: int
+    index: int
+    final: str | None
+    n_words: int
+    response: str | None  # None when longer than max_words (never compared)
+    content: str  # text_hash(prompt, response)
+
+    @classmethod
+    def of(cls, ex: Example, max_words: int) -> Member:
+        n = len(words(ex.response))
+        return cls(ex.path, ex.line, ex.index, final_answer(ex.response), n,
+                   ex.response if n <= max_words else None, text_hash(ex.prompt, ex.response))
+
+
+def conflict(group: Sequence[Member], max_words: int, min_ratio: float) -> tuple[str, str] | None:
     """(kind, answers) when the group's responses disagree, else None.
 
     kind is ``short`` (every response is at most ``max_words`` words) or
     ``final`` (every response states a final answer and they differ)."""
-    finals = [final_answer(ex.response) for ex in group]
+    finals = [m.final for m in group]
     if all(finals):
         distinct = list(dict.fromkeys(finals))
         return ("final", " | ".join(distinct)) if len(distinct) > 1 else None
-    if max(len(words(ex.response)) for ex in group) > max_words:
+    if max(m.n_words for m in group) > max_words:
         return None
-    distinct_ex = list({" ".join(words(ex.response)): ex for ex in group}.values())
+    texts = [m.response or "" for m in group]
+    distinct_ex = list({" ".join(words(t)): t for t in texts}.values())
     for i, a in enumerate(distinct_ex):
         for b in distinct_ex[i + 1:]:
-            if not agree(a.response, b.response, min_ratio):
-                return "short", " | ".join(_shown(ex.response) for ex in distinct_ex)
+            if not agree(a, b, min_ratio):
+                return "short", " | ".join(_shown(t) for t in distinct_ex)
     return None
 
 
@@ -111,29 +131,48 @@ def _shown(text: str, width: int = 40) -> str:
     return one if len(one) <= width else one[:width - 3] + "..."
 
 
-@check("conflicting_answers")
-def conflicting_answers(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+@streamed("conflicting_answers")
+class ConflictingAnswers:
     """One hit per group of same-prompt records with disagreeing answers,
-    naming every record of the group (first record first)."""
-    max_words = int(ctx.options.get("max_words", 5))
-    min_ratio = float(ctx.options.get("min_similarity", 0.6))
-    for group in _groups(examples):
-        found = conflict(group, max_words, min_ratio)
-        if found is None:
-            continue
-        yield _group_hit(group, found)
+    naming every record of the group (first record first). The first pass
+    counts prompt digests; the second keeps a :class:`Member` of each record
+    whose prompt repeats."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.max_words = int(ctx.options.get("max_words", 5))
+        self.min_ratio = float(ctx.options.get("min_similarity", 0.6))
+        self.counts: Counter[bytes] = Counter()
+        self.groups: dict[bytes, tuple[str, list[Member]]] = {}
+
+    def observe(self, ex: Example) -> None:
+        if _answered(ex) and (key := prompt_key(ex)):
+            self.counts[_key_digest(key)] += 1
+
+    def record(self, ex: Example) -> Iterable[Hit]:
+        if _answered(ex) and (key := prompt_key(ex)) and self.counts[digest := _key_digest(key)] > 1:
+            prompt, members = self.groups.setdefault(digest, (_shown(ex.prompt, 60), []))
+            members.append(Member.of(ex, self.max_words))
+        return ()
+
+    def finish(self) -> Iterator[Hit]:
+        for prompt, group in self.groups.values():
+            found = conflict(group, self.max_words, self.min_ratio)
+            if found is not None:
+                yield _group_hit(group, prompt, found)
 
 
-def _group_hit(group: Sequence[Example], found: tuple[str, str]) -> Hit:
+def _group_hit(group: Sequence[Member], prompt: str, found: tuple[str, str]) -> Hit:
     path = group[0].path
-    mine = [ex for ex in group if ex.path == path]
-    related = tuple((ex.path, ex.line) for ex in group if ex.path != path)
+    mine = [m for m in group if m.path == path]
+    related = tuple((m.path, m.line) for m in group if m.path != path)
     kind, answers = found
-    key = text_hash("conflict", *sorted(text_hash(ex.prompt, ex.response) for ex in group))[:32]
-    return Hit(path, tuple(ex.line for ex in mine), (
+    key = text_hash("conflict", *sorted(m.content for m in group))[:32]
+    return Hit(path, tuple(m.line for m in mine), (
         ("count", len(group)), ("kind", kind), ("answers", answers),
-        ("prompt", _shown(group[0].prompt, 60))),
-        key=key, related=related, records=tuple(ex.index + 1 for ex in mine))
+        ("prompt", prompt)),
+        key=key, related=related, records=tuple(m.index + 1 for m in mine))
 
 
 # --- truncation -----------------------------------------------------------------
@@ -310,31 +349,50 @@ def _signed(fragment: str) -> bool:
 def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]:
     """Share of prose responses (``min_words`` or more, not code) that end
     with terminal punctuation, and how many were counted."""
-    prose = [r for r in responses if len(words(r)) >= min_words and not is_code(r)]
+    prose = [r for r in responses if _prose(r, min_words)]
     if not prose:
         return 0.0, 0
     return sum(ends_terminal(r) for r in prose) / len(prose), len(prose)
 
 
-@check("truncated_response")
-def truncated_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """One hit per response that is cut mid-code-block or mid-sentence."""
-    min_words = int(ctx.options.get("min_words", 8))
-    min_rate = float(ctx.options.get("min_terminal_rate", 0.85))
-    min_records = int(ctx.options.get("min_records", 20))
-    by_path: dict[str, list[Example]] = defaultdict(list)
-    for ex in examples:
-        if ex.ok and ex.response.strip():
-            by_path[ex.path].append(ex)
-    for path, exs in by_path.items():
-        rate, counted = terminal_rate([ex.response for ex in exs], min_words)
-        learned = counted >= min_records and rate >= min_rate
-        for ex in exs:
-            reason = truncation(ex.response, min_words, learned)
-            if reason:
-                yield Hit(path, (ex.line,), (
-                    ("reason", reason), ("rate", f"{rate:.0%}"), ("ending", _tail(ex.response))),
-                    key=text_hash("truncated", ex.prompt, ex.response)[:32], records=(ex.index + 1,))
+def _prose(response: str, min_words: int) -> bool:
+    return len(words(response)) >= min_words and not is_code(response)
+
+
+@streamed("truncated_response")
+class TruncatedResponse:
+    """One hit per response that is cut mid-code-block or mid-sentence. The
+    first pass counts, per file, the prose responses and those ending with
+    terminal punctuation (the file's habit); the second judges each record."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.min_words = int(ctx.options.get("min_words", 8))
+        self.min_rate = float(ctx.options.get("min_terminal_rate", 0.85))
+        self.min_records = int(ctx.options.get("min_records", 20))
+        self.prose: Counter[str] = Counter()
+        self.terminal: Counter[str] = Counter()
+
+    def observe(self, ex: Example) -> None:
+        if _answered(ex) and _prose(ex.response, self.min_words):
+            self.prose[ex.path] += 1
+            self.terminal[ex.path] += ends_terminal(ex.response)
+
+    def record(self, ex: Example) -> Iterator[Hit]:
+        if not _answered(ex):
+            return
+        counted = self.prose[ex.path]
+        rate = self.terminal[ex.path] / counted if counted else 0.0
+        learned = counted >= self.min_records and rate >= self.min_rate
+        reason = truncation(ex.response, self.min_words, learned)
+        if reason:
+            yield Hit(ex.path, (ex.line,), (
+                ("reason", reason), ("rate", f"{rate:.0%}"), ("ending", _tail(ex.response))),
+                key=text_hash("truncated", ex.prompt, ex.response)[:32], records=(ex.index + 1,))
+
+    def finish(self) -> Iterable[Hit]:
+        return ()
 
 
 def truncation(response: str, min_words: int, learned: bool) -> str:

@@ -9,11 +9,12 @@ from the examples and always run.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 
-from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.checks import CheckContext, check, streamed
 from tuneahead_lint.types import Example, Hit, text_hash
 
 Ref = tuple[str, int]
@@ -104,37 +105,63 @@ def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterat
                 records=_numbers(index, [o.ref], [o.content_key], o.ref[0]))
 
 
-def _instruction_groups(examples: Sequence[Example]) -> tuple[str, list[Example]]:
+def _instruction(e: Example) -> bytes:
+    """16-byte digest of the record's instruction key (first prompt line)."""
     from tuneahead_lint.features.static.lexical import instruction_key
 
-    valid = [e for e in examples if e.ok]
-    keys = [instruction_key(e.prompt) for e in valid]
-    top, _ = Counter(keys).most_common(1)[0]
-    return top, [e for e, k in zip(valid, keys) if k == top]
+    return hashlib.blake2b(instruction_key(e.prompt).encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
-@check("constant_instruction")
-def constant_instruction(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """One hit when one instruction (first prompt line) starts too many records."""
-    valid = sum(e.ok for e in examples)
-    min_records = int(ctx.options.get("min_records", 20))
-    if valid < min_records:
-        return
-    top, group = _instruction_groups(examples)
-    share = len(group) / valid
-    limit = float(ctx.options.get("max_share", 0.5))
-    if share <= limit:
-        return
-    path, lines, related = _place([(e.path, e.line) for e in group])
-    shown = top if len(top) <= 60 else top[:57] + "..."
-    yield Hit(path, lines, evidence=(
-        ("share", f"{share:.1%}"), ("count", len(group)), ("records", valid),
-        ("limit", f"{limit:.0%}"), ("instruction", shown)),
-        key=text_hash("constant_instruction", top)[:32], related=related,
-        records=tuple(e.index + 1 for e in group if e.path == path))
+@streamed("constant_instruction")
+class ConstantInstruction:
+    """One hit when one instruction (first prompt line) starts too many
+    records. The first pass counts instruction digests; the second keeps the
+    places of the records that open with the most common one."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.min_records = int(ctx.options.get("min_records", 20))
+        self.limit = float(ctx.options.get("max_share", 0.5))
+        self.counts: Counter[bytes] = Counter()
+        self.top: bytes | None = None
+        self.text = ""
+        self.group: list[tuple[str, int, int]] = []
+
+    def observe(self, e: Example) -> None:
+        if e.ok:
+            self.counts[_instruction(e)] += 1
+
+    def _wanted(self) -> bytes | None:
+        """The most common digest when it is over the limit (else None)."""
+        valid = self.counts.total()
+        if self.top is None and valid >= self.min_records:
+            top, n = self.counts.most_common(1)[0]
+            self.top = top if n / valid > self.limit else b""
+        return self.top or None
+
+    def record(self, e: Example) -> Iterable[Hit]:
+        if e.ok and self._wanted() is not None and _instruction(e) == self.top:
+            if not self.group:
+                from tuneahead_lint.features.static.lexical import instruction_key
+                self.text = instruction_key(e.prompt)
+            self.group.append((e.path, e.line, e.index))
+        return ()
+
+    def finish(self) -> Iterator[Hit]:
+        if not self.group:
+            return
+        valid, top = self.counts.total(), self.text
+        path, lines, related = _place([(p, line) for p, line, _ in self.group])
+        shown = top if len(top) <= 60 else top[:57] + "..."
+        yield Hit(path, lines, evidence=(
+            ("share", f"{len(self.group) / valid:.1%}"), ("count", len(self.group)), ("records", valid),
+            ("limit", f"{self.limit:.0%}"), ("instruction", shown)),
+            key=text_hash("constant_instruction", top)[:32], related=related,
+            records=tuple(i + 1 for p, _, i in self.group if p == path))
 
 
-@check("repetitive_responses")
+@check("repetitive_responses", per_record=True)
 def repetitive_responses(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per response whose word 3-grams repeat too much (looping text)."""
     from tuneahead_lint.features.corpus import WORD
