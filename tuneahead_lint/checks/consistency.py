@@ -33,7 +33,7 @@ _CJK_RUN = re.compile(f"[{_CJK}]{{2}}")
 _WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
 
 
-@functools.lru_cache(maxsize=1 << 15)
+@functools.lru_cache(maxsize=4096)
 def words(text: str) -> list[str]:
     """NFKC, case-folded word runs (CJK: single characters): case, whitespace
     and punctuation removed. Cached: TA117-TA119 read the same texts (do not

@@ -55,7 +55,7 @@ def user_text(ex: Example) -> str:
     return "\n\n".join(t.content for t in ex.turns if t.role != "assistant")
 
 
-@lru_cache(maxsize=1 << 15)
+@lru_cache(maxsize=4096)
 def is_code(text: str) -> bool:
     """The project's code detector (fences, unmistakable code lines), cached:
     several record rules ask it about the same response."""
