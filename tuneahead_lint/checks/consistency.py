@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
 import re
 import unicodedata
@@ -25,7 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from tuneahead_lint.checks import CheckContext, check, streamed
-from tuneahead_lint.checks.textutil import is_code
+from tuneahead_lint.checks.textutil import is_code, text_cache
 from tuneahead_lint.types import Example, Hit, text_hash
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -33,7 +32,7 @@ _CJK_RUN = re.compile(f"[{_CJK}]{{2}}")
 _WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
 
 
-@functools.lru_cache(maxsize=4096)
+@text_cache(maxsize=4096)
 def words(text: str) -> list[str]:
     """NFKC, case-folded word runs (CJK: single characters): case, whitespace
     and punctuation removed. Cached: TA117-TA119 read the same texts (do not
