@@ -7,7 +7,9 @@ Runs ``python -m tuneahead_lint lint --fast --format json`` with
 commit to compare with) under ``/usr/bin/time -v`` for every FILE, one after
 the other, and appends one row per file to OUT_JSON: label, file, MB, exit
 code, peak RSS (MB, maximum resident set size of the process) and wall
-seconds. Build the inputs with ``benchmarks/make_stream_inputs.py``.
+seconds. The JSON report is kept next to OUT_JSON as
+``LABEL.FILE.report.json`` (compare the reports of two labels with ``cmp``).
+Build the inputs with ``benchmarks/make_stream_inputs.py``.
 """
 
 from __future__ import annotations
@@ -17,19 +19,16 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 
-def measure(src: str, path: str) -> dict[str, object]:
+def measure(src: str, path: str, report: Path) -> dict[str, object]:
     """One run of ``lint --fast`` over ``path`` with the code in ``src``."""
     env = {**os.environ, "PYTHONPATH": src}
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "tuneahead_lint", "lint", "--fast",
-               "--format", "json", "--fail-on", "never", "-o", str(report), path]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=src)
-        findings = len(json.loads(report.read_text())["findings"]) if report.exists() else None
+    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "tuneahead_lint", "lint", "--fast",
+           "--format", "json", "--fail-on", "never", "-o", str(report.resolve()), path]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=os.path.dirname(path))
+    findings = len(json.loads(report.read_text())["findings"]) if report.exists() else None
     err = proc.stderr
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1))
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", err)
@@ -43,7 +42,8 @@ def main(argv: list[str]) -> int:
     label, src, out, files = argv[0], argv[1], Path(argv[2]), argv[3:]
     rows = json.loads(out.read_text()) if out.exists() else []
     for path in files:
-        row = {"label": label, **measure(src, path)}
+        report = out.parent / f"{label}.{Path(path).name}.report.json"
+        row = {"label": label, **measure(src, os.path.abspath(path), report)}
         print(json.dumps(row), flush=True)
         rows.append(row)
         out.write_text(json.dumps(rows, indent=1) + "\n")

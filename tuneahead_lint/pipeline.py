@@ -79,7 +79,7 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
     """Run the whole pipeline over ``paths`` and return the report.
 
     The record checks stream over the files (:class:`RecordSource`); only
-    the features and the probe, when they run, hold the records in memory."""
+    the features and the probe, while they run, hold the valid records."""
     from tuneahead_lint.basemodel import offline_unless_hub
     from tuneahead_lint.readers import RecordSource, discover
 
@@ -91,16 +91,12 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
     base_model = _pick(opts.base_model, config, "base-model")
     stage("tokenizer")
     tokenizer = _tokenizer(base_model)
-    want_features, want_probe = _pick(opts.features, config, "features"), _pick(opts.probe, config, "probe")
-    if want_features or want_probe:
-        records = list(records)  # the feature and probe stages still take every record
-    features = probe = Provided()
-    if want_features:
+    if _pick(opts.features, config, "features"):
         stage("features")
         features = _run_features(records, config, _with_feature_thresholds(opts, config, rules), base_model)
     else:
         features = Provided(missing=(("embeddings", _FEATURES_OFF), ("base_model", _FEATURES_OFF)))
-    if want_probe:
+    if _pick(opts.probe, config, "probe"):
         stage("probe")
         probe = _run_probe(records, config, _with_probe_defaults(opts), base_model)
     else:

@@ -22,8 +22,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from tuneahead_lint.checks import CheckContext, check, streamed
+from tuneahead_lint.checks import CheckContext, streamed
+from tuneahead_lint.checks.stream import RecordCheck
 from tuneahead_lint.checks.textutil import is_code, text_cache
 from tuneahead_lint.types import Example, Hit, text_hash
 
@@ -478,17 +480,16 @@ def _partner(m: object, numbers: dict[tuple[str, int, str], int]) -> str:
     return f"record {number}" if number else f"line {m.other_ref[1]}"
 
 
-@check("mismatched_pair")
-def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """One hit per record whose response is much closer to another record's
-    prompt than to its own, and whose own prompt/response cosine is low for
-    the dataset (robust z at or below ``-z``)."""
-    if ctx.features is None:
-        return
+def _mismatch_refs(features: Any) -> Iterator[tuple[str, int]]:
+    for m in getattr(features, "mismatches", ()):
+        yield m.ref
+        yield m.other_ref
+
+
+def _mismatch_hits(index: dict[tuple[str, int, str], list[int]], ctx: CheckContext) -> Iterator[Hit]:
     margin = float(ctx.options.get("min_margin", 0.3))
     limit = float(ctx.options.get("z", 2.0))
-    numbers = {(ex.path, ex.line, text_hash(ex.prompt, ex.response)): ex.index + 1
-               for ex in examples if ex.ok}
+    numbers = {key: found[-1] for key, found in index.items()}  # the last record of a place and content
     for m in getattr(ctx.features, "mismatches", ()):
         if not misplaced(m, margin, limit):
             continue
@@ -500,3 +501,13 @@ def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
             ("z", round(m.robust_z, 2)), ("margin", margin)),
             key=text_hash("mismatch", m.content_key)[:32], related=related,
             records=(record,) if record else ())
+
+
+@streamed("mismatched_pair")
+def mismatched_pair(ctx: CheckContext) -> RecordCheck:
+    """One hit per record whose response is much closer to another record's
+    prompt than to its own, and whose own prompt/response cosine is low for
+    the dataset (robust z at or below ``-z``)."""
+    from tuneahead_lint.checks.dataset import FeatureIndexed
+
+    return FeatureIndexed(ctx, _mismatch_refs, _mismatch_hits)

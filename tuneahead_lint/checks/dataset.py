@@ -12,9 +12,11 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from tuneahead_lint.checks import CheckContext, check, streamed
+from tuneahead_lint.checks.stream import OnePass
 from tuneahead_lint.types import Example, Hit, text_hash
 
 Ref = tuple[str, int]
@@ -63,15 +65,35 @@ def _record_key(e: Example) -> str:
     return _content_key([text_hash(e.prompt, e.response)])
 
 
-@check("near_duplicates")
-def near_duplicates(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+class FeatureIndexed(OnePass):
+    """A feature check as a stream: while the records pass it keeps the
+    record numbers of the places the features name (``refs``), then turns
+    the features into hits with them (``hits(index, ctx)``)."""
+
+    def __init__(self, ctx: CheckContext, refs: Callable[[Any], Iterable[Ref]],
+                 hits: Callable[[dict, CheckContext], Iterable[Hit]]) -> None:
+        self.ctx, self.hits = ctx, hits
+        self.wanted = set(refs(ctx.features)) if ctx.features is not None else set()
+        self.index: dict[tuple[str, int, str], list[int]] = {}
+
+    def record(self, e: Example) -> Iterable[Hit]:
+        if e.ok and (e.path, e.line) in self.wanted:
+            self.index.setdefault((e.path, e.line, text_hash(e.prompt, e.response)), []).append(e.index + 1)
+        return ()
+
+    def finish(self) -> Iterable[Hit]:
+        return self.hits(self.index, self.ctx) if self.ctx.features is not None else ()
+
+
+def _cluster_refs(features: Any) -> Iterator[Ref]:
+    return (ref for cl in features.clusters for ref in cl.members)
+
+
+def _near_duplicate_hits(index: dict, ctx: CheckContext) -> Iterator[Hit]:
     """One hit per near-duplicate cluster, anchored at its representative."""
-    if ctx.features is None:
-        return
     floor = float(ctx.options.get("min_similarity", ctx.features.threshold))
     min_size = int(ctx.options.get("min_size", 2))
     skip_copies = bool(ctx.options.get("skip_exact_copies", True))
-    index = _record_numbers(examples)
     for cl in ctx.features.clusters:
         if cl.min_similarity < floor or len(cl.members) < min_size:
             continue
@@ -86,15 +108,20 @@ def near_duplicates(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
             records=_numbers(index, cl.members, cl.content_keys, path))
 
 
-@check("embedding_outliers")
-def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """One hit per record whose (robust) z-score exceeds the limit."""
-    if ctx.features is None:
-        return
+@streamed("near_duplicates")
+def near_duplicates(ctx: CheckContext) -> FeatureIndexed:
+    """One hit per near-duplicate cluster, anchored at its representative."""
+    return FeatureIndexed(ctx, _cluster_refs, _near_duplicate_hits)
+
+
+def _outlier_refs(features: Any) -> Iterator[Ref]:
+    return (o.ref for o in features.outliers)
+
+
+def _outlier_hits(index: dict, ctx: CheckContext) -> Iterator[Hit]:
     robust = ctx.options.get("method", "robust") == "robust"
     limit = float(ctx.options.get("z", 3.0))
     k = int(ctx.options.get("k", 10))
-    index = _record_numbers(examples)
     for o in ctx.features.outliers:
         score = o.robust_z if robust else o.z
         if score > limit:
@@ -103,6 +130,12 @@ def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterat
                 ("limit", limit), ("distance", round(o.distance, 3)), ("k", k)),
                 key=_content_key([o.content_key]),
                 records=_numbers(index, [o.ref], [o.content_key], o.ref[0]))
+
+
+@streamed("embedding_outliers")
+def embedding_outliers(ctx: CheckContext) -> FeatureIndexed:
+    """One hit per record whose (robust) z-score exceeds the limit."""
+    return FeatureIndexed(ctx, _outlier_refs, _outlier_hits)
 
 
 def _instruction(e: Example) -> bytes:
