@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 import unicodedata
 from collections import Counter
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuneahead_lint.checks import CheckContext, streamed
-from tuneahead_lint.checks.stream import RecordCheck
+from tuneahead_lint.checks.stream import DigestLog, FeatureIndexed, RecordCheck, digest
 from tuneahead_lint.checks.textutil import is_code, text_cache
 from tuneahead_lint.types import Example, Hit, text_hash
 
@@ -49,10 +48,6 @@ def prompt_key(ex: Example) -> str:
 
 def _answered(ex: Example) -> bool:
     return ex.ok and bool(ex.response.strip())
-
-
-def _key_digest(key: str) -> bytes:
-    return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 _FINAL = re.compile(r"(?:####|answer is|answer:)\s*([^\n]{1,40})", re.IGNORECASE)
@@ -136,24 +131,27 @@ def _shown(text: str, width: int = 40) -> str:
 class ConflictingAnswers:
     """One hit per group of same-prompt records with disagreeing answers,
     naming every record of the group (first record first). The first pass
-    counts prompt digests; the second keeps a :class:`Member` of each record
-    whose prompt repeats."""
+    logs prompt digests (16 bytes a record); the second keeps a
+    :class:`Member` of each record whose prompt repeats."""
 
     passes = 2
 
     def __init__(self, ctx: CheckContext) -> None:
         self.max_words = int(ctx.options.get("max_words", 5))
         self.min_ratio = float(ctx.options.get("min_similarity", 0.6))
-        self.counts: Counter[bytes] = Counter()
+        self.log = DigestLog()
+        self.repeated: set[bytes] | None = None
         self.groups: dict[bytes, tuple[str, list[Member]]] = {}
 
     def observe(self, ex: Example) -> None:
         if _answered(ex) and (key := prompt_key(ex)):
-            self.counts[_key_digest(key)] += 1
+            self.log.add(digest(key))
 
     def record(self, ex: Example) -> Iterable[Hit]:
-        if _answered(ex) and (key := prompt_key(ex)) and self.counts[digest := _key_digest(key)] > 1:
-            prompt, members = self.groups.setdefault(digest, (_shown(ex.prompt, 60), []))
+        if self.repeated is None:
+            self.repeated, self.log = self.log.repeated(), DigestLog()
+        if _answered(ex) and (key := prompt_key(ex)) and (d := digest(key)) in self.repeated:
+            prompt, members = self.groups.setdefault(d, (_shown(ex.prompt, 60), []))
             members.append(Member.of(ex, self.max_words))
         return ()
 
@@ -508,6 +506,4 @@ def mismatched_pair(ctx: CheckContext) -> RecordCheck:
     """One hit per record whose response is much closer to another record's
     prompt than to its own, and whose own prompt/response cosine is low for
     the dataset (robust z at or below ``-z``)."""
-    from tuneahead_lint.checks.dataset import FeatureIndexed
-
     return FeatureIndexed(ctx, _mismatch_refs, _mismatch_hits)

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tuneahead_lint.checks import CheckContext, check, streamed
-from tuneahead_lint.checks.stream import OnePass
+from tuneahead_lint.checks.stream import DigestLog, FeatureIndexed, digest
 from tuneahead_lint.types import Example, Hit, text_hash
 
 Ref = tuple[str, int]
@@ -63,26 +63,6 @@ def _content_key(record_hashes: Iterable[str]) -> str:
 
 def _record_key(e: Example) -> str:
     return _content_key([text_hash(e.prompt, e.response)])
-
-
-class FeatureIndexed(OnePass):
-    """A feature check as a stream: while the records pass it keeps the
-    record numbers of the places the features name (``refs``), then turns
-    the features into hits with them (``hits(index, ctx)``)."""
-
-    def __init__(self, ctx: CheckContext, refs: Callable[[Any], Iterable[Ref]],
-                 hits: Callable[[dict, CheckContext], Iterable[Hit]]) -> None:
-        self.ctx, self.hits = ctx, hits
-        self.wanted = set(refs(ctx.features)) if ctx.features is not None else set()
-        self.index: dict[tuple[str, int, str], list[int]] = {}
-
-    def record(self, e: Example) -> Iterable[Hit]:
-        if e.ok and (e.path, e.line) in self.wanted:
-            self.index.setdefault((e.path, e.line, text_hash(e.prompt, e.response)), []).append(e.index + 1)
-        return ()
-
-    def finish(self) -> Iterable[Hit]:
-        return self.hits(self.index, self.ctx) if self.ctx.features is not None else ()
 
 
 def _cluster_refs(features: Any) -> Iterator[Ref]:
@@ -139,38 +119,40 @@ def embedding_outliers(ctx: CheckContext) -> FeatureIndexed:
 
 
 def _instruction(e: Example) -> bytes:
-    """16-byte digest of the record's instruction key (first prompt line)."""
+    """Digest of the record's instruction key (first prompt line)."""
     from tuneahead_lint.features.static.lexical import instruction_key
 
-    return hashlib.blake2b(instruction_key(e.prompt).encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    return digest(instruction_key(e.prompt))
 
 
 @streamed("constant_instruction")
 class ConstantInstruction:
     """One hit when one instruction (first prompt line) starts too many
-    records. The first pass counts instruction digests; the second keeps the
-    places of the records that open with the most common one."""
+    records. The first pass logs instruction digests (16 bytes a record);
+    the second keeps the places of the records that open with the most
+    common one."""
 
     passes = 2
 
     def __init__(self, ctx: CheckContext) -> None:
         self.min_records = int(ctx.options.get("min_records", 20))
         self.limit = float(ctx.options.get("max_share", 0.5))
-        self.counts: Counter[bytes] = Counter()
+        self.log = DigestLog()
+        self.valid = 0
         self.top: bytes | None = None
         self.text = ""
         self.group: list[tuple[str, int, int]] = []
 
     def observe(self, e: Example) -> None:
         if e.ok:
-            self.counts[_instruction(e)] += 1
+            self.log.add(_instruction(e))
 
     def _wanted(self) -> bytes | None:
         """The most common digest when it is over the limit (else None)."""
-        valid = self.counts.total()
-        if self.top is None and valid >= self.min_records:
-            top, n = self.counts.most_common(1)[0]
-            self.top = top if n / valid > self.limit else b""
+        if self.top is None:
+            self.valid, found = len(self.log), self.log.most_common()
+            over = found is not None and self.valid >= self.min_records and found[1] / self.valid > self.limit
+            self.top, self.log = (found[0] if over else b""), DigestLog()
         return self.top or None
 
     def record(self, e: Example) -> Iterable[Hit]:
@@ -184,7 +166,7 @@ class ConstantInstruction:
     def finish(self) -> Iterator[Hit]:
         if not self.group:
             return
-        valid, top = self.counts.total(), self.text
+        valid, top = self.valid, self.text
         path, lines, related = _place([(p, line) for p, line, _ in self.group])
         shown = top if len(top) <= 60 else top[:57] + "..."
         yield Hit(path, lines, evidence=(

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from tuneahead_lint.checks import CheckContext, check, streamed
-from tuneahead_lint.checks.stream import CHUNK, OnePass
+from tuneahead_lint.checks.stream import CHUNK, DigestLog, OnePass
 from tuneahead_lint.patterns import compile_any
 from tuneahead_lint.types import KNOWN_ROLES, Example, Hit, text_hash
 
@@ -166,23 +166,36 @@ def normalise(text: str) -> str:
 
 
 @streamed("exact_duplicate")
-class ExactDuplicate(OnePass):
+class ExactDuplicate:
     """Records whose normalised turns are identical to an earlier record's.
 
     The first occurrence (in input order) is kept; every later copy is one hit
-    anchored at its own line that names the kept partner. Keeps a 16-byte
-    digest and the place of each distinct record."""
+    anchored at its own line that names the kept partner. The first pass
+    logs a 16-byte digest per record; the second keeps the places of the
+    records whose digest repeats."""
+
+    passes = 2
 
     def __init__(self, ctx: CheckContext) -> None:
+        self.log = DigestLog()
+        self.repeated: set[bytes] | None = None
+        self.seen = 0
         self.first: dict[bytes, Ref] = {}
         self.groups: dict[bytes, tuple[str, list[Ref]]] = {}
 
-    def record(self, ex: Example) -> Iterable[Hit]:
+    def observe(self, ex: Example) -> None:
         if ex.ok:
-            key = text_hash(*(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns))
-            short = bytes.fromhex(key[:32])
+            self.log.add(bytes.fromhex(_key(ex)[:32]))
+
+    def record(self, ex: Example) -> Iterable[Hit]:
+        if self.repeated is None:
+            self.repeated = self.log.repeated()
+        if not ex.ok:
+            return ()
+        short, self.seen = self.log.at(self.seen), self.seen + 1
+        if short in self.repeated:
             if short in self.first:
-                self.groups.setdefault(short, (key, []))[1].append(_ref(ex))
+                self.groups.setdefault(short, (_key(ex), []))[1].append(_ref(ex))
             else:
                 self.first[short] = _ref(ex)
         return ()
@@ -199,6 +212,11 @@ class ExactDuplicate(OnePass):
                            ("copies", len(dups) + 1)),
                           key=f"dup:{key}", related=related,
                           records=(ex[2] + 1, keep[2] + 1) if same else (ex[2] + 1,))
+
+
+def _key(ex: Example) -> str:
+    """sha256 of the record's normalised turns (the key of exact duplicates)."""
+    return text_hash(*(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns))
 
 
 def _place(target: Ref, seen_from: Ref) -> str:
