@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from tuneahead_lint.checks import load_all
+from tuneahead_lint.checks.catalog import load_all
 from tuneahead_lint.config import config_schema
 from tuneahead_lint.ruleset.registry import load_rules
 

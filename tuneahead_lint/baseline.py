@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tuneahead_lint.reporters._common import per_record
+from tuneahead_lint.reporters import per_record
 from tuneahead_lint.types import Finding, Report
 
 

@@ -91,6 +91,29 @@ def cache_root() -> Path:
     return root
 
 
+def model_id(spec: str | None) -> str:
+    """The base model's identity in every cache key (features and probe).
+
+    Its name plus, for local files, the names, sizes and mtimes of the model
+    directory's files (or of the GGUF file): a model re-saved in place gets a
+    new id. A hub id is its name."""
+    found = resolve(spec)
+    if not os.path.isdir(found.source):
+        return found.name
+    stamp = sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
+                   for e in os.scandir(found.source)
+                   if e.is_file() and found.gguf_file in (None, e.name))
+    return f"{found.name}@{_digest({'files': stamp})[:16]}"
+
+
+def _digest(parts: dict) -> str:
+    import hashlib
+    import json
+
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
 def default_device() -> str:
     import torch
 

@@ -42,10 +42,6 @@ def cli() -> None:
     quiet_third_party()
 
 
-def _csv(value: str | None) -> list[str] | None:
-    return [v.strip() for v in value.split(",") if v.strip()] if value else None
-
-
 @cli.command("lint")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-f", "--format", "out_format",
@@ -94,13 +90,13 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
              eval_sets: tuple[str, ...], color: bool | None, show_all: bool = False,
              baseline: str | None = None, write_baseline: str | None = None) -> None:
     """Lint PATHS (files or directories of .jsonl/.json/.gz/.parquet)."""
-    from tuneahead_lint.config import with_eval_sets
+    from tuneahead_lint.config import config_for_run
     from tuneahead_lint.pipeline import LintOptions, lint
     from tuneahead_lint.reporters import Format, render
     from tuneahead_lint.ruleset.registry import load_rules
 
     rules = load_rules()
-    config = with_eval_sets(_load_config(config_file, paths, rules, select, ignore), eval_sets)
+    config = config_for_run(config_file, paths, rules, select, ignore, eval_sets)
     probe_params = {k: v for k, v in (("steps", probe_steps), ("lr", lr),
                                        ("batch_size", batch_size), ("lora_r", lora_r),
                                        ("lora_alpha", lora_alpha), ("max_len", max_len)) if v is not None}
@@ -185,21 +181,6 @@ def exit_code(report, fail_on: str) -> int:
 
     floor = Severity(fail_on).rank
     return EXIT_FINDINGS if any(f.severity.rank >= floor for f in report.findings) else EXIT_OK
-
-
-def _load_config(config_file, paths, rules, select, ignore):
-    from tuneahead_lint.config import Config, find_config, load_config
-
-    found = config_file or (find_config(paths[0]) if paths else None)
-    config = load_config(found, rules)
-    extra = {k: v for k, v in (("select", _csv(select)), ("ignore", _csv(ignore))) if v}
-    if extra:
-        from tuneahead_lint.config import validate
-
-        data = {**config.data, **extra}
-        validate(data, rules, "command line")
-        config = Config(config.path, data)
-    return config
 
 
 @cli.command("rules")

@@ -129,6 +129,25 @@ class Config:
         return False
 
 
+def config_for_run(config_file: str | None, paths: Sequence[str], rules: Sequence[Rule],
+                   select: str | None = None, ignore: str | None = None, eval_sets: Sequence[str] = ()) -> Config:
+    """The config of a ``lint`` or ``fix`` run: ``--config`` or the file found
+    from the first path, with ``--select``/``--ignore`` (comma lists, validated
+    like the file) and ``--eval-set`` paths on top."""
+    found = config_file or (find_config(paths[0]) if paths else None)
+    config = load_config(found, rules)
+    extra = {k: v for k, v in (("select", _csv(select)), ("ignore", _csv(ignore))) if v}
+    if extra:
+        data = {**config.data, **extra}
+        validate(data, rules, "command line")
+        config = Config(config.path, data)
+    return with_eval_sets(config, eval_sets)
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
 def with_eval_sets(config: Config, given: Sequence[str] = ()) -> Config:
     """``config`` with TA119's ``eval_sets`` resolved against the config
     file's folder and the command line's ``--eval-set`` paths appended.

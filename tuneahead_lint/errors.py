@@ -26,6 +26,10 @@ class BaseModelError(UserError, RuntimeError):
     """The base model could not be found or loaded."""
 
 
+class EmbedderError(RuntimeError):
+    """The embedder could not be found or loaded (exit code 2)."""
+
+
 class OutputError(UserError):
     """A destination that cannot be used or written."""
 

@@ -71,7 +71,7 @@ def test_int8_close_to_fp32_on_real_texts() -> None:
 def test_perplexity_token_ids_match_transformers_tokenizer() -> None:
     from tuneahead_lint.basemodel import load_tokenizer
     from tuneahead_lint.features import FeatureConfig
-    from tuneahead_lint.features.static.perplexity import _token_ids
+    from tuneahead_lint.features.scoring import _token_ids
 
     recs = records("alpaca_120.jsonl")
     texts = [f"{r['instruction']}\n\n{r['output']}" for r in recs]

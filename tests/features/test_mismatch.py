@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tuneahead_lint.checks import CheckContext, load_all
+from tuneahead_lint.checks import CheckContext
+from tuneahead_lint.checks.catalog import load_all
 from tuneahead_lint.ruleset.registry import find_rule
 
 features = pytest.importorskip("tuneahead_lint.features")

@@ -62,14 +62,14 @@ def test_result_json_round_trip(tiny_runs):
 def test_cache_key_changes_with_hyperparameters_and_data(examples, tiny_cfg):
     import dataclasses
 
-    from tuneahead_lint.probe import _key
+    from tuneahead_lint.probe.run import cache_key
 
     cfg = tiny_cfg.resolved()
-    base = _key("probe", examples, cfg)
-    assert base == _key("probe", examples, cfg)
-    assert base != _key("probe", examples, dataclasses.replace(cfg, lr=1e-4))
-    assert base != _key("probe", examples, dataclasses.replace(cfg, steps=4))
-    assert base != _key("probe", examples[1:], cfg)
+    base = cache_key("probe", examples, cfg)
+    assert base == cache_key("probe", examples, cfg)
+    assert base != cache_key("probe", examples, dataclasses.replace(cfg, lr=1e-4))
+    assert base != cache_key("probe", examples, dataclasses.replace(cfg, steps=4))
+    assert base != cache_key("probe", examples[1:], cfg)
 
 
 def test_defaults_follow_the_device():

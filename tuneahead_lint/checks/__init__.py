@@ -2,7 +2,8 @@
 
 A check is ``fn(examples, ctx) -> Iterable[Hit]``: it sees the whole dataset
 (a sequence of :class:`~tuneahead_lint.types.Example`) and the rule's merged
-options in ``ctx.options``. Register with :func:`check`.
+options in ``ctx.options``. Register with :func:`check`;
+:func:`tuneahead_lint.checks.catalog.load_all` imports every check module.
 
 Record checks also stream (:mod:`.stream`): ``STREAMS[name](ctx)`` is a
 :class:`~.stream.RecordCheck` fed one record at a time. Register a function
@@ -60,19 +61,3 @@ def streamed(name: str) -> Callable[[StreamFactory], StreamFactory]:
         STREAMS[name] = factory
         return factory
     return register
-
-
-def load_all() -> Mapping[str, CheckFn]:
-    """Import every check module so that all checks are registered."""
-    from tuneahead_lint.checks import (  # noqa: F401
-        consistency as _consistency,
-        contamination as _contamination,
-        dataset as _dataset,
-        input as _input,
-        language as _language,
-        pii as _pii,
-        probe as _probe,
-        record as _record,
-        text as _text,
-    )
-    return CHECKS

@@ -125,7 +125,7 @@ class TokenBudget(OnePass):
             yield from _grouped(self.found[part], make)
 
 
-_LEAK_PATTERNS = [
+LEAK_PATTERNS = [
     r"<\|endoftext\|>", r"<\|im_start\|>", r"<\|im_end\|>", r"<\|eot_id\|>",
     r"<\|start_header_id\|>", r"<\|(?:user|assistant|system|end)\|>", r"</s>", r"<s>",
     r"\[/?INST\]", r"<<SYS>>", r"^#{2,4} ?(?:Instruction|Response|Input)s?:",
@@ -139,7 +139,7 @@ class TemplateLeak(OnePass):
     per file, marker and role, listing every record where it occurs."""
 
     def __init__(self, ctx: CheckContext) -> None:
-        patterns = list(ctx.options.get("patterns") or _LEAK_PATTERNS)
+        patterns = list(ctx.options.get("patterns") or LEAK_PATTERNS)
         self.rx = compile_any(patterns)  # RE2: linear time, patterns come from the config
         self.found: dict[tuple, list] = defaultdict(list)
 

@@ -17,13 +17,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
+from tuneahead_lint.features.config import FeatureConfig
 from tuneahead_lint.features.corpus import Corpus
-from tuneahead_lint.features.embed.index import EXACT_MAX
 from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
 from tuneahead_lint.types import Example, Measure
+
+__all__ = ["FEATURES", "FEATURE_NAMES", "DupCluster", "FeatureConfig", "FeatureResult", "Mismatch",
+           "Outlier", "compute_features"]
 
 REQUIREMENTS = frozenset({"records", "tokenizer", "embeddings", "base_model"})
 
@@ -85,64 +87,6 @@ FEATURES: tuple[FeatureSpec, ...] = (
 )
 
 FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in FEATURES)
-
-
-@dataclass(frozen=True, slots=True)
-class FeatureConfig:
-    """Parameters of a feature run. Every field that changes a cached number
-    is part of its cache key, so a changed setting never reads stale values.
-
-    :param base_model: ``--base-model`` (HF id, folder or .gguf); ``None``:
-        the embedded SmolLM2-135M-Instruct. Tokenizer and perplexity.
-    :param embedder: ``--embedder``; ``None``: packaged all-MiniLM-L6-v2.
-    :param seed: seeds the perplexity sample and the IVF k-means.
-    :param ppl_sample: records scored for perplexity (seeded sample).
-    :param ppl_max_tokens: base-model tokens scored per record.
-    :param dup_threshold: cosine for near-duplicates (TA201 min_similarity).
-    :param outlier_sigma: z / robust-z limit for the outlier ratios and evidence.
-    :param outlier_k: neighbour whose distance scores the outlier evidence
-        (TA202, fix): above the size of any junk cluster to be caught.
-    :param exact_max: records up to which near-duplicate search is exact.
-    :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
-    :param embed_max_tokens: word pieces embedded per prompt/response.
-    :param embed_backend: ``auto`` (torch on CUDA, fp32 ``onnx`` on CPU),
-        ``torch``, ``onnx`` (fp32, same vectors as torch) or ``onnx-int8``;
-        fp32 and int8 vectors are cached under different keys.
-    :param device: ``cuda``/``cpu``; ``None``: CUDA when present.
-    :param cache_dir: feature cache folder; ``None``: the tool's cache root.
-    :param use_cache: ``False`` computes everything afresh and stores nothing.
-    :param skip: requirements not to compute (e.g. ``{"base_model"}``):
-        their features are NaN with the reason in ``detail``.
-    :param progress: print each stage to stderr as it starts."""
-
-    base_model: str | None = None
-    embedder: str | None = None
-    seed: int = 0
-    ppl_sample: int = 64
-    ppl_max_tokens: int = 128
-    dup_threshold: float = 0.95
-    outlier_sigma: float = 3.0
-    outlier_k: int = 10
-    exact_max: int = EXACT_MAX
-    ivf_assign: int = 2
-    embed_max_tokens: int = 128
-    embed_backend: str = "auto"
-    reference_lang: str = "en"
-    device: str | None = None
-    cache_dir: str | None = None
-    use_cache: bool = True
-    skip: frozenset[str] = frozenset()
-    progress: bool = False
-
-    def cache_path(self) -> Path | None:
-        """Folder of the feature cache, ``None`` when caching is off."""
-        if not self.use_cache:
-            return None
-        if self.cache_dir:
-            return Path(self.cache_dir)
-        from tuneahead_lint.basemodel import cache_root
-
-        return cache_root()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tuneahead_lint import progress
+from tuneahead_lint.basemodel import model_id
 from tuneahead_lint.types import Example, text_hash
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from tuneahead_lint.features import FeatureConfig
+    from tuneahead_lint.features.config import FeatureConfig
     from tuneahead_lint.features.embed.index import Cluster, Pairs
 
 WORD = re.compile(r"\w+")
@@ -103,7 +104,7 @@ class Corpus:
         from tuneahead_lint.cache import VectorCache, cached_values, namespace
 
         with self.stage("tokenize"):
-            ns = namespace("tokens", {"model": base_model_id(self.cfg.base_model)})
+            ns = namespace("tokens", {"model": model_id(self.cfg.base_model)})
             cache = VectorCache(self.cfg.cache_path(), ns, dtype="int64")
             try:
                 values, _ = cached_values(self.prompts + self.responses, cache, self._count_tokens)
@@ -218,7 +219,7 @@ class Corpus:
     @cached_property
     def perplexity(self) -> np.ndarray:
         """Per-token perplexity of each sampled record under the base model."""
-        from tuneahead_lint.features.static.perplexity import record_perplexities
+        from tuneahead_lint.features.scoring import record_perplexities
 
         rows = self.sample_rows
         self.samples["reference_ppl"] = len(rows)
@@ -227,19 +228,6 @@ class Corpus:
             ppl, info = record_perplexities(texts, self.cfg)
             self.stats["perplexity"] = info
             return ppl
-
-
-def base_model_id(spec_str: str | None) -> str:
-    """Stable id of the base model for cache keys (GGUF: name, file, size)."""
-    import os
-
-    from tuneahead_lint.basemodel import resolve
-
-    spec = resolve(spec_str)
-    if spec.gguf_file:
-        st = os.stat(os.path.join(spec.source, spec.gguf_file))
-        return f"{spec.name}:{spec.gguf_file}:{st.st_size}"
-    return spec.name
 
 
 def _ppl_text(prompt: str, response: str) -> str:

@@ -26,8 +26,9 @@ from typing import Any
 from tuneahead_lint.atomic import is_special
 from tuneahead_lint.config import Config
 from tuneahead_lint.fix.hparams import BASE_LR, HyperSuggestion, predictor_query, suggest
-from tuneahead_lint.fix.plan import Action, FixOptions, FixPlan, plan_fix
+from tuneahead_lint.fix.plan import FixPlan, plan_fix
 from tuneahead_lint.fix.source import SourceFile, load
+from tuneahead_lint.fix.state import Action, FixOptions
 from tuneahead_lint.fix.write import (OutputError, backup_blocks, backup_path, destinations,
                                       render, replace_in_place, write_bytes_atomic)
 from tuneahead_lint.ruleset.registry import Rule

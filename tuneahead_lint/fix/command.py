@@ -12,7 +12,7 @@ def fix_command(paths: tuple[str, ...], output: str | None, in_place: bool, dry_
                 log: str | None, config_file: str | None, **remedies: Any) -> None:
     """Run fix, print the removal log (unless ``--log``) and the summary."""
     from tuneahead_lint.atomic import encodable, write_atomic
-    from tuneahead_lint.cli import _load_config
+    from tuneahead_lint.config import config_for_run
     from tuneahead_lint.errors import UserError
     from tuneahead_lint.fix import OutputError, run_fix
     from tuneahead_lint.fix.log import render, render_text
@@ -23,10 +23,8 @@ def fix_command(paths: tuple[str, ...], output: str | None, in_place: bool, dry_
 
     if in_place and output:
         raise UserError("--in-place and -o/--output cannot be combined")
-    from tuneahead_lint.config import with_eval_sets
-
     rules = load_rules()
-    config = with_eval_sets(_load_config(config_file, paths, rules, None, None), remedies.pop("eval_sets", ()))
+    config = config_for_run(config_file, paths, rules, eval_sets=remedies.pop("eval_sets", ()))
     opts = _options(config, rules, find_rule, remedies)
     try:
         result = run_fix(list(paths), opts, config, rules, output=output, in_place=in_place,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from tuneahead_lint.fix.plan import Action
+from tuneahead_lint.fix.state import Action
 
 
 def render_jsonl(actions: Sequence[Action]) -> str:

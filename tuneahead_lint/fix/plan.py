@@ -33,76 +33,24 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from tuneahead_lint.checks import CHECKS, CheckContext, load_all
+from tuneahead_lint.checks import CHECKS, CheckContext
+from tuneahead_lint.checks.catalog import load_all
 from tuneahead_lint.checks.record import normalise
 from tuneahead_lint.fix.source import SourceFile
+from tuneahead_lint.fix.state import DROP, REDACT, REPAIR, STRIP, Action, FixOptions, Key, State, place, rule_ref
 from tuneahead_lint.fix.strip import leaks, markup, strip_record
 from tuneahead_lint.ruleset.registry import Rule, find_rule
 from tuneahead_lint.types import Example, Hit, text_hash
 
-Key = tuple[str, int]  # (path, 0-based record index)
-DROP, STRIP, REPAIR, REDACT = "drop", "strip", "repair", "redact"
 # rules whose records fix drops, in this order (the first that flags a record is named)
 CONTENT_RULES = ("secret", "pii", "encoded-blob", "markup-boilerplate", "gibberish", "off-language",
                  "language-mismatch", "script-mismatch", "refusal", "repetitive-responses")
-NEAR_DUPLICATES, OUTLIERS = "near-duplicates", "embedding-outliers"
 # fix drops only clear loops: structured answers (truth tables, regexes, scores,
 # HTML tables) repeat up to ~77% of their 3-grams in the shared sets, decoding loops 88-98%
 DROP_AT_LEAST = {"repetitive-responses": {"max_repetition": 0.8, "max_repetition_code": 0.9}}
-
-
-@dataclass(frozen=True)
-class FixOptions:
-    """Which remedies run, with their thresholds (CLI defaults)."""
-
-    exact_dedup: bool = True
-    semantic_dedup: bool = True
-    dedup_threshold: float = 0.95  # cosine similarity, SemDeDup's 0.95
-    outliers: bool = True
-    outlier_sigma: float = 3.0  # limit on the outlier score
-    outlier_method: str = "sigma"  # "sigma": z-score (the paper); "robust": median/MAD
-    outlier_k: int = 10  # neighbour whose cosine distance is the outlier score
-    mismatched: bool = False  # TA207 (opt-in): responses that answer another record's prompt
-    drop_empty: bool = True  # empty responses/prompts and broken records
-    strip_templates: bool = True
-    fast: bool = False  # record-level remedies only: no embeddings
-    input_format: str | None = None
-    embedder: str | None = None
-    leak_patterns: tuple[str, ...] = ()  # TA105 ``patterns`` option; () = built-in
-    content: bool = True  # drop what the CONTENT_RULES flag
-    repair_mojibake: bool = True  # TA115
-    redact_pii: bool = False  # TA113: placeholders ([EMAIL] ...) instead of dropping
-    drop_flagged: bool = True  # TA117 conflicting, TA118 truncated, TA119 contaminated
-    rule_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # rule id -> config options
-    disabled: frozenset[str] = frozenset()  # rule ids the config turns off
-
-    @property
-    def semantic(self) -> bool:
-        return not self.fast and (self.semantic_dedup or self.outliers or self.mismatched)
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """One line of the removal log."""
-
-    path: str
-    line: int
-    record: int  # 1-based record number in the file
-    action: str  # DROP | STRIP | REPAIR | REDACT
-    rule_id: str
-    rule_name: str
-    detail: str
-
-    @property
-    def reason(self) -> str:
-        return f"{self.rule_id} {self.rule_name}".strip()
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "line": self.line, "record": self.record,
-                "action": self.action, "reason": self.reason, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -135,33 +83,11 @@ class FixPlan:
         return out
 
 
-@dataclass
-class _State:
-    """Working set of the planner: the records still kept, with their current turns."""
-
-    files: Sequence[SourceFile]
-    opts: FixOptions
-    rules: Sequence[Rule]
-    alive: dict[Key, Example] = field(default_factory=dict)
-    actions: dict[Key, Action] = field(default_factory=dict)
-    values: dict[Key, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def drop(self, ex: Example, rule: tuple[str, str], detail: str) -> None:
-        key = (ex.path, ex.index)
-        if key in self.values:
-            before = self.actions.get(key)
-            detail += f" (after the {before.action} of {before.reason})" if before else ""
-            del self.values[key]
-        self.actions[key] = Action(ex.path, ex.line, ex.index + 1, DROP, *rule, detail)
-        self.alive.pop(key, None)
-
-
 def plan_fix(files: Sequence[SourceFile], opts: FixOptions,
              rules: Sequence[Rule], progress: Any = None) -> FixPlan:
     """The :class:`FixPlan` for ``files`` (read by :func:`~.source.load`)."""
     load_all()
-    state = _State(files, opts, rules)
+    state = State(files, opts, rules)
     for file in files:
         for r in file.records:
             if r.example.ok:
@@ -193,13 +119,8 @@ def plan_fix(files: Sequence[SourceFile], opts: FixOptions,
     return FixPlan(tuple(files), tuple(actions), dict(state.values), tuple(state.notes), source)
 
 
-def rule_ref(rules: Sequence[Rule], key: str) -> tuple[str, str]:
-    """(id, name) of the rule called ``key`` (id, name or alias); ('', key) if none."""
-    rule = find_rule(key, tuple(rules))
-    return (rule.id, rule.name) if rule else ("", key)
 
-
-def _broken(state: _State) -> None:
+def _broken(state: State) -> None:
     """Drop records the readers could not turn into turns (TA0xx, first rule wins)."""
     broken = [r.example for f in state.files for r in f.records if not r.example.ok]
     if not broken or not state.opts.drop_empty:
@@ -240,7 +161,7 @@ def finding_message(rule: Rule, hit: Hit) -> str:
         return ", ".join(f"{k}={v}" for k, v in hit.evidence)
 
 
-def _strip(state: _State) -> None:
+def _strip(state: State) -> None:
     m = markup(state.opts.leak_patterns)
     rule = rule_ref(state.rules, "template-leak")
     files = {f.path: f for f in state.files}
@@ -262,7 +183,7 @@ def _strip(state: _State) -> None:
                                     "removed " + ", ".join(repr(m) for m in markers))
 
 
-def _empty(state: _State) -> None:
+def _empty(state: State) -> None:
     for name in ("empty-response", "empty-prompt"):
         rule = find_rule(name, tuple(state.rules))
         if rule is None or rule.check is None:
@@ -278,7 +199,7 @@ def duplicate_key(ex: Example) -> str:
     return text_hash(*(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns))
 
 
-def _exact(state: _State) -> None:
+def _exact(state: State) -> None:
     rule = rule_ref(state.rules, "exact-duplicate")
     first: dict[str, Example] = {}
     for ex in list(state.alive.values()):
@@ -289,19 +210,12 @@ def _exact(state: _State) -> None:
             first[key] = ex
 
 
-def place(target: Example, seen_from: Example) -> str:
-    """How to name ``target`` in a message about ``seen_from``: its line, or
-    its record number when the line does not identify it (one-line arrays)."""
-    where = f"line {target.line}" if target.line != seen_from.line else f"record {target.index + 1}"
-    return where if target.path == seen_from.path else f"{target.path}:{target.line} ({where})"
-
-
-def _enabled(state: _State, name: str) -> Rule | None:
+def _enabled(state: State, name: str) -> Rule | None:
     rule = find_rule(name, tuple(state.rules))
     return rule if rule is not None and rule.check and rule.id not in state.opts.disabled else None
 
 
-def _value(state: _State, ex: Example) -> Any:
+def _value(state: State, ex: Example) -> Any:
     """The record's current decoded value (after earlier changes)."""
     key = (ex.path, ex.index)
     if key in state.values:
@@ -310,7 +224,7 @@ def _value(state: _State, ex: Example) -> Any:
     return piece.value if piece.decoded else json.loads(piece.raw)
 
 
-def _rewrite(state: _State, ex: Example, fn: Callable[[str], str]) -> Example | None:
+def _rewrite(state: State, ex: Example, fn: Callable[[str], str]) -> Example | None:
     """Apply ``fn`` to every string of the record; its new turns, or None if
     they did not change (the record is then left alone)."""
     from tuneahead_lint.fix.strip import map_strings
@@ -326,7 +240,7 @@ def _rewrite(state: _State, ex: Example, fn: Callable[[str], str]) -> Example | 
     return state.alive[key]
 
 
-def _repair(state: _State) -> None:
+def _repair(state: State) -> None:
     """TA115: ftfy's encoding repair on the strings that show mojibake."""
     from ftfy import fix_encoding
 
@@ -343,7 +257,7 @@ def _repair(state: _State) -> None:
                 f"{evidence['text']!r} -> {evidence['repair']!r}")
 
 
-def _drop_flagged(state: _State, names: Sequence[str],
+def _drop_flagged(state: State, names: Sequence[str],
                   records_of: Callable[..., Iterator[tuple[Example, Hit]]]) -> None:
     """Drop the records the rules ``names`` flag, the first rule in that order
     named (PII redacted instead with ``redact_pii``); ``records_of(rule,
@@ -370,7 +284,7 @@ def _drop_options(rule: Rule, options: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _redact(state: _State, ex: Example, rule: Rule, options: Mapping[str, Any]) -> bool:
+def _redact(state: State, ex: Example, rule: Rule, options: Mapping[str, Any]) -> bool:
     """Replace the record's PII by typed placeholders; False if that failed."""
     from tuneahead_lint.checks.pii import find_pii, redact
 

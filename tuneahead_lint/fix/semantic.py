@@ -25,12 +25,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tuneahead_lint.errors import EmbedderError
+from tuneahead_lint.fix.state import NEAR_DUPLICATES, OUTLIERS, Key, State, place, rule_ref
 from tuneahead_lint.types import Example, text_hash
-
-if TYPE_CHECKING:
-    from tuneahead_lint.fix.plan import Key, _State
 
 
 class SemanticUnavailable(RuntimeError):
@@ -41,7 +40,7 @@ class EmbedderUnavailable(RuntimeError):
     """The embedder asked for cannot be loaded (a one-line error, exit 2)."""
 
 
-def apply_semantic(state: _State, progress: Any = None) -> str:
+def apply_semantic(state: State, progress: Any = None) -> str:
     """Drop near-duplicates and outliers from ``state``; returns what computed them."""
     opts = state.opts
     examples = list(state.alive.values())
@@ -66,7 +65,6 @@ def feature_evidence(examples: Sequence[Example], opts: Any, progress: Any = Non
     :class:`EmbedderUnavailable`."""
     try:
         from tuneahead_lint.features import FeatureConfig, compute_features
-        from tuneahead_lint.features.embed.embedder import EmbedderError
     except ImportError as exc:
         raise SemanticUnavailable(f"dataset features are not installed: {exc}") from None
     cfg = FeatureConfig(embedder=opts.embedder, dup_threshold=opts.dedup_threshold,
@@ -97,9 +95,7 @@ class RefIndex:
         return None
 
 
-def _drop_clusters(state: _State, clusters: Sequence[Any], refs: RefIndex) -> None:
-    from tuneahead_lint.fix.plan import NEAR_DUPLICATES, place, rule_ref
-
+def _drop_clusters(state: State, clusters: Sequence[Any], refs: RefIndex) -> None:
     rule = rule_ref(state.rules, NEAR_DUPLICATES)
     threshold = state.opts.dedup_threshold
     for c in clusters:
@@ -120,9 +116,7 @@ def _drop_clusters(state: _State, clusters: Sequence[Any], refs: RefIndex) -> No
                                  f"{len(members)}, >= {threshold:g})")
 
 
-def _drop_outliers(state: _State, outliers: Sequence[Any], refs: RefIndex) -> None:
-    from tuneahead_lint.fix.plan import OUTLIERS, rule_ref
-
+def _drop_outliers(state: State, outliers: Sequence[Any], refs: RefIndex) -> None:
     rule = rule_ref(state.rules, OUTLIERS)
     limit, method = state.opts.outlier_sigma, state.opts.outlier_method
     taken: set[Key] = set()
@@ -139,10 +133,9 @@ def _drop_outliers(state: _State, outliers: Sequence[Any], refs: RefIndex) -> No
                                  f"to its {state.opts.outlier_k}th nearest record; {other})")
 
 
-def _drop_mismatched(state: _State, mismatches: Sequence[Any], refs: RefIndex) -> None:
+def _drop_mismatched(state: State, mismatches: Sequence[Any], refs: RefIndex) -> None:
     """Drop TA207 mismatched pairs (rule defaults: margin and z)."""
     from tuneahead_lint.checks.consistency import misplaced
-    from tuneahead_lint.fix.plan import rule_ref
     from tuneahead_lint.ruleset.registry import find_rule
 
     rule = find_rule("mismatched-pair", tuple(state.rules))

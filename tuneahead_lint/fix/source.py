@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 
 from tuneahead_lint.readers import InputError, path_problem, read
-from tuneahead_lint.readers.containers import (BOM, GZIP_MAGIC, Piece, _container, _inner_name,
-                                               _SafeStream, pieces)
+from tuneahead_lint.readers.containers import (BOM, GZIP_MAGIC, Piece, SafeStream, container_kind, inner_name,
+                                               pieces)
 from tuneahead_lint.readers.records import to_example
 from tuneahead_lint.types import Example
 
@@ -92,12 +92,12 @@ def load(path: str, fmt: str | None = None) -> SourceFile:
 def _decompressed(blob: bytes) -> bytes:
     """As much of a gzip stream as decompresses (a corrupt tail is reported
     by the readers as a broken record, and is not copied)."""
-    return b"".join(_SafeStream(gzip.GzipFile(fileobj=io.BytesIO(blob), mode="rb")).chunks())
+    return b"".join(SafeStream(gzip.GzipFile(fileobj=io.BytesIO(blob), mode="rb")).chunks())
 
 
 def _kind(text: bytes, path: str) -> str:
     skip = len(BOM) if text.startswith(BOM) else 0
-    return _container(text[skip:skip + 8192], _inner_name(os.fspath(path)))
+    return container_kind(text[skip:skip + 8192], inner_name(os.fspath(path)))
 
 
 def _check_offsets(path: str, text: bytes, records: tuple[Record, ...]) -> None:

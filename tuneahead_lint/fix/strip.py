@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tuneahead_lint.checks.record import _LEAK_PATTERNS
+from tuneahead_lint.checks.record import LEAK_PATTERNS
 from tuneahead_lint.patterns import compile_any, compile_pattern
 from tuneahead_lint.readers.formats import convert
 from tuneahead_lint.types import Turn
@@ -35,7 +35,7 @@ class Markup:
 
 def markup(patterns: Sequence[str] = ()) -> Markup:
     """:class:`Markup` for ``patterns`` (default: the check's built-in list)."""
-    pats = list(patterns or _LEAK_PATTERNS)
+    pats = list(patterns or LEAK_PATTERNS)
     return Markup(compile_any(pats), tuple(compile_pattern(p) for p in pats))
 
 

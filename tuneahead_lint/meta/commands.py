@@ -140,7 +140,7 @@ def features_cmd(store_path: str, feature_kinds: str, data_dir: str | None, prob
                  threads: int, device: str | None, limit: int | None) -> None:
     """Compute missing static/probe features of finished runs (rebuilds each variant from its recipe)."""
     from tuneahead_lint.meta.presets import PRESETS
-    from tuneahead_lint.meta.runner import WorkerConfig, _device, compute_feature_set, setup_worker
+    from tuneahead_lint.meta.runner import WorkerConfig, compute_feature_set, setup_worker, worker_device
     from tuneahead_lint.meta.spec import RunSpec
     from tuneahead_lint.meta.store import Store
     from tuneahead_lint.meta.variants import build_variant, default_data_dir
@@ -163,9 +163,10 @@ def features_cmd(store_path: str, feature_kinds: str, data_dir: str | None, prob
                                threads=threads, features=tuple(missing),
                                probe_steps=probe_steps or (p.probe_steps if p else 50),
                                probe_extra=p.probe_extra if p else ())
-            examples = build_variant(spec.recipe, cfg.data_dir)
+            examples = build_variant(spec.recipe, cfg.data_dir, spec.plan())
             for kind in missing:
-                k, status, values, secs, conf, detail = compute_feature_set(kind, spec, examples, cfg, _device(cfg))
+                k, status, values, secs, conf, detail = compute_feature_set(kind, spec, examples, cfg,
+                                                                            worker_device(cfg))
                 store.add_features(run_id, k, values, secs, conf, status, detail)
                 _echo(f"{run_id} {spec.recipe.label}: {kind} {status} ({len(values)} features, {secs:.0f}s)"
                       + (f": {detail}" if detail else ""))
@@ -238,7 +239,7 @@ def rebuild_cmd(run_id: str, store_path: str, output: str, data_dir: str | None)
         raise click.ClickException(f"{run_id}: {'no' if not hit else 'more than one'} run matches")
     spec = RunSpec.from_json(hit[0]["spec_json"])
     try:
-        examples = build_variant(spec.recipe, data_dir or default_data_dir())
+        examples = build_variant(spec.recipe, data_dir or default_data_dir(), spec.plan())
     except VariantError as exc:
         raise _fail(exc) from None
     write_jsonl(examples, output)

@@ -41,6 +41,14 @@ class HParams:
         steps = max(1, math.ceil(n_records * self.epochs / self.batch_size))
         return min(steps, self.max_steps) if self.max_steps else steps
 
+    def plan(self, n_records: int, seed: int) -> list[list[int]]:
+        """The trained-record selection: record indices of each optimizer
+        step's batch (``probe.data.batch_plan`` over :meth:`steps`). The
+        fine-tune trains by it and ``meta.variants`` places corruptions by it."""
+        from tuneahead_lint.probe.data import batch_plan
+
+        return batch_plan(n_records, self.steps(n_records), self.batch_size, seed)
+
     def to_json(self) -> str:
         d = asdict(self)
         d["betas"] = list(self.betas)
@@ -73,7 +81,7 @@ def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: i
     """Attach LoRA to ``model`` (in place), train, return ``(peft_model, FitResult)``."""
     import torch
 
-    from tuneahead_lint.probe.data import batch_plan, encode, usable
+    from tuneahead_lint.probe.data import encode, usable
     from tuneahead_lint.probe.lora import attach_lora, lora_params, train
 
     recs = usable(examples)
@@ -81,7 +89,7 @@ def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: i
         raise ValueError("no usable records (every response is empty)")
     encoded = [encode(tokenizer, ex, hp.max_len) for ex in recs]
     steps = hp.steps(len(encoded))
-    plan = batch_plan(len(encoded), steps, hp.batch_size, seed)
+    plan = hp.plan(len(encoded), seed)
     batches = [[encoded[i] for i in idx] for idx in plan]
     torch.manual_seed(seed)
     peft_model = attach_lora(model, hp)

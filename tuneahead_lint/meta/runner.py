@@ -95,7 +95,7 @@ def load_suite(eval_dir: str, suite: SuiteSpec):
     return {b: load_benchmark(b, eval_dir, suite.n_items or None) for b in suite.benchmarks}
 
 
-def _device(cfg: WorkerConfig) -> str:
+def worker_device(cfg: WorkerConfig) -> str:
     from tuneahead_lint.basemodel import default_device
 
     return cfg.device or default_device()
@@ -128,7 +128,7 @@ def baseline(base_model: str, suite: SuiteSpec, cfg: WorkerConfig) -> tuple[list
     from tuneahead_lint.basemodel import load_causal_lm
     from tuneahead_lint.meta.evalsuite import evaluate
 
-    device = _device(cfg)
+    device = worker_device(cfg)
     items = load_suite(cfg.eval_dir, suite)
     model, tok = load_causal_lm(base_model, device)
     t0 = time.perf_counter()
@@ -155,9 +155,9 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
     from tuneahead_lint.meta.variants import build_variant, source_digest
 
     setup_worker(cfg.threads)
-    device = _device(cfg)
+    device = worker_device(cfg)
     t_start = time.perf_counter()
-    examples = build_variant(spec.recipe, cfg.data_dir)
+    examples = build_variant(spec.recipe, cfg.data_dir, spec.plan())
     build_s = time.perf_counter() - t_start
     items = load_suite(cfg.eval_dir, spec.suite)
     model, tok = load_causal_lm(spec.base_model, device)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from tuneahead_lint.meta.finetune import HParams
-from tuneahead_lint.meta.variants import Recipe
+from tuneahead_lint.meta.variants import Recipe, Variant, build_tagged
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,15 @@ class RunSpec:
         return cls(Recipe.from_json(json.dumps(d["recipe"])), HParams.from_json(json.dumps(d["hparams"])),
                    int(d["seed"]), d["base_model"],
                    SuiteSpec(tuple(d["suite"]["benchmarks"]), int(d["suite"]["n_items"])))
+
+    def plan(self) -> list[list[int]]:
+        """Record indices of each training step (``HParams.plan`` of this run)."""
+        return self.hp.plan(self.recipe.size, self.seed)
+
+    def variant(self, data_dir: str | Path) -> Variant:
+        """The records this run trains on, each corruption placed so its share
+        among the trained records (:meth:`plan`) is its dose."""
+        return build_tagged(self.recipe, data_dir, self.plan())
 
     @property
     def run_id(self) -> str:

@@ -147,21 +147,21 @@ def _fit_groups(table, column: str | None) -> str | None:
 def card_cv(table, features, spec, params: dict[str, Any], groups: str | None, seed: int,
             repeats: int) -> dict[str, Any]:
     """Grouped 5-fold CV of this model and the mean, for the card."""
-    from tuneahead_lint.predict.evaluate import EvalConfig, evaluate
+    from tuneahead_lint.predict.evaluate import EvalConfig, Spread, evaluate
 
     ev = evaluate(table, features, spec, EvalConfig(split="group", folds=5, repeats=repeats, seed=seed,
                                                      group_column=groups, params=params,
                                                      methods=("tuneahead",)))
-    s = ev.summary()
+    s = ev.summary
     m = s["tuneahead"]
 
-    def val(key: str, row: dict = m) -> float:
-        return row[key]["mean"] if key in row else float("nan")
+    def val(key: str, row: dict[str, Spread] = m) -> float:
+        return row[key].mean if key in row else float("nan")
 
     return {"protocol": f"repeated group 5-fold by {groups or 'row (no group column)'}, {repeats} repeats ({len(ev.per_resample)} "
                         f"resamples), seed {seed}",
-            "rmse": val("rmse"), "rmse_se": m["rmse"]["se"], "rmse_mean": val("rmse", s["mean"]),
-            "skill": val("skill"), "skill_se": m["skill"]["se"], "coverage": val("coverage"),
+            "rmse": val("rmse"), "rmse_se": m["rmse"].se, "rmse_mean": val("rmse", s["mean"]),
+            "skill": val("skill"), "skill_se": m["skill"].se, "coverage": val("coverage"),
             "half_width_points": val("half_width"), "flagged": val("flagged"),
             "gate_accuracy": val("gate_accuracy"), "gate_decided": val("gate_decided"),
             "nogo_recall": val("nogo_recall"), "clear_runs": val("clear_runs"),
@@ -217,10 +217,11 @@ def eval_cmd(csv_path: str, target: str | None, feature_list: str | None, split:
              out_format: str, output: str | None, json_output: str | None, group_column: str | None,
              **lgb: Any) -> None:
     """Table 1 on META.csv under resampling: every method, mean ± SE, skill, coverage, gate."""
-    from tuneahead_lint.predict.evaluate import EvalConfig, evaluate, render_text
+    from tuneahead_lint.predict.evalreport import eval_json, render_text
+    from tuneahead_lint.predict.evaluate import EvalConfig, evaluate
     from tuneahead_lint.predict.table import PredictError
     from tuneahead_lint.predict.train import target_spec
-    from tuneahead_lint.reporters._serialize import dumps
+    from tuneahead_lint.reporters.serialize import dumps
 
     if folds == 1:
         raise click.BadParameter("1 fold leaves no training rows: use 2 or more, or 0 (leave one group out)",
@@ -237,7 +238,7 @@ def eval_cmd(csv_path: str, target: str | None, feature_list: str | None, split:
     except PredictError as exc:
         raise _fail(exc) from None
     doc = {"data": {"path": csv_path, "sha256": table.sha256, "rows": len(table)},
-           "features": list(features), "results": [ev.to_dict() for ev in evs]}
+           "features": list(features), "results": [eval_json(ev) for ev in evs]}
     text = (f"# Table 1 on {csv_path} ({len(table)} runs, {len(features)} features)\n\n"
             + "\n".join(render_text(ev, f"split: {ev.cfg.split}") for ev in evs))
     if json_output:

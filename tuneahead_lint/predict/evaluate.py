@@ -37,6 +37,9 @@ threshold (default: the base model's score): a run is no-go when its
 interval's upper end is below it, uncertain when the guard flags it, else
 go; its accuracy is measured on the test runs farther than one noise floor
 (the pooled seed SD) from the threshold, whose side is not a coin toss.
+
+This module computes (:func:`evaluate` returns an :class:`Evaluation`);
+:mod:`.evalreport` renders it as markdown and JSON.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from tuneahead_lint.predict.conformal import covered
+from tuneahead_lint.predict.metrics import metrics
 from tuneahead_lint.predict.predictor import Predictor, Target
 from tuneahead_lint.predict.splits import group_kfold, random_split
 from tuneahead_lint.predict.table import MetaTable, PredictError, feature_kind, target_values
@@ -61,25 +65,6 @@ POINT_METRICS = ("rmse", "skill", "r2", "pearson", "acc@1", "acc@2", "acc@3")
 MODEL_METRICS = ("coverage", "half_width", "flagged", "flagged_by_box", "coverage_unflagged", "gate_accuracy",
                  "gate_decided", "nogo_recall", "go_recall")
 LGBM = ("tuneahead", "static-only", "dynamic-only")
-
-
-def metrics(y: np.ndarray, pred: np.ndarray, points_per_unit: float) -> dict[str, float]:
-    """RMSE in points, R², Pearson r, Acc@1/2/3pp. NaN where undefined."""
-    y, pred = np.asarray(y, dtype=np.float64), np.asarray(pred, dtype=np.float64)
-    err = (pred - y) * points_per_unit
-    ss_tot = float(np.sum((y - y.mean()) ** 2))
-    out = {"rmse": float(np.sqrt(np.mean(err ** 2))),
-           "r2": 1.0 - float(np.sum((pred - y) ** 2)) / ss_tot if ss_tot > 0 else math.nan,
-           "pearson": _pearson(y, pred)}
-    for k in (1, 2, 3):
-        out[f"acc@{k}"] = float(np.mean(np.abs(err) <= k + 1e-9))
-    return out
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float:
-    if a.size < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return math.nan
-    return float(np.corrcoef(a, b)[0, 1])
 
 
 @dataclass(frozen=True)
@@ -271,9 +256,22 @@ def _share(mask: np.ndarray) -> float:
     return float(mask.mean()) if mask.size else math.nan
 
 
-@dataclass
+@dataclass(frozen=True)
+class Spread:
+    """One metric of one method over the resamples: mean, corrected SE and how
+    many resamples had it (for ``clear_*`` counts: the sum, no SE)."""
+
+    mean: float
+    se: float
+    n: int
+
+
+Summary = dict[str, dict[str, Spread]]  # method -> metric -> spread
+
+
+@dataclass(frozen=True)
 class Evaluation:
-    """Per-resample metrics of every method, and what they were run on."""
+    """Per-resample metrics of every method, their summary, and what they were run on."""
 
     cfg: EvalConfig
     target: str
@@ -281,39 +279,32 @@ class Evaluation:
     gate: Gate
     n_rows: int
     n_groups: int
-    per_resample: list[dict[str, dict[str, float]]]
+    per_resample: tuple[dict[str, dict[str, float]], ...]
     test_fraction: float
     notes: dict[str, str]
     first: dict[str, float]
-    pooled: dict[str, dict[str, float]] = field(default_factory=dict)
+    pooled: dict[str, dict[str, float]]
+    summary: Summary
 
-    def summary(self) -> dict[str, dict[str, dict[str, float]]]:
-        """method -> metric -> {mean, se, n}."""
-        names = list(dict.fromkeys(m for r in self.per_resample for m in r))
-        keys = POINT_METRICS + MODEL_METRICS + ("clear_runs", "clear_nogo_runs")
-        return {m: {k: self._spread([r[m].get(k, math.nan) for r in self.per_resample if m in r], k)
-                    for k in keys if any(k in r.get(m, {}) for r in self.per_resample)} for m in names}
 
-    def _spread(self, values: Sequence[float], key: str) -> dict[str, float]:
-        v = np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64)
-        if key.startswith("clear"):
-            return {"mean": float(v.sum()), "se": math.nan, "n": int(v.size)}
-        if v.size == 0:
-            return {"mean": math.nan, "se": math.nan, "n": 0}
-        ratio = self.test_fraction / (1 - self.test_fraction)
-        se = float(v.std(ddof=1) * math.sqrt(1 / v.size + ratio)) if v.size > 1 else math.nan
-        return {"mean": float(v.mean()), "se": se, "n": int(v.size)}
+def summarize(per_resample: Sequence[dict[str, dict[str, float]]], test_fraction: float) -> Summary:
+    """method -> metric -> :class:`Spread` over the resamples."""
+    names = list(dict.fromkeys(m for r in per_resample for m in r))
+    keys = POINT_METRICS + MODEL_METRICS + ("clear_runs", "clear_nogo_runs")
+    return {m: {k: spread([r[m].get(k, math.nan) for r in per_resample if m in r], k, test_fraction)
+                for k in keys if any(k in r.get(m, {}) for r in per_resample)} for m in names}
 
-    def to_dict(self) -> dict[str, Any]:
-        c = self.cfg
-        return {"split": c.split, "folds": c.folds, "repeats": c.repeats, "seed": c.seed,
-                "group_column": c.group_column, "groups": self.n_groups, "rows": self.n_rows,
-                "resamples": len(self.per_resample), "test_fraction": self.test_fraction,
-                "target": self.target, "points_per_unit": self.points_per_unit,
-                "gate": {"threshold": self.gate.threshold, "source": self.gate.source,
-                         "noise_floor_points": self.gate.noise_floor},
-                "notes": self.notes, "first_resample_rmse": self.first, "pooled": self.pooled,
-                "summary": self.summary()}
+
+def spread(values: Sequence[float], key: str, test_fraction: float) -> Spread:
+    """Mean and Nadeau-Bengio corrected SE of the finite ``values``."""
+    v = np.asarray([x for x in values if math.isfinite(x)], dtype=np.float64)
+    if key.startswith("clear"):
+        return Spread(float(v.sum()), math.nan, int(v.size))
+    if v.size == 0:
+        return Spread(math.nan, math.nan, 0)
+    ratio = test_fraction / (1 - test_fraction)
+    se = float(v.std(ddof=1) * math.sqrt(1 / v.size + ratio)) if v.size > 1 else math.nan
+    return Spread(float(v.mean()), se, int(v.size))
 
 
 def evaluate(table: MetaTable, features: Sequence[str], spec: Target, cfg: EvalConfig) -> Evaluation:
@@ -335,9 +326,10 @@ def evaluate(table: MetaTable, features: Sequence[str], spec: Target, cfg: EvalC
         if i == 0:
             first = {m: r["rmse"] for m, r in per[0].items()}
     groups = len(set(table.text(cfg.group_column))) if cfg.group_column else len(table)
-    return Evaluation(cfg, spec.name, spec.points_per_unit, gate, len(table), groups, per,
-                      float(np.mean(fractions)), notes, first, _pooled(np.concatenate(ys), preds,
-                                                                      spec.points_per_unit))
+    fraction = float(np.mean(fractions))
+    return Evaluation(cfg, spec.name, spec.points_per_unit, gate, len(table), groups, tuple(per), fraction,
+                      notes, first, _pooled(np.concatenate(ys), preds, spec.points_per_unit),
+                      summarize(per, fraction))
 
 
 def _pooled(y: np.ndarray, preds: dict[str, list[np.ndarray]], ppu: float) -> dict[str, dict[str, float]]:
@@ -360,65 +352,3 @@ def _gate(table: MetaTable, spec: Target, cfg: EvalConfig) -> Gate:
         return Gate(spec.base_score, "base model's score", floor)
     y = target_values(table, spec.name) + spec.offset
     return Gate(float(np.median(y)), "median score (no base-model score in the table)", floor)
-
-
-# ---------------------------------------------------------------- rendering
-def render_text(ev: Evaluation, title: str = "") -> str:
-    """Markdown: Table 1 (mean ± SE per resample) and the predictor block."""
-    s, c = ev.summary(), ev.cfg
-    how = (f"repeated group {c.folds}-fold by `{c.group_column}` ({ev.n_groups} groups), {c.repeats} repeats"
-           if c.split == "group" and c.folds else
-           f"leave-one-group-out by `{c.group_column}` ({ev.n_groups} groups)" if c.split == "group" else
-           f"{c.repeats} random splits, test share {c.test_size:g} (seed repeats may leak)")
-    out = [f"## {title or 'Table 1'}", "",
-           f"{ev.n_rows} runs; {how}: {len(ev.per_resample)} resamples (seeds from {c.seed}). "
-           f"Target `{ev.target}`, errors in points (x{ev.points_per_unit:g}). Each cell: mean ± SE over "
-           f"resamples (SE with the Nadeau-Bengio correction for overlapping training sets). "
-           f"Skill = 1 - RMSE/RMSE(training mean) on the same test rows.", "",
-           "| method | RMSE | skill | R² | Pearson r | Acc@1 | Acc@2 | Acc@3 | pooled RMSE | pooled skill | "
-           "RMSE, first resample |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for name, row in s.items():
-        cells = " | ".join(_pm(row.get(k)) for k in POINT_METRICS)
-        pool = ev.pooled.get(name, {})
-        out.append(f"| {name} | {cells} | {_fmt(pool.get('rmse'), 2)} | {_fmt(pool.get('skill'), 2)} | "
-                   f"{_fmt(ev.first.get(name), 2)} |")
-    out += [f"| {name} | n/a: {why} | | | | | | | | | |" for name, why in sorted(ev.notes.items())]
-    out += ["", "Pooled: RMSE and skill over all out-of-fold predictions at once (the usual leave-one-out "
-                "numbers; per-resample R² and skill are unstable on folds of 1-3 runs)."]
-    return "\n".join(out + [""] + _model_block(ev, s)) + "\n"
-
-
-def _model_block(ev: Evaluation, s: dict[str, Any]) -> list[str]:
-    g = ev.gate
-    floor = f"{g.noise_floor:.2f} points" if g.noise_floor is not None else "none (no seed repeats)"
-    out = [f"Intervals (CV+, target {ev.cfg.params.get('coverage', 0.9):.0%}), distance guard and go/no-go "
-           f"gate at {g.threshold:.4g} ({g.source}); verdict no-go when the interval's upper end is below "
-           f"it, uncertain when the guard flags the run, else go. Gate accuracy on test runs farther than "
-           f"one noise floor ({floor}) from the threshold, among those given go or no-go.", "",
-           "| method | coverage | coverage, unflagged | half-width (points) | flagged by guard | "
-           "flagged by the old box | gate accuracy | decided | no-go recall | go recall | clear runs (no-go) |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for name in LGBM:
-        if name not in s:
-            continue
-        r = s[name]
-        cells = " | ".join(_pm(r.get(k)) for k in ("coverage", "coverage_unflagged", "half_width", "flagged",
-                                                     "flagged_by_box", "gate_accuracy", "gate_decided", "nogo_recall",
-                                                     "go_recall"))
-        counts = f"{r['clear_runs']['mean']:.0f} ({r['clear_nogo_runs']['mean']:.0f})"
-        out.append(f"| {name} | {cells} | {counts} |")
-    return out + ["", "Clear runs are counted over all resamples (a run is tested once per repeat). The old box "
-                      "flags a run when any feature lies beyond its training range by more than 5% of it "
-                      "(the guard before issue 14), shown for comparison."]
-
-
-def _fmt(x: float | None, digits: int = 3) -> str:
-    return "n/a" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
-
-
-def _pm(cell: dict[str, float] | None, digits: int = 2) -> str:
-    if not cell or not math.isfinite(cell["mean"]):
-        return "n/a"
-    se = f" ± {cell['se']:.{digits}f}" if math.isfinite(cell["se"]) else ""
-    return f"{cell['mean']:.{digits}f}{se}"

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from tuneahead_lint.predict.metrics import point_metrics
 from tuneahead_lint.predict.predictor import Predictor, Target
 from tuneahead_lint.predict.table import MetaTable, PredictError, target_values
 
@@ -74,10 +75,3 @@ def fit_table(table: MetaTable, target: Target, features: Sequence[str], predict
                           "groups": len(set(table.text(group_column))) if group_column else len(table)},
              "metrics": metrics, **(info or {})}
     return predictor, extra
-
-
-def point_metrics(y: np.ndarray, pred: np.ndarray, points_per_unit: float) -> dict[str, float]:
-    """RMSE (points), R², Pearson r and Acc@1/2/3pp of ``pred`` against ``y``."""
-    from tuneahead_lint.predict.evaluate import metrics
-
-    return metrics(y, pred, points_per_unit) if len(y) else {"rmse": float("nan")}

@@ -78,9 +78,9 @@ def pieces(path: str, handle: BinaryIO) -> Iterator[Piece]:
     magic = handle.read(2)
     handle.seek(0)
     packed = magic == GZIP_MAGIC
-    stream = _SafeStream(gzip.GzipFile(fileobj=handle, mode="rb") if packed else handle)
+    stream = SafeStream(gzip.GzipFile(fileobj=handle, mode="rb") if packed else handle)
     last = None
-    for last in _text_pieces(stream, _inner_name(path)):
+    for last in _text_pieces(stream, inner_name(path)):
         yield last
     if stream.error is not None:
         yield _broken(last.line if last else 1, stream.consumed, b"", "invalid_json",
@@ -101,11 +101,11 @@ def _any(parts: Iterator[Piece]) -> Generator[Piece, None, bool]:
     return seen
 
 
-def _inner_name(path: str) -> str:
+def inner_name(path: str) -> str:
     return path[:-3] if path.lower().endswith(".gz") else path
 
 
-class _SafeStream:
+class SafeStream:
     """Chunks of a binary stream; a read error ends the stream and is kept."""
 
     def __init__(self, raw: BinaryIO) -> None:
@@ -127,7 +127,7 @@ class _SafeStream:
             yield data
 
 
-def _text_pieces(stream: _SafeStream, name: str) -> Iterator[Piece]:
+def _text_pieces(stream: SafeStream, name: str) -> Iterator[Piece]:
     """Sniff binary content, BOM and container, then split."""
     chunks = stream.chunks()
     head = _head(chunks)
@@ -139,7 +139,7 @@ def _text_pieces(stream: _SafeStream, name: str) -> Iterator[Piece]:
         return
     skip = len(BOM) if head.startswith(BOM) else 0
     chunks = itertools.chain([head[skip:]], chunks)
-    mode = _container(head[skip:], name)
+    mode = container_kind(head[skip:], name)
     if mode == "lines":
         parts = split_lines(chunks, skip)
     else:
@@ -163,7 +163,7 @@ def _with_bom(parts: Iterable[Piece]) -> Iterator[Piece]:
         yield replace(piece, problems=(note, *piece.problems)) if i == 0 else piece
 
 
-def _container(head: bytes, name: str) -> str:
+def container_kind(head: bytes, name: str) -> str:
     """'lines', 'array' or 'stream' from the file name and its first bytes."""
     if name.lower().endswith((".jsonl", ".ndjson")):
         return "lines"

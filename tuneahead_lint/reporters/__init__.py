@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import Enum
 
-from tuneahead_lint.reporters._common import RenderOptions
+from tuneahead_lint.reporters._common import RenderOptions, per_record
 from tuneahead_lint.reporters.concise import ConciseRenderer
 from tuneahead_lint.reporters.html import HtmlRenderer
 from tuneahead_lint.reporters.json import JsonRenderer
@@ -17,7 +17,7 @@ from tuneahead_lint.reporters.text import TextRenderer
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Report
 
-__all__ = ["Format", "RENDERERS", "RenderOptions", "render"]
+__all__ = ["Format", "RENDERERS", "RenderOptions", "per_record", "render"]
 
 
 class Format(str, Enum):

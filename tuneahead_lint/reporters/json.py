@@ -12,7 +12,7 @@ from typing import Any
 from tuneahead_lint.reporters._common import (
     RenderOptions, lines_total, ordered, ordered_skipped, severity_counts,
 )
-from tuneahead_lint.reporters._serialize import dumps
+from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Finding, Measure, Prediction, Report, Summary
 

@@ -21,7 +21,7 @@ from tuneahead_lint.reporters._common import (
     RenderOptions, lines_total, ordered, ordered_skipped, per_record, plural,
 )
 from tuneahead_lint.reporters._paths import artifact_location, default_root
-from tuneahead_lint.reporters._serialize import dumps
+from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import Finding, Report, text_hash
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tuneahead_lint.checks import CHECKS, STREAMS, CheckContext, load_all
+from tuneahead_lint.checks import CHECKS, STREAMS, CheckContext
+from tuneahead_lint.checks.catalog import load_all
 from tuneahead_lint.checks.stream import RecordCheck
 from tuneahead_lint.config import Config
 from tuneahead_lint.readers.scan import Scan

@@ -33,15 +33,12 @@ import numpy as np
 
 from tuneahead_lint import progress
 from tuneahead_lint.cache import VectorCache, cached_values
+from tuneahead_lint.errors import EmbedderError
 
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 ONNX_BATCH_TOKENS = 1024
 TORCH_BATCH_TOKENS = 8192
-
-
-class EmbedderError(RuntimeError):
-    """The embedder could not be found or loaded (exit code 2)."""
 
 
 def resolve_embedder(spec: str | None) -> tuple[str, str]:

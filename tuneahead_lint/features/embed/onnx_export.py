@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tuneahead_lint.atomic import atomic_path
 from tuneahead_lint.basemodel import cache_root
+from tuneahead_lint.errors import EmbedderError
 
 
 def _fingerprint(folder: Path) -> str:
@@ -28,8 +29,6 @@ def _fingerprint(folder: Path) -> str:
 
 
 def _check_mean_pooling(folder: Path) -> None:
-    from tuneahead_lint.features.embed.embedder import EmbedderError
-
     cfg = folder / "1_Pooling" / "config.json"
     if not cfg.exists() or not json.loads(cfg.read_text()).get("pooling_mode_mean_tokens"):
         raise EmbedderError(f"{folder}: ONNX backend supports mean-pooling models only; use backend torch")
