@@ -41,6 +41,15 @@ def _from_store(path: str) -> None:
         secs = [r["seconds"] for r in fs if r["kind"] == kind]
         if secs:
             print(f"{kind} features: median {statistics.median(secs):.1f}s over {len(secs)} runs")
+    with Store(path) as st:
+        names = [r[0] for r in st.query("SELECT DISTINCT name FROM metrics WHERE name LIKE '%\\_s' ESCAPE '\\'")]
+        for name in sorted(names):
+            vals = [r[0] for r in st.query("SELECT value FROM metrics WHERE name=?", (name,)) if r[0] is not None]
+            print(f"{name}: median {statistics.median(vals):.2f}s over {len(vals)} runs")
+        t = st.query("SELECT MIN(finished_at - total_s) AS a, MAX(finished_at) AS b, COUNT(*) AS n FROM runs")[0]
+        if t["n"]:
+            print(f"{t['n']} runs from the first run's start to the last run's end: {t['b'] - t['a']:.0f}s, "
+                  f"{60 * t['n'] / (t['b'] - t['a']):.2f} runs/min")
 
 
 def main() -> None:

@@ -89,12 +89,13 @@ def _full_logits_scores(model, tok, items):
 
 
 @pytest.mark.parametrize("name", ["arc_easy", "piqa", "winogrande", "boolq", "truthfulqa_mc1"])
-def test_scoring_matches_full_logits_with_and_without_prefix_sharing(tiny_lm, name):
+@pytest.mark.parametrize("batch_tokens", [256, 8192])  # one item per shared forward, then many
+def test_scoring_matches_full_logits_with_and_without_prefix_sharing(tiny_lm, name, batch_tokens):
     model, tok = tiny_lm
-    items = E.load_benchmark(name, EVAL, 4)
+    items = E.load_benchmark(name, EVAL, 4 if batch_tokens == 256 else 10)
     ref = _full_logits_scores(model, tok, items)
     for share in (False, True):
-        got = E.continuation_logprobs(model, tok, items, "cpu", batch_tokens=256, share_prefix=share,
+        got = E.continuation_logprobs(model, tok, items, "cpu", batch_tokens=batch_tokens, share_prefix=share,
                                       head_rows=7)
         for a, b in zip(got, ref):
             assert a == pytest.approx(b, abs=2e-4)

@@ -148,3 +148,68 @@ def test_report_lists_counts_noise_and_features(tmp_path):
     assert "| label_noise | recipe | -0.97 |" in text
     assert (tmp_path / "p.png").stat().st_size > 1000
     json.dumps(text)
+
+
+def v2_scores(arc_margin, piqa_margin):
+    return [ScoreRow("arc_easy", 0.5, 0.5, 0.5, 10, "1" * 10, arc_margin),
+            ScoreRow("piqa", 0.6, 0.6, 0.6, 10, "0" * 10, piqa_margin)]
+
+
+def add_v2(st: Store, s: RunSpec, nll, margins=(0.3, 0.1), t=1.0, **row):
+    st.add_run(run_row(s, finished_at=t, **row), v2_scores(*margins),
+               [("indomain_nll", nll), ("base_indomain_nll", 2.0), ("indomain_tokens", 50.0),
+                ("heldout_items", 4.0), ("load_s", 0.0), ("indomain_s", 0.2)])
+
+
+def test_v2_targets_exported(tmp_path):
+    with Store(tmp_path / "m.sqlite") as st:
+        st.add_baseline("m", "h", v2_scores(0.2, 0.2), 1.0, "cpu")
+        add_v2(st, spec(0), 1.8)
+        add_v2(st, spec(1), 2.5, t=2.0, loss_last=3.5)  # loss rose 1.75x: exploded
+        add_v2(st, spec(2), None, margins=(None, None), t=3.0, diverged=1, loss_last=None)
+        cols, table = rows(st)
+    assert cols.index("y_indomain") > cols.index("target") and "delta_margin_piqa" in cols
+    clean, exploded, nan = table
+    assert clean["y_indomain"] == pytest.approx(-0.2) and clean["indomain_nll"] == 1.8
+    assert clean["y_general"] == pytest.approx(((0.3 - 0.2) + (0.1 - 0.2)) / 2)
+    assert clean["y_general_acc"] == clean["target"] and clean["y_diverged"] == 0
+    assert exploded["y_diverged"] == 1 and exploded["y_indomain"] == pytest.approx(0.5)
+    assert nan["y_diverged"] == 1 and nan["y_indomain"] is None and nan["y_general"] is None
+
+
+def test_old_store_gains_the_margin_column(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE scores (run_id TEXT NOT NULL, benchmark TEXT NOT NULL, acc REAL NOT NULL, "
+                   "acc_norm REAL NOT NULL, score REAL NOT NULL, n INTEGER NOT NULL, correct TEXT NOT NULL, "
+                   "PRIMARY KEY (run_id, benchmark))")
+        db.execute("INSERT INTO scores VALUES ('r', 'piqa', 0.5, 0.5, 0.5, 2, '10')")
+    with Store(path) as st:
+        st.add_run(run_row(spec(0)), v2_scores(0.1, 0.2))
+        got = {(r["run_id"], r["margin"]) for r in st.query("SELECT run_id, margin FROM scores")}
+    assert got == {("r", None), (spec(0).run_id, 0.1), (spec(0).run_id, 0.2)}
+
+
+def test_card_noise_floor_and_dose_response(tmp_path):
+    from tuneahead_lint.meta.card import card
+
+    with Store(tmp_path / "m.sqlite") as st:
+        st.add_baseline("m", "h", v2_scores(0.2, 0.2), 1.0, "cpu")
+        t = 0.0
+        for noise, nlls in ((0.0, (1.80, 1.82)), (0.5, (1.90, 1.93)), (1.0, (2.10, 2.06))):
+            for seed, nll in enumerate(nlls):
+                t += 1
+                add_v2(st, spec(seed, noise=noise), nll, t=t)
+        text = card(st, tmp_path / "card", wall_s=60.0)
+    assert (tmp_path / "card" / "CARD.md").read_text() == text
+    assert (tmp_path / "card" / "dose_y_indomain.png").stat().st_size > 1000
+    row = next(line for line in text.splitlines() if line.startswith("| y_indomain |"))
+    cells = [c.strip() for c in row.split("|")[1:-1]]
+    assert cells[1:3] == ["6", "3"]  # runs, configs
+    floor = math.sqrt((0.01 ** 2 * 2 + 0.015 ** 2 * 2 + 0.02 ** 2 * 2) / 3)
+    assert float(cells[7]) == pytest.approx(floor, abs=1e-3)
+    dose = next(line for line in text.splitlines() if line.startswith("| label_noise |"))
+    assert "0: -0.190 (2)" in dose and dose.rstrip(" |").endswith("0.96")  # ranks by hand: 16 / sqrt(16 * 17.5)
+    assert "6.00 runs/min" in text

@@ -11,16 +11,26 @@ is committed at once; runs already in the store are skipped, so a build cut
 off by a crash or a command time limit resumes where it stopped, losing at
 most the runs that were in flight. ``time_budget_s`` stops submitting new runs
 once that much time has passed (set it to the command limit minus one run).
+
+Workers are persistent: a local worker process loads the base model once and
+keeps it for every run it is given (``runner.worker_model``); each run starts
+from freshly initialised LoRA weights (``runner.fresh_lora``).
+
+``deadline_s``: the build's own end, in seconds from its start (set it below
+the command's limit). No run is submitted that the median run time so far
+says cannot finish before it; at the deadline the runs still in flight are
+abandoned (their worker processes ended) and the build returns, so the store
+holds every run that finished and loses only those in flight.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
-import sys
+import statistics
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tuneahead_lint import progress
 from tuneahead_lint.meta.runner import RunOutcome, WorkerConfig, baseline, execute, init_pool_worker, setup_worker
@@ -43,7 +53,7 @@ def _record(outcome, spec, store, cfg, preset: str, log, done: int, failed: int,
     if outcome.ok:
         outcome.row["preset"] = preset
         outcome.row["suite_hash"] = _suite_hash(spec, cfg)
-        store.add_run(outcome.row, outcome.scores)
+        store.add_run(outcome.row, outcome.scores, outcome.metrics)
         for kind, status, values, secs, conf, detail in outcome.features:
             store.add_features(spec.run_id, kind, values, secs, conf, status, detail)
         done += 1
@@ -59,31 +69,66 @@ def _record(outcome, spec, store, cfg, preset: str, log, done: int, failed: int,
     return done, failed
 
 
+@dataclass
+class Clock:
+    """When to stop submitting runs (``budget``: time budget; ``end``: the
+    deadline, with room for one median run) and when to abandon runs in
+    flight (``end``). Monotonic seconds; None = no limit."""
+
+    budget: float | None = None
+    end: float | None = None
+    run_s: list[float] = field(default_factory=list)
+
+    def may_submit(self) -> bool:
+        now = time.monotonic()
+        if self.budget is not None and now >= self.budget:
+            return False
+        need = statistics.median(self.run_s) if self.run_s else 0.0
+        return self.end is None or now + need < self.end
+
+    def past_end(self) -> bool:
+        return self.end is not None and time.monotonic() >= self.end
+
+    def left(self) -> float | None:
+        return None if self.end is None else max(0.0, self.end - time.monotonic())
+
+
 def build(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig, preset: str,
           workers: int = 1, ray_address: str | None = None, time_budget_s: float | None = None,
-          log: Callable[[str], None] = print) -> BuildResult:
-    """Run every spec not yet in ``store``; see the module doc."""
+          log: Callable[[str], None] = print, deadline_s: float | None = None,
+          run_fn: Callable[[str, WorkerConfig], RunOutcome] = execute) -> BuildResult:
+    """Run every spec not yet in ``store``; see the module doc. ``run_fn``
+    executes one run in a worker (a module-level function: it is pickled)."""
     t0 = time.monotonic()
     done_ids = store.done_ids()
     todo = [s for s in specs if s.run_id not in done_ids]
     log(f"{len(specs)} runs planned, {len(specs) - len(todo)} already in {store.path}, {len(todo)} to run")
-    _ensure_baselines(specs, store, cfg, log, inline=workers == 0 and not ray_address)
-    deadline = None if time_budget_s is None else t0 + time_budget_s
+    clock = Clock(None if time_budget_s is None else t0 + time_budget_s,
+                  None if deadline_s is None else t0 + deadline_s)
+    pool = _new_pool(workers, cfg.threads) if workers and not ray_address else None
+    try:
+        _ensure_baselines(specs, store, cfg, log, inline=workers == 0 and not ray_address, pool=pool)
+    except BaseException:
+        if pool is not None:
+            _close(pool, abandon=True)
+        raise
     if ray_address:
         executor = _ray_executor(ray_address, max(1, workers))
     elif workers == 0:
         executor = _inline_executor
     else:
-        executor = _local_executor(workers, cfg.threads)
+        executor = _local_executor(workers, cfg.threads, pool)
     done = failed = 0
     by_id = {s.run_id: s for s in todo}
     with progress.task("meta build", len(todo)):
-        for outcome in executor(todo, cfg, deadline):
+        for outcome in executor(todo, cfg, clock, run_fn):
             done, failed = _record(outcome, by_id[outcome.run_id], store, cfg, preset, log, done, failed, len(todo))
+            if outcome.ok:
+                clock.run_s.append(outcome.row["total_s"])
             progress.advance(1)
     stopped = done + failed < len(todo)
     if stopped:
-        log(f"time budget reached: {len(todo) - done - failed} runs left; rerun the same command to resume")
+        log(f"time limit reached: {len(todo) - done - failed} runs left; rerun the same command to resume")
     return BuildResult(len(specs), len(specs) - len(todo), done, failed, stopped, time.monotonic() - t0)
 
 
@@ -95,9 +140,10 @@ def _suite_hash(spec: RunSpec, cfg: WorkerConfig) -> str:
 
 
 def _ensure_baselines(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig, log,
-                      inline: bool = False) -> None:
-    """Score each (base model, suite) once, in a child process (keeps the
-    scheduler free of torch and CUDA state) unless ``inline``."""
+                      inline: bool = False, pool: ProcessPoolExecutor | None = None) -> None:
+    """Score each (base model, suite) once, in a worker of ``pool`` (which then
+    keeps the model for its runs) or a child process (either keeps the
+    scheduler free of torch and CUDA state), or here when ``inline``."""
     for base_model, suite in sorted({(s.base_model, s.suite) for s in specs}, key=str):
         shash = _suite_hash(RunSpec(specs[0].recipe, specs[0].hp, 0, base_model, suite), cfg)
         if store.baseline(base_model, shash):
@@ -106,6 +152,8 @@ def _ensure_baselines(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig,
         if inline:
             setup_worker(cfg.threads)
             rows, secs, device = baseline(base_model, suite, cfg)
+        elif pool is not None:
+            rows, secs, device = pool.submit(baseline, base_model, suite, cfg).result()
         else:
             with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"), initializer=init_pool_worker,
                                      initargs=(cfg.threads,)) as pool:
@@ -114,48 +162,55 @@ def _ensure_baselines(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig,
         log("base model: " + ", ".join(f"{r.benchmark} {r.score:.3f}" for r in rows) + f" ({secs:.0f}s)")
 
 
-Executor = Callable[[Sequence[RunSpec], WorkerConfig, float | None], Iterator[RunOutcome]]
+Executor = Callable[[Sequence[RunSpec], WorkerConfig, Clock, Callable], Iterator[RunOutcome]]
 
 
-def _inline_executor(todo: Sequence[RunSpec], cfg: WorkerConfig, deadline: float | None) -> Iterator[RunOutcome]:
+def _inline_executor(todo: Sequence[RunSpec], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
     """``workers=0``: every run in this process, one after the other (tests, debugging)."""
     setup_worker(cfg.threads)
     for spec in todo:
-        if _past(deadline):
+        if not clock.may_submit():
             return
-        yield execute(spec.to_json(), cfg)
+        yield run_fn(spec.to_json(), cfg)
 
 
-def _local_executor(workers: int, threads: int) -> Executor:
-    def run(todo: Sequence[RunSpec], cfg: WorkerConfig, deadline: float | None) -> Iterator[RunOutcome]:
-        pending = list(todo)
-        while pending:
+def _new_pool(workers: int, threads: int) -> ProcessPoolExecutor:
+    """``workers`` persistent worker processes (each keeps its model between runs)."""
+    return ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_pool_worker,
+                               initargs=(threads,))
+
+
+def _local_executor(workers: int, threads: int, first: ProcessPoolExecutor | None = None) -> Executor:
+    def run(todo: Sequence[RunSpec], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
+        pending, pool = list(todo), first
+        while True:
             # A worker killed from outside (out of memory) breaks the whole
             # pool: its runs come back as failures and a new pool goes on.
-            yield from _pool_round(pending, workers, threads, cfg, deadline)
-            if _past(deadline):
+            yield from _pool_round(pending, pool or _new_pool(workers, threads), workers, cfg, clock, run_fn)
+            pool = None
+            if not pending or not clock.may_submit():
                 return
     return run
 
 
-def _pool_round(pending: list[RunSpec], workers: int, threads: int, cfg: WorkerConfig,
-                deadline: float | None) -> Iterator[RunOutcome]:
-    """Run ``pending`` (consumed in place) on one process pool until done or broken."""
+def _pool_round(pending: list[RunSpec], pool: ProcessPoolExecutor, workers: int, cfg: WorkerConfig,
+                clock: Clock, run_fn) -> Iterator[RunOutcome]:
+    """Run ``pending`` (consumed in place) on ``pool`` until done, broken, or
+    past the deadline (then the runs in flight are abandoned and their
+    processes ended); the pool is closed on the way out."""
     from concurrent.futures.process import BrokenProcessPool
 
-    # max_tasks_per_child=1: every run starts in a fresh process (no
-    # allocator or CUDA state carried over), model load is ~1 s.
-    fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
-    with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=init_pool_worker,
-                             initargs=(threads,), **fresh) as pool:
-        running: dict = {}
+    running: dict = {}
+    try:
         while pending or running:
-            while pending and len(running) < workers and not _past(deadline):
+            while pending and len(running) < workers and clock.may_submit():
                 spec = pending.pop(0)
-                running[pool.submit(execute, spec.to_json(), cfg)] = spec
+                running[pool.submit(run_fn, spec.to_json(), cfg)] = spec
             if not running:
                 return
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished, _ = wait(running, timeout=clock.left(), return_when=FIRST_COMPLETED)
+            if not finished:  # the deadline: give up the runs in flight
+                return
             for fut in finished:
                 spec = running.pop(fut)
                 try:
@@ -164,11 +219,23 @@ def _pool_round(pending: list[RunSpec], workers: int, threads: int, cfg: WorkerC
                     for other in [spec, *running.values()]:
                         yield RunOutcome(other.run_id, False, error="BrokenProcessPool: a worker process "
                                          "died (killed, or out of memory); the run will be retried")
+                    running.clear()
                     return
+    finally:
+        _close(pool, abandon=bool(running))
+
+
+def _close(pool: ProcessPoolExecutor, abandon: bool) -> None:
+    """Shut the pool down; with runs still in flight, end its processes first
+    (``shutdown`` alone would wait for them)."""
+    if abandon:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+    pool.shutdown(wait=not abandon, cancel_futures=True)
 
 
 def _ray_executor(address: str, workers: int) -> Executor:
-    def run(todo: Sequence[RunSpec], cfg: WorkerConfig, deadline: float | None) -> Iterator[RunOutcome]:
+    def run(todo: Sequence[RunSpec], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - depends on the extra
@@ -181,17 +248,21 @@ def _ray_executor(address: str, workers: int) -> Executor:
         opts = {"num_cpus": cfg.threads, "max_retries": 0}
         if gpus:
             opts["num_gpus"] = 1.0 / max(1, workers)
-        remote = ray.remote(**opts)(execute)
+        remote = ray.remote(**opts)(run_fn)
         capacity = int(gpus * workers) if gpus else max(1, int(ray.cluster_resources().get("CPU", 1) // cfg.threads))
         pending = list(todo)
         running: dict = {}
         while pending or running:
-            while pending and len(running) < capacity and not _past(deadline):
+            while pending and len(running) < capacity and clock.may_submit():
                 spec = pending.pop(0)
                 running[remote.remote(spec.to_json(), cfg)] = spec
             if not running:
                 break
-            ready, _ = ray.wait(list(running), num_returns=1)
+            ready, _ = ray.wait(list(running), num_returns=1, timeout=clock.left())
+            if not ready:  # the deadline: give up the runs in flight
+                for ref in running:
+                    ray.cancel(ref, force=True)
+                return
             for ref in ready:
                 spec = running.pop(ref)
                 try:
@@ -199,7 +270,3 @@ def _ray_executor(address: str, workers: int) -> Executor:
                 except ray.exceptions.RayError as exc:  # worker or node died
                     yield RunOutcome(spec.run_id, False, error=f"{type(exc).__name__}: {exc}")
     return run
-
-
-def _past(deadline: float | None) -> bool:
-    return deadline is not None and time.monotonic() >= deadline

@@ -12,6 +12,11 @@ import click
 from tuneahead_lint.atomic import write_atomic
 
 
+# Kept in step with meta/presets.py PRESETS (test_cli_lists_every_preset); not
+# imported from there, so that `tuneahead-lint --help` stays click + stdlib.
+PRESET_NAMES = ("gpu-v2", "gpu-full", "gpu-lease", "cpu-small", "tiny", "tiny-all")
+
+
 def _fail(exc: Exception) -> click.ClickException:
     return click.ClickException(str(exc))
 
@@ -56,7 +61,7 @@ def _store_opt(f):
 
 
 @click.command("build")
-@click.option("--preset", type=click.Choice(["gpu-full", "gpu-lease", "cpu-small", "tiny"]), default="cpu-small",
+@click.option("--preset", type=click.Choice(PRESET_NAMES), default="cpu-small",
               show_default=True, help="Run grid (see `meta presets`).")
 @_store_opt
 @click.option("--workers", type=click.IntRange(0), default=1, show_default=True,
@@ -79,11 +84,16 @@ def _store_opt(f):
 @click.option("--limit", type=click.IntRange(1), help="Only the first N runs of the preset.")
 @click.option("--time-budget", type=click.FloatRange(min=0),
               help="Stop submitting runs after this many seconds (0: score the base model only).")
+@click.option("--deadline", type=click.FloatRange(min=0),
+              help="Seconds this build may take in all (set it below the command's time limit): no run is "
+                   "started that cannot finish by then, and runs still going at the deadline are abandoned "
+                   "(only they are lost; rerun to resume).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also export the CSV when done.")
 def build_cmd(preset: str, store_path: str, workers: int, threads: int, device: str | None,
               ray_address: str | None, data_dir: str | None, eval_dir: str | None, base_model: str | None,
               feature_kinds: str, probe_steps: int | None, benchmarks: str | None, eval_items: int | None,
-              limit: int | None, time_budget: float | None, csv_path: str | None) -> None:
+              limit: int | None, time_budget: float | None, deadline: float | None,
+              csv_path: str | None) -> None:
     """Fine-tune, evaluate and featurize the runs of a preset into --store.
 
     Resumable: finished runs are skipped, each run is committed when it ends.
@@ -116,13 +126,13 @@ def build_cmd(preset: str, store_path: str, workers: int, threads: int, device: 
         with Store(store_path) as store:
             with progress.enabled(sys.stderr.isatty()):
                 res = build(specs, store, cfg, preset, workers=workers, ray_address=ray_address,
-                            time_budget_s=time_budget, log=_echo)
+                            time_budget_s=time_budget, deadline_s=deadline, log=_echo)
             if csv_path:
                 _export(store, csv_path)
     except (VariantError, EvalError) as exc:
         raise _fail(exc) from None
     _echo(f"done: {res.done} new, {res.failed} failed, {res.skipped} already there, "
-          f"{res.seconds:.0f}s" + (" (stopped by --time-budget)" if res.stopped_early else ""))
+          f"{res.seconds:.0f}s" + (" (stopped by --time-budget/--deadline)" if res.stopped_early else ""))
     if res.failed:
         sys.exit(1)
 
@@ -221,6 +231,25 @@ def report_cmd(store_path: str, plot: str | None, top: int, target_benchmarks: s
         click.echo(report(store, plot=plot, top=top, target_benchmarks=_targets(target_benchmarks)))
 
 
+@click.command("card")
+@_store_opt
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Folder for CARD.md and the dose-response plots (dose_<target>.png).")
+@click.option("--title", default="Meta-dataset card", show_default=True)
+@click.option("--wall-seconds", type=click.FloatRange(min=0, min_open=True),
+              help="Build wall time, for runs/min in the card.")
+def card_cmd(store_path: str, out_dir: str, title: str, wall_seconds: float | None) -> None:
+    """Write the meta-dataset card: per target spread vs seed noise floor, dose-response per corruption."""
+    from tuneahead_lint.meta.card import card
+    from tuneahead_lint.meta.store import Store
+
+    if not Path(store_path).exists():
+        raise click.ClickException(f"{store_path}: no such store")
+    with Store(store_path) as store:
+        card(store, out_dir, title=title, wall_s=wall_seconds)
+    _echo(f"wrote {Path(out_dir) / 'CARD.md'}")
+
+
 @click.command("rebuild")
 @click.argument("run_id")
 @_store_opt
@@ -261,4 +290,4 @@ def presets_cmd() -> None:
                    f"suite {','.join(p.suite.benchmarks)} x {p.suite.n_items}: {p.summary}")
 
 
-COMMANDS = (build_cmd, features_cmd, export_cmd, report_cmd, rebuild_cmd, presets_cmd)
+COMMANDS = (build_cmd, features_cmd, export_cmd, report_cmd, card_cmd, rebuild_cmd, presets_cmd)

@@ -239,7 +239,7 @@ def _batches(reqs: Sequence[_Request], batch_tokens: int, max_batch: int) -> Ite
         yield batch
 
 
-def _body_and_head(model):
+def body_and_head(model):
     """(decoder returning hidden states, output projection) of a causal LM,
     peft-wrapped or not."""
     lm = model.get_base_model() if hasattr(model, "get_base_model") else model
@@ -261,24 +261,24 @@ def continuation_logprobs(model, tokenizer, items: Sequence[MCItem], device: str
     head, ``head_rows`` rows at a time: peak memory is ``head_rows x vocab``
     floats, whatever the batch.
 
-    ``share_prefix`` (default: on CPU) runs each item's shared context once and
-    its choices against the cached keys/values (2-3x fewer tokens for ARC,
-    MMLU, BoolQ); off, every (context, choice) is one row of a padded batch,
-    which is faster on a GPU."""
+    ``share_prefix`` (default on) runs each item's shared context once and
+    its choices against the cached keys/values, many items per forward
+    (2-3x fewer tokens for ARC, MMLU, BoolQ); off, every (context, choice) is
+    one row of a padded batch. Both batch by length under ``batch_tokens``."""
     import torch
 
-    lm, body, head = _body_and_head(model)
+    lm, body, head = body_and_head(model)
     softcap = getattr(lm.config, "final_logit_softcapping", None)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     reqs = _requests(tokenizer, items, max_len)
     out = [[0.0] * len(it.continuations) for it in items]
     if share_prefix is None:
-        share_prefix = not str(device).startswith("cuda")
+        share_prefix = True
     was_training = model.training
     model.eval()
     with torch.inference_mode():
         if share_prefix:
-            reqs = _prefix_scores(body, head, softcap, reqs, device, pad, out)
+            reqs = _prefix_scores(body, head, softcap, reqs, device, pad, out, batch_tokens, head_rows)
         for batch in _batches(reqs, batch_tokens, max_batch):
             width = max(len(r.ctx) + len(r.cont) for r in batch)
             ids = torch.full((len(batch), width), pad, dtype=torch.long)
@@ -295,7 +295,7 @@ def continuation_logprobs(model, tokenizer, items: Sequence[MCItem], device: str
             hidden = body(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
             picked = hidden[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
             tgt = torch.tensor(targets, device=device)
-            lp = torch.cat([_token_logprobs(head, picked[k:k + head_rows], tgt[k:k + head_rows], softcap)
+            lp = torch.cat([token_logprobs(head, picked[k:k + head_rows], tgt[k:k + head_rows], softcap)
                             for k in range(0, len(targets), head_rows)]).cpu()
             k = 0
             for r in batch:
@@ -306,14 +306,14 @@ def continuation_logprobs(model, tokenizer, items: Sequence[MCItem], device: str
 
 
 def _prefix_scores(body, head, softcap, reqs: Sequence[_Request], device: str, pad: int,
-                   out: list[list[float]]) -> list[_Request]:
-    """Shared-context scoring: one forward of each (item, context) shared by
-    several choices, then all of its choices (minus their last token) as one
-    batch over the repeated key/value cache. Fills ``out`` in place and
-    returns the requests whose context is not shared (for the batched path)."""
+                   out: list[list[float]], batch_tokens: int = 8192, head_rows: int = 2048) -> list[_Request]:
+    """Shared-context scoring, batched across items: one padded forward of
+    the contexts of many items (each once), then every choice of those items
+    (minus its last token) as one batch over their key/value caches, each
+    row reading its own item's cache (``reorder_cache`` repeats it) at its
+    own positions. Fills ``out`` in place and returns the requests whose
+    context is not shared (for the unshared path)."""
     import inspect
-
-    import torch
 
     groups: dict[tuple[int, tuple[int, ...]], list[_Request]] = {}
     for r in reqs:
@@ -321,35 +321,73 @@ def _prefix_scores(body, head, softcap, reqs: Sequence[_Request], device: str, p
     cache_kw = "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
     # Sharing pays when the context outweighs the choices (ARC, MMLU, BoolQ),
     # not for long choices after a short question (PIQA) or unshared contexts.
-    shared = {k: g for k, g in groups.items()
-              if len(g) > 1 and len(k[1]) * len(g) >= sum(len(r.cont) for r in g)}
-    alone = [r for k, g in groups.items() if k not in shared for r in g]
-    for (_, ctx), group in shared.items():
-        first = body(input_ids=torch.tensor([ctx], device=device), use_cache=True)
-        last = first.last_hidden_state[0, -1]
-        longest = max(len(r.cont) for r in group) - 1
-        rest = None
-        if longest > 0:
-            past = getattr(first, "cache", None) or first.past_key_values
-            past.batch_repeat_interleave(len(group))
-            n, width = len(group), len(ctx) + longest
-            ids = torch.full((n, longest), pad, dtype=torch.long)
-            mask = torch.zeros((n, width), dtype=torch.long)
-            mask[:, : len(ctx)] = 1
-            for k, r in enumerate(group):
-                ids[k, : len(r.cont) - 1] = torch.tensor(r.cont[:-1])
-                mask[k, len(ctx): len(ctx) + len(r.cont) - 1] = 1
-            pos = torch.arange(len(ctx), width).unsqueeze(0).expand(n, -1)
-            rest = body(input_ids=ids.to(device), attention_mask=mask.to(device),
-                        position_ids=pos.to(device), **{cache_kw: past}).last_hidden_state
-        for k, r in enumerate(group):
-            hidden = last[None] if rest is None else torch.cat([last[None], rest[k, : len(r.cont) - 1]])
-            tgt = torch.tensor(r.cont, device=device)
-            out[r.item][r.choice] = float(_token_logprobs(head, hidden, tgt, softcap).sum())
+    shared = [(k[1], g) for k, g in groups.items()
+              if len(g) > 1 and len(k[1]) * len(g) >= sum(len(r.cont) for r in g)]
+    keys = {(g[0].item, ctx) for ctx, g in shared}
+    alone = [r for k, g in groups.items() if k not in keys for r in g]
+    shared.sort(key=lambda t: -len(t[0]))
+    for chunk in _prefix_chunks(shared, batch_tokens):
+        _score_prefix_chunk(body, head, softcap, chunk, device, pad, out, cache_kw, head_rows)
     return alone
 
 
-def _token_logprobs(head, hidden, targets, softcap):
+def _prefix_chunks(shared: list, batch_tokens: int) -> Iterator[list]:
+    """Groups (longest context first) while contexts plus choice rows over
+    the repeated caches fit ``batch_tokens``."""
+    chunk: list = []
+    for ctx, group in shared:
+        width = len(chunk[0][0]) if chunk else len(ctx)
+        rows = sum(len(g) for _, g in chunk) + len(group)
+        longest = max([len(r.cont) for _, g in chunk for r in g] + [len(r.cont) for r in group])
+        if chunk and (len(chunk) + 1) * width + rows * (width + longest) > batch_tokens:
+            yield chunk
+            chunk = []
+        chunk.append((ctx, group))
+    if chunk:
+        yield chunk
+
+
+def _score_prefix_chunk(body, head, softcap, chunk: list, device: str, pad: int, out, cache_kw: str,
+                        head_rows: int) -> None:
+    import torch
+
+    width = max(len(ctx) for ctx, _ in chunk)
+    ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(chunk), width), dtype=torch.long)
+    for b, (ctx, _) in enumerate(chunk):
+        ids[b, : len(ctx)] = torch.tensor(ctx)
+        mask[b, : len(ctx)] = 1
+    first = body(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=True)
+    last = first.last_hidden_state[torch.arange(len(chunk)), torch.tensor([len(c) - 1 for c, _ in chunk])]
+    rows = [(b, r) for b, (_, g) in enumerate(chunk) for r in g]
+    longest = max(len(r.cont) for _, r in rows) - 1
+    rest = None
+    if longest > 0:
+        past = getattr(first, "cache", None) or first.past_key_values
+        past.reorder_cache(torch.tensor([b for b, _ in rows], device=device))
+        ids2 = torch.full((len(rows), longest), pad, dtype=torch.long)
+        mask2 = torch.zeros((len(rows), width + longest), dtype=torch.long)
+        pos = torch.zeros((len(rows), longest), dtype=torch.long)
+        for k, (b, r) in enumerate(rows):
+            n_ctx = len(chunk[b][0])
+            ids2[k, : len(r.cont) - 1] = torch.tensor(r.cont[:-1])
+            mask2[k, :n_ctx] = 1
+            mask2[k, width: width + len(r.cont) - 1] = 1
+            pos[k] = torch.arange(n_ctx, n_ctx + longest)
+        rest = body(input_ids=ids2.to(device), attention_mask=mask2.to(device), position_ids=pos.to(device),
+                    **{cache_kw: past}).last_hidden_state
+    hidden = torch.cat([torch.cat([last[b][None], rest[k, : len(r.cont) - 1]]) if rest is not None else last[b][None]
+                        for k, (b, r) in enumerate(rows)])
+    tgt = torch.tensor([t for _, r in rows for t in r.cont], device=device)
+    lp = torch.cat([token_logprobs(head, hidden[i:i + head_rows], tgt[i:i + head_rows], softcap)
+                    for i in range(0, len(tgt), head_rows)]).cpu()
+    k = 0
+    for _, r in rows:
+        out[r.item][r.choice] = float(lp[k:k + len(r.cont)].sum())
+        k += len(r.cont)
+
+
+def token_logprobs(head, hidden, targets, softcap):
     import torch
 
     logits = head(hidden).float()
@@ -367,8 +405,11 @@ def _argmax(xs: Sequence[float]) -> int:
 @dataclass(frozen=True, slots=True)
 class BenchScore:
     """Accuracy of one benchmark: ``acc``, ``acc_norm``, the benchmark's own
-    ``score`` (its declared metric), the number of items, and the per-item
-    correctness under ``score`` (for paired comparisons)."""
+    ``score`` (its declared metric), the number of items, the per-item
+    correctness under ``score`` (for paired comparisons), and ``margin``: the
+    mean over items of the gold choice's log-likelihood minus the best other
+    choice's, under the same metric (continuous: it moves before accuracy
+    flips; NaN when a log-likelihood is not finite)."""
 
     benchmark: str
     acc: float
@@ -376,12 +417,14 @@ class BenchScore:
     score: float
     n: int
     correct: tuple[int, ...]
+    margin: float = math.nan
 
 
 def accuracy(items: Sequence[MCItem], logprobs: Sequence[Sequence[float]]) -> BenchScore:
     """Accuracies of one benchmark's items from their continuation log-probs."""
     name = items[0].benchmark
-    hits, hits_norm = [], []
+    primary = BENCHMARKS[name].metric
+    hits, hits_norm, margins = [], [], []
     for it, lps in zip(items, logprobs):
         # A non-finite log-prob (a diverged model) never wins: an item whose
         # choices are all NaN counts as wrong.
@@ -389,11 +432,21 @@ def accuracy(items: Sequence[MCItem], logprobs: Sequence[Sequence[float]]) -> Be
         norm = [lp / max(1, len(c.encode("utf-8"))) for lp, c in zip(lps, it.continuations)]
         hits.append(int(_argmax(lps) == it.gold))
         hits_norm.append(int(_argmax(norm) == it.gold))
+        margins.append(item_margin(lps if primary == "acc" else norm, it.gold))
     n = len(items)
     acc, acc_norm = sum(hits) / n, sum(hits_norm) / n
-    primary = BENCHMARKS[name].metric
+    margin = sum(margins) / n if all(math.isfinite(m) for m in margins) else math.nan
     return BenchScore(name, acc, acc_norm, acc if primary == "acc" else acc_norm, n,
-                      tuple(hits if primary == "acc" else hits_norm))
+                      tuple(hits if primary == "acc" else hits_norm), margin)
+
+
+def item_margin(scores: Sequence[float], gold: int) -> float:
+    """Gold choice's score minus the best other choice's (> 0: answered
+    right); NaN when a score is not finite or there is no other choice."""
+    others = [s for j, s in enumerate(scores) if j != gold]
+    if not others or not all(math.isfinite(s) for s in scores):
+        return math.nan
+    return scores[gold] - max(others)
 
 
 def evaluate(model, tokenizer, suite: dict[str, list[MCItem]], device: str,

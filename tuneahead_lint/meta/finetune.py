@@ -15,6 +15,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from tuneahead_lint.types import Example
 
@@ -74,11 +75,17 @@ class FitResult:
     grad_norm_max: float
     diverged: bool  # a non-finite loss or LoRA weight
     train_s: float
+    trace: Any = None  # probe.lora.TrainTrace: the per-step series
 
 
 def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: int, device: str,
-             on_step: Callable[[int, float], None] | None = None):
-    """Attach LoRA to ``model`` (in place), train, return ``(peft_model, FitResult)``."""
+             on_step: Callable[[int, float], None] | None = None, lora_model=None,
+             stats_steps: int | None = None):
+    """Attach LoRA to ``model`` (in place), train, return ``(peft_model, FitResult)``.
+    ``lora_model``: a peft model of ``model`` whose adapters are already
+    initialised for this run (a persistent worker's, see ``meta.runner``).
+    ``stats_steps``: steps that record the probe's per-step statistics
+    (``probe.lora.train``; None: all)."""
     import torch
 
     from tuneahead_lint.probe.data import encode, usable
@@ -91,11 +98,14 @@ def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: i
     steps = hp.steps(len(encoded))
     plan = hp.plan(len(encoded), seed)
     batches = [[encoded[i] for i in idx] for idx in plan]
-    torch.manual_seed(seed)
-    peft_model = attach_lora(model, hp)
+    if lora_model is None:
+        torch.manual_seed(seed)
+        peft_model = attach_lora(model, hp)
+    else:
+        peft_model = lora_model
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     t0 = time.perf_counter()
-    trace = train(peft_model, batches, hp, device, pad, on_step)
+    trace = train(peft_model, batches, hp, device, pad, on_step, stats_steps)
     train_s = time.perf_counter() - t0
     losses = trace.losses
     tail = losses[-max(1, len(losses) // 10):]
@@ -105,4 +115,4 @@ def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: i
         steps=steps, records=len(encoded),
         target_tokens=sum(e.n_target for b in batches for e in b),
         loss_first=losses[0], loss_last=sum(tail) / len(tail), loss_min=min(losses),
-        grad_norm_max=max(trace.grad_norms), diverged=not finite, train_s=train_s)
+        grad_norm_max=max(trace.grad_norms), diverged=not finite, train_s=train_s, trace=trace)

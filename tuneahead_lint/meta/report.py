@@ -58,7 +58,7 @@ def _ranks(v: Sequence[float]) -> list[float]:
     return ranks
 
 
-def _fmt(x: float | None, digits: int = 3) -> str:
+def fmt_num(x: float | None, digits: int = 3) -> str:
     return "-" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}f}"
 
 
@@ -145,8 +145,8 @@ def report(store: Store, plot: str | None = None, top: int = 12,
     for col, base in [("target", None), ("performance", table[0]["base_performance"])] + [
             (f"score_{b}", table[0].get(f"base_{b}")) for b in benches]:
         s = noise_and_spread(table, col)
-        lines.append(f"| {col} | {_fmt(base)} | {_fmt(s['mean'])} | {_fmt(s['min'])} | {_fmt(s['max'])} | "
-                     f"{_fmt(s['spread'])} | {_fmt(s['floor'])} | {s['floor_df']} |")
+        lines.append(f"| {col} | {fmt_num(base)} | {fmt_num(s['mean'])} | {fmt_num(s['min'])} | {fmt_num(s['max'])} | "
+                     f"{fmt_num(s['spread'])} | {fmt_num(s['floor'])} | {s['floor_df']} |")
     lines += ["", "### Time per run (seconds, median)", "",
               "| device | runs | build | train | eval | total | static features | probe |",
               "|---|---|---|---|---|---|---|---|"]
@@ -156,7 +156,7 @@ def report(store: Store, plot: str | None = None, top: int = 12,
     for dev, rs in sorted(by_dev.items()):
         med = {k: _median([r[k] for r in rs]) for k in ("build_s", "train_s", "eval_s", "total_s",
                                                         "static_s", "probe_s")}
-        lines.append(f"| {dev} | {len(rs)} | " + " | ".join(_fmt(med[k], 0) for k in
+        lines.append(f"| {dev} | {len(rs)} | " + " | ".join(fmt_num(med[k], 0) for k in
                                                              ("build_s", "train_s", "eval_s", "total_s",
                                                               "static_s", "probe_s")) + " |")
     ft = feature_table(table, cols, kinds)

@@ -18,7 +18,7 @@ import platform
 import socket
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tuneahead_lint.meta.spec import RunSpec, SuiteSpec
@@ -39,6 +39,7 @@ class WorkerConfig:
     probe_steps: int = 50
     probe_extra: tuple[tuple[str, Any], ...] = ()  # other ProbeConfig fields (preset)
     eval_batch_tokens: int = 0  # 0: 8192 on CPU, 65536 on CUDA
+    probe_from_run: bool = True  # read probe features from the run when it is long enough
 
 
 @dataclass
@@ -48,6 +49,7 @@ class RunOutcome:
     row: dict[str, Any] = field(default_factory=dict)
     scores: list[ScoreRow] = field(default_factory=list)
     features: list[tuple[str, str, list[tuple[str, float]], float, dict, str]] = field(default_factory=list)
+    metrics: list[tuple[str, float | None]] = field(default_factory=list)
     error: str = ""
 
 
@@ -119,20 +121,24 @@ def _batch_tokens(cfg: WorkerConfig, device: str) -> int:
 
 
 def score_rows(scores) -> list[ScoreRow]:
-    return [ScoreRow(s.benchmark, s.acc, s.acc_norm, s.score, s.n, "".join(map(str, s.correct)))
+    return [ScoreRow(s.benchmark, s.acc, s.acc_norm, s.score, s.n, "".join(map(str, s.correct)),
+                     _finite(s.margin))
             for s in scores.values()]
 
 
 def baseline(base_model: str, suite: SuiteSpec, cfg: WorkerConfig) -> tuple[list[ScoreRow], float, str]:
     """The base model's scores on ``suite``: (rows, seconds, device label)."""
-    from tuneahead_lint.basemodel import load_causal_lm
     from tuneahead_lint.meta.evalsuite import evaluate
 
     device = worker_device(cfg)
     items = load_suite(cfg.eval_dir, suite)
-    model, tok = load_causal_lm(base_model, device)
+    model, tok = worker_model(base_model, device)
     t0 = time.perf_counter()
-    scores = evaluate(model, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
+    if _STATE.lora is not None:  # LoRA layers are in the model: score with them off
+        with _STATE.lora.disable_adapter():
+            scores = evaluate(_STATE.lora, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
+    else:
+        scores = evaluate(model, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
     return score_rows(scores), time.perf_counter() - t0, device_label(device, cfg.threads)
 
 
@@ -145,14 +151,79 @@ def execute(spec_json: str, cfg: WorkerConfig) -> RunOutcome:
         return RunOutcome(spec.run_id, False, error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
 
 
+@dataclass
+class _Worker:
+    """What a worker process keeps between runs: the base model (loaded once),
+    its LoRA wrapper (re-attached only when the LoRA shape changes, its
+    weights re-initialised from the run's seed before every run), and the
+    base model's in-domain NLL per held-out set."""
+
+    key: tuple[str, str] | None = None
+    model: Any = None
+    tok: Any = None
+    lora: Any = None
+    lora_key: tuple | None = None
+    base_nll: dict = field(default_factory=dict)
+    runs: int = 0
+
+
+_STATE = _Worker()
+
+
+def reset_worker() -> None:
+    """Forget the loaded model (the next run loads it again, as a fresh worker would)."""
+    global _STATE
+    _STATE = _Worker()
+
+
+def worker_model(base_model: str, device: str):
+    """(base model, tokenizer), loaded on the first call of this process."""
+    from tuneahead_lint.basemodel import load_causal_lm
+
+    if _STATE.key != (base_model, device):
+        reset_worker()
+        _STATE.model, _STATE.tok = load_causal_lm(base_model, device)
+        _STATE.key = (base_model, device)
+    return _STATE.model, _STATE.tok
+
+
+def fresh_lora(hp, seed: int, device: str):
+    """The worker's peft model with every LoRA matrix re-initialised as a new
+    adapter from ``seed`` (A: kaiming-uniform, B: zero), the same whatever ran before."""
+    from tuneahead_lint.probe.lora import attach_lora
+
+    key = (hp.lora_r, hp.lora_alpha, hp.lora_dropout, hp.target_modules)
+    if _STATE.lora is None or _STATE.lora_key != key:
+        if _STATE.lora is not None:
+            _STATE.model = _STATE.lora.unload()
+        _STATE.lora, _STATE.lora_key = attach_lora(_STATE.model, hp), key
+    reset_lora(_STATE.lora, seed, device)
+    return _STATE.lora
+
+
+def reset_lora(peft_model, seed: int, device: str) -> None:
+    """Re-initialise every LoRA layer in module order from ``seed`` (forked RNG)."""
+    import torch
+    from peft.tuners.lora.layer import LoraLayer
+
+    gpu = [torch.device(device).index or 0] if device.startswith("cuda") else []
+    with torch.random.fork_rng(devices=gpu), torch.no_grad():
+        torch.manual_seed(seed)
+        for _, module in sorted(peft_model.named_modules(), key=lambda t: t[0]):
+            if isinstance(module, LoraLayer):
+                for name in module.lora_A:
+                    module.reset_lora_parameters(name, True)
+    for p in peft_model.parameters():
+        p.grad = None
+
+
 def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
     import torch
 
     from tuneahead_lint import __version__
-    from tuneahead_lint.basemodel import load_causal_lm
     from tuneahead_lint.meta.evalsuite import evaluate
     from tuneahead_lint.meta.finetune import finetune
-    from tuneahead_lint.meta.variants import build_variant, source_digest
+    from tuneahead_lint.meta.variants import build_variant
 
     setup_worker(cfg.threads)
     device = worker_device(cfg)
@@ -160,20 +231,48 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
     examples = build_variant(spec.recipe, cfg.data_dir, spec.plan())
     build_s = time.perf_counter() - t_start
     items = load_suite(cfg.eval_dir, spec.suite)
-    model, tok = load_causal_lm(spec.base_model, device)
-    peft_model, fit = finetune(model, tok, examples, spec.hp, spec.seed, device)
+    t_load = time.perf_counter()
+    model, tok = worker_model(spec.base_model, device)
+    lora = fresh_lora(spec.hp, spec.seed, device)
+    load_s = time.perf_counter() - t_load
+    base_nll, base_s = _base_indomain(spec, cfg, device, lora, tok)
+    probe = _run_probe(spec, cfg, examples, lora, tok, device)
+    # per-step statistics only where the probe reads them
+    peft_model, fit = finetune(model, tok, examples, spec.hp, spec.seed, device, lora_model=lora,
+                               on_step=probe.on_step if probe else None,
+                               stats_steps=probe.cfg.steps if probe else 1)
     t_eval = time.perf_counter()
     scores = evaluate(peft_model, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
     eval_s = time.perf_counter() - t_eval
-    del peft_model, model
+    t_in = time.perf_counter()
+    nll, tokens = _indomain(spec, cfg, device, peft_model, tok)
+    indomain_s = time.perf_counter() - t_in
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
+    _STATE.runs += 1
     outcome = RunOutcome(spec.run_id, True, scores=score_rows(scores))
-    outcome.features = [compute_feature_set(kind, spec, examples, cfg, device) for kind in cfg.features]
-    digest = "+".join(source_digest(n, cfg.data_dir) for n in sorted(
-        {n for n, _ in spec.recipe.sources} | ({spec.recipe.outlier_source} if spec.recipe.outliers
-                                               and spec.recipe.outlier_source != "garbage" else set())))
-    outcome.row = {
+    outcome.features = [probe.finish(fit.trace) if kind == "probe" and probe else
+                        compute_feature_set(kind, spec, examples, cfg, device) for kind in cfg.features]
+    weights = spec.recipe.sources
+    outcome.metrics = [
+        ("indomain_nll", _finite(_weighted(nll, weights))), ("base_indomain_nll", _finite(_weighted(base_nll, weights))),
+        ("indomain_tokens", float(sum(tokens.values()))), ("heldout_items", float(spec.recipe.heldout)),
+        *((f"indomain_nll_{n}", _finite(v)) for n, v in sorted(nll.items())),
+        ("load_s", load_s), ("base_indomain_s", base_s), ("indomain_s", indomain_s),
+        ("worker_run", float(_STATE.runs)),
+    ]
+    outcome.row = _row(spec, cfg, fit, device, build_s, eval_s, t_start, __version__, torch.__version__)
+    if probe:  # the probe's measurements at its last step are probe time, not training time
+        outcome.row["train_s"] = fit.train_s - probe.hook_s
+    return outcome
+
+
+def _row(spec: RunSpec, cfg: WorkerConfig, fit, device: str, build_s: float, eval_s: float, t_start: float,
+         version: str, torch_version: str) -> dict[str, Any]:
+    from tuneahead_lint.meta.variants import source_digest
+
+    digest = "+".join(source_digest(n, cfg.data_dir) for n in spec.recipe.drawn_sources)
+    return {
         "run_id": spec.run_id, "config_id": spec.config_id, "spec_json": spec.to_json(),
         "recipe_id": spec.recipe.id, "variant": spec.recipe.label, "seed": spec.seed,
         "base_model": spec.base_model, "sources_digest": digest,
@@ -183,10 +282,61 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
         "diverged": int(fit.diverged), "build_s": build_s, "train_s": fit.train_s, "eval_s": eval_s,
         "total_s": time.perf_counter() - t_start, "device": device_label(device, cfg.threads),
         "host": socket.gethostname(), "worker": str(os.getpid()),
-        "code_version": code_version(__version__), "torch_version": torch.__version__,
+        "code_version": code_version(version), "torch_version": torch_version,
         "finished_at": time.time(),
     }
-    return outcome
+
+
+def _run_probe(spec: RunSpec, cfg: WorkerConfig, examples, lora, tok, device: str):
+    """A :class:`~tuneahead_lint.meta.runprobe.RunProbe` when the probe can be
+    read from this run (probe features wanted, run at least as long)."""
+    if "probe" not in cfg.features or not cfg.probe_from_run:
+        return None
+    from tuneahead_lint.meta.runprobe import RunProbe
+    from tuneahead_lint.probe import ProbeConfig
+    from tuneahead_lint.probe.data import usable
+
+    steps = spec.hp.steps(len(usable(examples)))
+    conf = probe_conf(spec, cfg, device)
+    return RunProbe.start(_known(ProbeConfig, progress=False, use_cache=False, **conf), conf, examples, steps,
+                          lora, tok)
+
+
+def _sources(spec: RunSpec) -> list[str]:
+    return sorted({n for n, _ in spec.recipe.sources})
+
+
+def _indomain(spec: RunSpec, cfg: WorkerConfig, device: str, model, tok) -> tuple[dict, dict]:
+    """({source: NLL}, {source: tokens}) of ``model`` on the run's held-out
+    sets (none when the recipe holds nothing out: v1 recipes)."""
+    from tuneahead_lint.meta.indomain import encode_heldout, response_nll
+
+    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    nll, tokens = {}, {}
+    for src in _sources(spec) if spec.recipe.heldout else ():
+        enc = encode_heldout(tok, src, cfg.data_dir, spec.recipe.heldout, spec.hp.max_len)
+        nll[src], tokens[src] = response_nll(model, enc, device, pad, _batch_tokens(cfg, device))
+    return nll, tokens
+
+
+def _base_indomain(spec: RunSpec, cfg: WorkerConfig, device: str, lora, tok) -> tuple[dict, float]:
+    """The base model's held-out NLL per source (adapters off; once per worker)."""
+    t0 = time.perf_counter()
+    out = {}
+    for src in _sources(spec) if spec.recipe.heldout else ():
+        key = (spec.base_model, src, spec.recipe.heldout, spec.hp.max_len)
+        if key not in _STATE.base_nll:
+            one = RunSpec(replace(spec.recipe, sources=((src, 1.0),)), spec.hp, 0, spec.base_model, spec.suite)
+            with lora.disable_adapter():
+                _STATE.base_nll[key] = _indomain(one, cfg, device, lora, tok)[0][src]
+        out[src] = _STATE.base_nll[key]
+    return out, time.perf_counter() - t0
+
+
+def _weighted(per_source: dict[str, float], weights) -> float:
+    from tuneahead_lint.meta.indomain import weighted
+
+    return weighted(per_source, weights)
 
 
 # Source files whose change can change a run's ground truth.
@@ -240,10 +390,7 @@ def compute_feature_set(kind: str, spec: RunSpec, examples, cfg: WorkerConfig, d
         elif kind == "probe":
             from tuneahead_lint.probe import ProbeConfig, run_probe
 
-            hp = spec.hp
-            conf.update(steps=cfg.probe_steps, lr=hp.lr, batch_size=hp.batch_size, lora_r=hp.lora_r,
-                        lora_alpha=hp.lora_alpha, lora_dropout=hp.lora_dropout, max_len=hp.max_len,
-                        weight_decay=hp.weight_decay, max_grad_norm=hp.max_grad_norm, **dict(cfg.probe_extra))
+            conf = probe_conf(spec, cfg, device)
             result = run_probe(examples, _known(ProbeConfig, progress=False, **conf))
         else:
             raise ValueError(f"unknown feature kind {kind!r}")
@@ -251,6 +398,15 @@ def compute_feature_set(kind: str, spec: RunSpec, examples, cfg: WorkerConfig, d
         return (kind, "ok", values, time.perf_counter() - t0, conf, "")
     except Exception as exc:  # noqa: BLE001
         return (kind, "error", [], time.perf_counter() - t0, conf, f"{type(exc).__name__}: {exc}")
+
+
+def probe_conf(spec: RunSpec, cfg: WorkerConfig, device: str) -> dict[str, Any]:
+    """The probe's settings for a run: its hyperparameters, the preset's probe budget."""
+    hp = spec.hp
+    return {"base_model": spec.base_model, "seed": spec.seed, "device": device, "steps": cfg.probe_steps,
+            "lr": hp.lr, "batch_size": hp.batch_size, "lora_r": hp.lora_r, "lora_alpha": hp.lora_alpha,
+            "lora_dropout": hp.lora_dropout, "max_len": hp.max_len, "weight_decay": hp.weight_decay,
+            "max_grad_norm": hp.max_grad_norm, **dict(cfg.probe_extra)}
 
 
 def _as_float(m: Any) -> float | None:

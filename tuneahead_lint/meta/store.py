@@ -12,6 +12,8 @@ scores         (run, benchmark): acc, acc_norm, score, n, per-item correctness
 baselines      (base model, suite, benchmark): the base model's scores
 features       (run, feature name): value from the project's feature/probe code
 feature_sets   (run, kind): that a feature computation ran (or why it failed)
+metrics        (run, name): ground-truth measurements beyond the benchmark scores
+               (in-domain held-out NLL of the run and of the base model, phase times)
 failures       failed attempt (run_id, error, time); retried on the next build
 =============  ==============================================================
 
@@ -60,6 +62,10 @@ CREATE TABLE IF NOT EXISTS scores (
   correct TEXT NOT NULL,          -- '0'/'1' per item, suite order
   PRIMARY KEY (run_id, benchmark)
 );
+CREATE TABLE IF NOT EXISTS metrics (
+  run_id TEXT NOT NULL, name TEXT NOT NULL, value REAL,
+  PRIMARY KEY (run_id, name)
+);
 CREATE TABLE IF NOT EXISTS baselines (
   base_model TEXT NOT NULL, suite_hash TEXT NOT NULL, benchmark TEXT NOT NULL,
   acc REAL NOT NULL, acc_norm REAL NOT NULL, score REAL NOT NULL, n INTEGER NOT NULL,
@@ -89,6 +95,7 @@ class ScoreRow:
     score: float
     n: int
     correct: str
+    margin: float | None = None  # mean per-item log-likelihood margin (gold minus best other choice)
 
 
 class Store:
@@ -103,6 +110,14 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_DDL)
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        for table in ("scores", "baselines"):
+            self._add_column(table, "margin", "REAL")
+
+    def _add_column(self, table: str, column: str, decl: str) -> None:
+        """Add ``column`` to a store written before it existed (old rows: NULL)."""
+        have = {r[1] for r in self._db.execute(f"PRAGMA table_info({table})")}
+        if column not in have:
+            self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
 
     def close(self) -> None:
         self._db.close()
@@ -126,30 +141,37 @@ class Store:
         rows = self.query("SELECT * FROM baselines WHERE base_model=? AND suite_hash=?",
                           (base_model, suite_hash))
         return {r["benchmark"]: ScoreRow(r["benchmark"], r["acc"], r["acc_norm"], r["score"], r["n"],
-                                         r["correct"]) for r in rows}
+                                         r["correct"], r["margin"]) for r in rows}
 
     def feature_kinds(self, run_id: str) -> set[str]:
         return {r[0] for r in self._db.execute(
             "SELECT kind FROM feature_sets WHERE run_id=? AND status='ok'", (run_id,))}
 
     # -- appends (each one transaction)
-    def add_run(self, run: dict, scores: Iterable[ScoreRow]) -> None:
+    def add_run(self, run: dict, scores: Iterable[ScoreRow],
+                metrics: Iterable[tuple[str, float | None]] = ()) -> None:
+        """One finished run, its scores and metrics, in one transaction."""
         cols = ", ".join(run)
         marks = ", ".join("?" for _ in run)
         with self._tx():
             self._db.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", tuple(run.values()))
             self._db.executemany(
-                "INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(run["run_id"], s.benchmark, s.acc, s.acc_norm, s.score, s.n, s.correct) for s in scores])
+                "INSERT INTO scores (run_id, benchmark, acc, acc_norm, score, n, correct, margin) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run["run_id"], s.benchmark, s.acc, s.acc_norm, s.score, s.n, s.correct, s.margin)
+                 for s in scores])
+            self._db.executemany("INSERT INTO metrics VALUES (?, ?, ?)",
+                                 [(run["run_id"], n, v) for n, v in metrics])
 
     def add_baseline(self, base_model: str, suite_hash: str, scores: Iterable[ScoreRow],
                      eval_s: float, device: str) -> None:
         now = time.time()
         with self._tx():
             self._db.executemany(
-                "INSERT OR IGNORE INTO baselines VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO baselines (base_model, suite_hash, benchmark, acc, acc_norm, score, n, "
+                "correct, eval_s, device, finished_at, margin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(base_model, suite_hash, s.benchmark, s.acc, s.acc_norm, s.score, s.n, s.correct,
-                  eval_s, device, now) for s in scores])
+                  eval_s, device, now, s.margin) for s in scores])
 
     def add_features(self, run_id: str, kind: str, values: Sequence[tuple[str, float]],
                      seconds: float, config: dict, status: str = "ok", detail: str = "") -> None:

@@ -44,11 +44,16 @@ NOT_FEATURES = frozenset({
     "build_s", "train_s", "eval_s", "static_s", "probe_s", "total_s", "device", "host",
     "finished_at", "code_version",
     "dataset_name", "overall_accuracy",
+    # targets v2 and what they are computed from (meta/export.py Y_COLS, Y_SOURCE_COLS)
+    "y_indomain", "y_general", "y_general_acc", "y_diverged",
+    "indomain_nll", "base_indomain_nll", "indomain_tokens", "heldout_items", "heldout",
+    "load_s", "indomain_s",
 })
 # `meta export` writes PREFIX_BENCH for each benchmark BENCH of the suite; a
 # column is per-benchmark only when BENCH names a benchmark of the table (one
 # with a score_/delta_ column), so base_model_perplexity stays a feature.
-PER_BENCHMARK_PREFIXES = ("acc_norm", "score", "base", "delta", "acc", "n")
+PER_BENCHMARK_PREFIXES = ("acc_norm", "score", "base", "delta", "acc", "n", "margin", "base_margin",
+                          "delta_margin")
 
 HPARAMS = frozenset({"learning_rate", "batch_size", "epochs", "lora_r", "lora_alpha", "lora_dropout",
                      "max_len", "max_steps", "weight_decay"})
@@ -160,7 +165,7 @@ def default_features(table: MetaTable, target: str) -> tuple[str, ...]:
     for name in table.columns:
         if name == target or name in NOT_FEATURES or name in per_benchmark:
             continue
-        if name.startswith("proxy") or not table.is_numeric(name):
+        if name.startswith(("proxy", "y_")) or not table.is_numeric(name):
             continue
         out.append(name)
     if not out:

@@ -13,7 +13,9 @@ from tuneahead_lint.predict.table import MetaTable, PredictError, target_values
 
 # target column -> (base-model column, target is a change from the base)
 _BASE_OF = {"performance": ("base_performance", False), "performance_delta": ("base_performance", True),
-            "target": ("base_performance", True)}
+            "target": ("base_performance", True), "y_general_acc": ("base_performance", True)}
+# v2 targets in their own units (nats), not accuracy points
+_NATIVE_UNITS = ("y_indomain", "y_general")
 
 
 def base_column(table: MetaTable, target: str) -> tuple[str | None, bool]:
@@ -44,6 +46,8 @@ def target_spec(table: MetaTable, target: str, *, base_score: float | None = Non
         raise PredictError(f"target {target!r} is a change from the base model, but the base score is "
                            f"unknown: give --base-score")
     y = target_values(table, target)[rows if rows is not None else slice(None)] + offset
+    if points_per_unit is None and target in _NATIVE_UNITS:
+        points_per_unit = 1.0
     if points_per_unit is None:
         points_per_unit = 100.0 if float(np.min(y)) >= -1.0 and float(np.max(y)) <= 1.0 else 1.0
     if success_threshold is None:

@@ -112,6 +112,7 @@ class ActivationMeter:
     def close(self) -> None:
         for h in self._handles:
             h.remove()
+        self._handles = []
 
 
 def grad_stats(grad, prev) -> tuple[float, float, float]:
@@ -137,9 +138,15 @@ def sync(device: str) -> None:
 
 
 def train(model, batches: Sequence[Sequence[Encoded]], cfg, device: str, pad_id: int,
-          on_step: Callable[[int, float], None] | None = None) -> TrainTrace:
+          on_step: Callable[[int, float], None] | None = None, stats_steps: int | None = None) -> TrainTrace:
     """Run one optimizer step per batch; return the trace. ``model`` is the
-    peft model; its LoRA weights are changed in place."""
+    peft model; its LoRA weights are changed in place.
+
+    ``stats_steps``: record the gradient and activation statistics of the
+    first ``stats_steps`` steps only (None: every step). Later steps record
+    the loss and the pre-clipping gradient norm (``clip_grad_norm_``'s) and
+    never wait for the device, so a long run pays for the statistics only
+    where they are read; ``on_step`` gets NaN as their loss."""
     import torch
 
     params = lora_params(model)
@@ -149,9 +156,16 @@ def train(model, batches: Sequence[Sequence[Encoded]], cfg, device: str, pad_id:
     meter = ActivationMeter(model)
     trace = TrainTrace(act_found=meter.found)
     prev = None
+    late: list[tuple[Any, Any]] = []  # (loss, norm) tensors of the steps after stats_steps
     model.train()
     try:
         for step, items in enumerate(batches, 1):
+            if stats_steps is not None and step > stats_steps:
+                meter.close()
+                late.append(_plain_step(model, items, params, opt, cfg, device, pad_id, trace))
+                if on_step:
+                    on_step(step, float("nan"))
+                continue
             sync(device)
             t0 = time.perf_counter()
             batch = {k: v.to(device) for k, v in collate(items, pad_id).items()}
@@ -172,13 +186,33 @@ def train(model, batches: Sequence[Sequence[Encoded]], cfg, device: str, pad_id:
                 trace.grad_sparsity.append(sparsity)
             trace.act_sparsity.append(meter.take())
             trace.step_s.append(time.perf_counter() - t0)
+            meter.mask = None  # forwards inside on_step are not training steps
             if on_step:
                 on_step(step, trace.losses[-1])
     finally:
         meter.close()
         model.eval()
+    if late:
+        losses, norms = (torch.stack([t[i] for t in late]).float().cpu().tolist() for i in (0, 1))
+        trace.losses += losses
+        trace.grad_norms += norms
     trace.param_change_norm = float((flat(params) - start).norm())
     return trace
+
+
+def _plain_step(model, items, params, opt, cfg, device: str, pad_id: int, trace: TrainTrace):
+    """One optimizer step without statistics or device sync; (loss, pre-clip norm) as tensors."""
+    import torch
+
+    t0 = time.perf_counter()
+    batch = {k: v.to(device, non_blocking=True) for k, v in collate(items, pad_id).items()}
+    loss = model(**batch).loss
+    loss.backward()
+    norm = torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+    opt.step()
+    opt.zero_grad(set_to_none=True)
+    trace.step_s.append(time.perf_counter() - t0)  # time to enqueue the step (no sync)
+    return loss.detach(), norm.detach()
 
 
 def sharpness(model, items: Sequence[Encoded], device: str, pad_id: int,

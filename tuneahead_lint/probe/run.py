@@ -31,7 +31,7 @@ def load_base(spec: str | None, device: str, dtype: str):
     return load_causal_lm(spec, device=device, dtype=dtype)
 
 
-def _general_nll(model, tok, cfg: ProbeConfig, on_chunk=None) -> float:
+def general_nll(model, tok, cfg: ProbeConfig, on_chunk=None) -> float:
     """Gold-answer NLL of ``model`` on the general slice (nats/token)."""
     items = forgetting.encode_slice(tok, cfg.forgetting_items, cfg.max_len)
     return mean_nll(target_logprobs(model, items, cfg.device, tok.pad_token_id, on_chunk=on_chunk))
@@ -40,12 +40,12 @@ def _general_nll(model, tok, cfg: ProbeConfig, on_chunk=None) -> float:
 @functools.lru_cache(maxsize=4)
 def _general_nll_before(cfg: ProbeConfig) -> float:
     """The base model's general-slice NLL: the same for every dataset, so
-    memoised on what it depends on (``_general_key``)."""
+    memoised on what it depends on (``general_key``)."""
     base, tok = load_base(cfg.base_model, cfg.device, cfg.dtype)
-    return _general_nll(base, tok, cfg)
+    return general_nll(base, tok, cfg)
 
 
-def _general_key(cfg: ProbeConfig) -> ProbeConfig:
+def general_key(cfg: ProbeConfig) -> ProbeConfig:
     return ProbeConfig(base_model=cfg.base_model, device=cfg.device, dtype=cfg.dtype,
                        forgetting_items=cfg.forgetting_items, max_len=cfg.max_len)
 
@@ -116,15 +116,15 @@ def _compute(recs: list[Example], cfg: ProbeConfig, key: str) -> ProbeResult:
         clock.lap("load_s")
         contrast = run_contrast(recs, cfg, stages)
         clock.lap("contrast_s")
-        before = _general_nll_before(_general_key(cfg))
+        before = _general_nll_before(general_key(cfg))
         clock.lap("forgetting_before_s")
         plan = batch_plan(len(recs), cfg.steps, cfg.batch_size, cfg.seed)
         model, trace = _train(base, tok, recs, plan, cfg, stages)
         clock.lap("train_s")
-        flat = _flatness(model, tok, recs, cfg, stages)
+        flat = flatness_triple(model, tok, recs, cfg, stages)
         clock.lap("flatness_s")
         stages.stage("general after", cfg.forgetting_items)
-        after = _general_nll(model, tok, cfg, on_chunk=stages.advance)
+        after = general_nll(model, tok, cfg, on_chunk=stages.advance)
         clock.lap("forgetting_after_s")
     step_refs = tuple(tuple((recs[i].path, recs[i].line) for i in b) for b in plan)
     run = RunRecord(trace, step_refs, flat, (before, after))
@@ -153,7 +153,7 @@ def _train(base, tok, recs: list[Example], plan: list[list[int]], cfg: ProbeConf
     return model, trace
 
 
-def _flatness(model, tok, recs: list[Example], cfg: ProbeConfig, stages: Stages):
+def flatness_triple(model, tok, recs: list[Example], cfg: ProbeConfig, stages: Stages):
     """Sharpness triple on ``flatness_items`` records drawn with ``seed + 1``."""
     held = [encode(tok, recs[i], cfg.max_len)
             for i in sample_order(len(recs), cfg.seed + 1)[:cfg.flatness_items]]
