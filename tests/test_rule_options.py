@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tuneahead_lint.checks import STREAMS
 from tuneahead_lint.checks.catalog import load_all
 from tuneahead_lint.config import Config
 from tuneahead_lint.features import FeatureConfig
@@ -58,7 +59,8 @@ def _reads(fn: ast.FunctionDef) -> Iterator[tuple[str | None, bool]]:
 
 
 def _calls(fn: ast.FunctionDef) -> set[str]:
-    return {n.func.id for n in ast.walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    """Names the function calls or passes on (a helper handed to a streamed check counts)."""
+    return {n.id for n in ast.walk(fn) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def _modules() -> dict[str, ast.Module]:
@@ -107,6 +109,14 @@ def options_read_by_checks() -> dict[str, set[str | None]]:
 
     out = {}
     for name, fn in load_all().items():
+        factory = STREAMS.get(name)
+        if isinstance(factory, type):  # a streamed check: every method of its class
+            mod = factory.__module__.rsplit(".", 1)[1]
+            node = next(n for n in ast.walk(modules[mod]) if isinstance(n, ast.ClassDef) and n.name == factory.__name__)
+            out[name] = set().union(*(closure(mod, f) for f in node.body if isinstance(f, ast.FunctionDef)))
+            continue
+        if fn.__module__.endswith(".checks"):  # a streamed check made by a factory function
+            fn = factory
         mod = fn.__module__.rsplit(".", 1)[1]
         out[name] = closure(mod, _defined_at(modules[mod], fn.__code__.co_firstlineno))
     return out

@@ -3,21 +3,22 @@ stages run and recording why a stage did not.
 
 read -> check records -> features (optional) -> probe (optional)
 -> predict (needs features) -> evaluate rules -> Report
+
+Each ``_run_*`` stage helper returns a :class:`Provided`: its result, the
+inputs it makes available to the rules and why the others are missing.
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tuneahead_lint import __version__
 from tuneahead_lint.config import Config
-from tuneahead_lint.ruleset.evaluate import Context, evaluate, one_line_files
+from tuneahead_lint.ruleset.evaluate import Context, run_rules
 from tuneahead_lint.ruleset.registry import Rule, load_rules
-from tuneahead_lint.types import Example, FileSummary, ProbeRun, Report, Summary
+from tuneahead_lint.types import Example, ProbeRun, Report
 
 
 @dataclass(frozen=True)
@@ -51,100 +52,92 @@ def _pick(opt: Any, config: Config, key: str) -> Any:
     return config.get(key) if opt is None else opt
 
 
-def read_all(paths: Sequence[str], fmt: str | None) -> tuple[list[Example], list[FileSummary]]:
-    """Read every data file under ``paths``. Raises readers.InputError."""
-    from tuneahead_lint.readers import discover, is_file_note, read
+@dataclass(frozen=True)
+class Provided:
+    """What a stage provides: its result, the inputs it makes available to
+    the rules and why the inputs it was meant to provide are missing."""
 
-    examples: list[Example] = []
-    files: list[FileSummary] = []
-    for path in discover(paths):
-        recs = list(read(path, fmt))
-        formats = Counter(ex.format for ex in recs if ex.ok)
-        major = formats.most_common(1)[0][0] if formats else "unknown"
-        recs_only = [ex for ex in recs if not is_file_note(ex)]
-        files.append(FileSummary(path, major, len(recs_only), sum(not ex.ok for ex in recs_only)))
-        examples.extend(recs)
-    return examples, files
+    result: Any = None
+    available: frozenset[str] = frozenset()
+    missing: tuple[tuple[str, str], ...] = ()
 
 
-def summarise(examples: Sequence[Example], files: Sequence[FileSummary]) -> Summary:
-    ok = [ex for ex in examples if ex.ok]
-    stats: list[tuple[str, float]] = []
-    for part in ("prompt", "response"):
-        lens = sorted(len(getattr(ex, part)) for ex in ok)
-        if lens:
-            stats += [(f"{part}_chars_mean", statistics.fmean(lens)),
-                      (f"{part}_chars_p50", float(lens[len(lens) // 2])),
-                      (f"{part}_chars_max", float(lens[-1]))]
-    turns = sorted(len(ex.turns) for ex in ok)
-    if turns:
-        stats += [("turns_mean", statistics.fmean(turns)), ("turns_p50", float(turns[len(turns) // 2])),
-                  ("turns_max", float(turns[-1]))]
-    formats = Counter(ex.format for ex in ok)
-    return Summary(tuple(files), sum(f.records for f in files), tuple(sorted(formats.items())), tuple(stats))
+def _merge(parts: Sequence[Provided]) -> tuple[frozenset[str], dict[str, str]]:
+    """The inputs available after ``parts`` and why the others are missing."""
+    available = frozenset({"records"}).union(*(p.available for p in parts))
+    missing: dict[str, str] = {}
+    for p in parts:
+        missing.update(p.missing)
+    return available, missing
 
 
-def _tokenizer(base_model: str | None, missing: dict[str, str]) -> Any:
+def _tokenizer(base_model: str | None) -> Provided:
     from tuneahead_lint.basemodel import BaseModelError, fast_tokenizer
 
     try:
-        return fast_tokenizer(base_model)
+        return Provided(fast_tokenizer(base_model), frozenset({"tokenizer"}))
     except BaseModelError as exc:
-        missing["tokenizer"] = f"no tokenizer: {exc}"
-        return None
+        return Provided(missing=(("tokenizer", f"no tokenizer: {exc}"),))
+
+
+_FEATURES_OFF = "dataset features are off (--fast, or features = false in the config)"
 
 
 def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions(),
          rules: Sequence[Rule] | None = None,
          on_stage: Callable[[str], None] | None = None, stages: Stages = Stages()) -> Report:
-    """Run the whole pipeline over ``paths`` and return the report."""
+    """Run the whole pipeline over ``paths`` and return the report.
+
+    The record checks stream over the files (:class:`RecordSource`); only
+    the features and the probe, while they run, hold the valid records."""
     from tuneahead_lint.basemodel import offline_unless_hub
+    from tuneahead_lint.readers import RecordSource, discover
 
     rules = tuple(rules or load_rules())
     offline_unless_hub(_pick(opts.base_model, config, "base-model"), _pick(opts.embedder, config, "embedder"))
     stage = on_stage or (lambda name: None)
     stage("read")
-    examples, files = read_all(paths, _pick(opts.input_format, config, "format"))
+    records: Sequence[Example] = RecordSource(discover(paths), _pick(opts.input_format, config, "format"))
     base_model = _pick(opts.base_model, config, "base-model")
-    available = {"records"}
-    missing: dict[str, str] = {}
     stage("tokenizer")
-    tokenizer = _tokenizer(base_model, missing)
-    if tokenizer is not None:
-        available.add("tokenizer")
-    features = probe = None
+    tokenizer = _tokenizer(base_model)
     if _pick(opts.features, config, "features"):
         stage("features")
-        features = _run_features(examples, config, _with_feature_thresholds(opts, config, rules),
-                                 base_model, available, missing, stages.features)
+        features = _run_features(records, config, _with_feature_thresholds(opts, config, rules), base_model,
+                                 stages.features)
     else:
-        for need in ("embeddings", "base_model"):
-            missing[need] = "dataset features are off (--fast, or features = false in the config)"
+        features = Provided(missing=(("embeddings", _FEATURES_OFF), ("base_model", _FEATURES_OFF)))
     if _pick(opts.probe, config, "probe"):
         stage("probe")
-        probe = _run_probe(examples, config, _with_probe_defaults(opts), base_model, available, missing,
-                           stages.probe)
+        probe = _run_probe(records, config, _with_probe_defaults(opts), base_model, stages.probe)
     else:
-        missing["probe"] = "needs --probe"
-    values = tuple(getattr(features, "values", ()) or ()) + tuple(getattr(probe, "values", ()) or ())
-    outcome = None
-    if features is not None and not any(ex.ok for ex in examples):
-        missing["predictor"] = "skipped: no valid records to predict from"
-    elif features is not None:
-        stage("predict")
-        outcome = _run_predict(values, probe is not None, config, opts, base_model, available, missing,
-                               stages.predict)
-    missing.setdefault("predictor", "needs dataset features (off with --fast or features = false)")
+        probe = Provided(missing=(("probe", "needs --probe"),))
+    values = tuple(getattr(features.result, "values", ()) or ()) + tuple(getattr(probe.result, "values", ()) or ())
+    predicted = _predict_if_possible(records, features, probe, values, config, opts, base_model, stage,
+                                     stages.predict)
     stage("rules")
-    ctx = Context(examples, frozenset(available), missing, tokenizer, features, probe,
-                  one_line_files(examples), prediction=outcome)
-    findings, skipped = evaluate(rules, config, ctx)
+    available, missing = _merge((tokenizer, features, probe, predicted))
+    ctx = Context(records, available, missing, tokenizer.result, features.result, probe.result,
+                  prediction=predicted.result)
+    result = run_rules(rules, config, ctx)
+    outcome = predicted.result
     return Report(
-        tool_version=__version__, summary=summarise(examples, files),
-        findings=tuple(findings), skipped=tuple(skipped), features=values,
+        tool_version=__version__, summary=result.scan.summary(),
+        findings=tuple(result.findings), skipped=tuple(result.skipped), features=values,
         prediction=outcome.prediction if outcome else None, config_path=config.path,
-        prediction_detail=outcome.detail if outcome else None, probe_run=probe_run(probe),
+        prediction_detail=outcome.detail if outcome else None, probe_run=probe_run(probe.result),
     )
+
+
+def _predict_if_possible(records, features: Provided, probe: Provided, values, config, opts, base_model,
+                         stage: Callable[[str], None], predict=None) -> Provided:
+    """The predictor stage when the features ran and some record is valid."""
+    if features.result is None:
+        return Provided(missing=(("predictor", "needs dataset features (off with --fast or features = false)"),))
+    if not any(ex.ok for ex in records):
+        return Provided(missing=(("predictor", "skipped: no valid records to predict from"),))
+    stage("predict")
+    return _run_predict(values, probe.result is not None, config, opts, base_model, predict)
 
 
 PROBE_SHOWN = ("steps", "lr", "batch_size", "lora_r", "lora_alpha", "max_len", "seed")
@@ -159,7 +152,9 @@ def probe_run(probe) -> ProbeRun | None:
                     **{k: conf[k] for k in PROBE_SHOWN if k in conf})
 
 
-def _run_features(examples, config, opts, base_model, available, missing, compute=None):
+def _run_features(examples: Iterable[Example], config: Config, opts: LintOptions, base_model: str | None,
+                  compute=None) -> Provided:
+    """Dataset features of the valid records (embeddings, base model)."""
     from tuneahead_lint.features import FeatureConfig, compute_features
 
     cfg = FeatureConfig(base_model=base_model, embedder=_pick(opts.embedder, config, "embedder"),
@@ -167,8 +162,7 @@ def _run_features(examples, config, opts, base_model, available, missing, comput
                         **{"embed_backend": config.get("embed-backend", "auto"),
                            "semantic_sample": int(config.get("semantic-sample", 0)), **opts.feature_params})
     result = (compute or compute_features)([ex for ex in examples if ex.ok], cfg)
-    available.update({"embeddings", "base_model"})
-    return result
+    return Provided(result, frozenset({"embeddings", "base_model"}))
 
 
 def feature_thresholds(config: Config, rules: Sequence[Rule]) -> dict[str, float | int]:
@@ -191,18 +185,17 @@ def _with_feature_thresholds(opts: LintOptions, config: Config, rules: Sequence[
     return replace(opts, feature_params={**feature_thresholds(config, rules), **opts.feature_params})
 
 
-def _run_probe(examples, config, opts, base_model, available, missing, run=None):
+def _run_probe(examples: Iterable[Example], config: Config, opts: LintOptions, base_model: str | None,
+               run=None) -> Provided:
+    """The LoRA probe over the valid records (its failure skips the probe rules)."""
     from tuneahead_lint.probe import ProbeConfig, ProbeError, run_probe
 
     cfg = ProbeConfig(base_model=base_model, seed=int(_pick(opts.seed, config, "seed")),
                       progress=opts.progress, **opts.probe_params)
     try:
-        result = (run or run_probe)([ex for ex in examples if ex.ok], cfg)
+        return Provided((run or run_probe)([ex for ex in examples if ex.ok], cfg), frozenset({"probe"}))
     except ProbeError as exc:  # e.g. no record has a response: probe rules are skipped
-        missing["probe"] = f"probe failed: {exc}"
-        return None
-    available.add("probe")
-    return result
+        return Provided(missing=(("probe", f"probe failed: {exc}"),))
 
 
 def _with_probe_defaults(opts: LintOptions) -> LintOptions:
@@ -214,20 +207,19 @@ def _with_probe_defaults(opts: LintOptions) -> LintOptions:
     return replace(opts, probe_params={**probe_defaults(opts.model), **opts.probe_params})
 
 
-def _run_predict(values, probe_ran, config, opts, base_model, available, missing, predict=None):
+def _run_predict(values, probe_ran: bool, config: Config, opts: LintOptions, base_model: str | None,
+                 predict=None) -> Provided:
+    """The predictor's outcome (or why there is none)."""
     try:
         from tuneahead_lint.predict.stage import predict_stage
         from tuneahead_lint.predict.table import PredictError
     except ImportError as exc:  # pragma: no cover - the ml extra is missing
-        missing["predictor"] = f"needs the ml extra (lightgbm, shap): {exc}"
-        return None
+        return Provided(missing=(("predictor", f"needs the ml extra (lightgbm, shap): {exc}"),))
     hparams = {k: v for k, v in opts.probe_params.items() if k in ("lr", "batch_size", "lora_r")}
     try:
         outcome = (predict or predict_stage)(values, model=opts.model, probe=probe_ran,
                                 min_score=_pick(opts.min_score, config, "min-score"),
                                 hparams=hparams, base_model=base_model)
     except (PredictError, ImportError) as exc:
-        missing["predictor"] = str(exc)
-        return None
-    available.add("predictor")
-    return outcome
+        return Provided(missing=(("predictor", str(exc)),))
+    return Provided(outcome, frozenset({"predictor"}))

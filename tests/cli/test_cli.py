@@ -147,9 +147,9 @@ def test_probe_options_reach_the_probe(monkeypatch, capsys):
 
     seen = {}
 
-    def fake_probe(examples, config, opts, base_model, available, missing):
+    def fake_probe(examples, config, opts, base_model, *_):
         seen.update(opts.probe_params)
-        missing["probe"] = "skipped in this test"
+        return pipeline.Provided(missing=(("probe", "skipped in this test"),))
 
     monkeypatch.setattr(pipeline, "_run_probe", fake_probe)
     code, _, _ = run(capsys, "--fast", "--probe", "--probe-steps", "3", "--lr", "0.001", "--batch-size", "2",

@@ -82,6 +82,7 @@ def test_constant_instruction_reads_the_feature_stages_group(tmp_path, monkeypat
         raise AssertionError("TA203 grouped the records again")
 
     monkeypatch.setattr(corpus, "instruction_group", regroup)
+    monkeypatch.setattr(dataset, "_instruction", regroup)  # nor digests them while streaming
     assert _run("TA203", exs, features) == fast and len(fast) == 1
     assert fast[0].path == "med.jsonl" and len(fast[0].lines) == 40 and not fast[0].related
 

@@ -45,9 +45,8 @@ def row_features(meta_csv, model, monkeypatch):
     values = tuple((n, Measure(float(row[n]) if row[n] else float("nan"), ((DATA, 3),)))
                    for n in doc["features"] if doc["feature_kinds"][n] != "hparam")
 
-    def fake(examples, config, opts, base_model, available, missing):
-        available.update({"embeddings", "base_model"})
-        return SimpleNamespace(values=values)
+    def fake(examples, config, opts, base_model, *_):
+        return pipeline.Provided(SimpleNamespace(values=values), frozenset({"embeddings", "base_model"}))
 
     monkeypatch.setattr(pipeline, "_run_features", fake)
     return doc
@@ -97,8 +96,8 @@ def test_out_of_distribution_is_uncertain_with_a_wider_interval(row_features, mo
     _, near = lint_json(capsys, "--model", str(model))
     far = tuple((n, Measure(1e12)) for n in row_features["features"]
                 if row_features["feature_kinds"][n] != "hparam")
-    monkeypatch.setattr(pipeline, "_run_features",
-                        lambda *a: (a[4].update({"embeddings", "base_model"}), SimpleNamespace(values=far))[1])
+    monkeypatch.setattr(pipeline, "_run_features", lambda *a: pipeline.Provided(
+        SimpleNamespace(values=far), frozenset({"embeddings", "base_model"})))
     code, doc = lint_json(capsys, "--model", str(model), "--min-score", "1e6")
     p = doc["prediction"]
     assert code == 0 and p["in_distribution"] is False and p["verdict"] == "uncertain"
@@ -169,9 +168,9 @@ def test_probe_runs_with_the_predictors_recipe(meta_csv, tmp_path, monkeypatch, 
     assert defaults["steps"] == 5 and defaults["lora_dropout"] == 0.0
     seen = {}
 
-    def fake_probe(examples, config, opts, base_model, available, missing):
+    def fake_probe(examples, config, opts, base_model, *_):
         seen.update(opts.probe_params)
-        missing["probe"] = "skipped in this test"
+        return pipeline.Provided(missing=(("probe", "skipped in this test"),))
 
     monkeypatch.setattr(pipeline, "_run_probe", fake_probe)
     main(["--fast", "--probe", "--model", str(out), "--lr", "0.5", "--select", "TA4", DATA])

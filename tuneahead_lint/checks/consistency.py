@@ -16,14 +16,16 @@
 from __future__ import annotations
 
 import difflib
-import functools
 import re
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from tuneahead_lint.checks import CheckContext, check
-from tuneahead_lint.checks.textutil import is_code
+from tuneahead_lint.checks import CheckContext, streamed
+from tuneahead_lint.checks.stream import DigestLog, FeatureIndexed, RecordCheck, digest
+from tuneahead_lint.checks.textutil import is_code, text_cache
 from tuneahead_lint.types import Example, Hit, text_hash
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -31,7 +33,7 @@ _CJK_RUN = re.compile(f"[{_CJK}]{{2}}")
 _WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
 
 
-@functools.lru_cache(maxsize=1 << 15)
+@text_cache(maxsize=4096)
 def words(text: str) -> list[str]:
     """NFKC, case-folded word runs (CJK: single characters): case, whitespace
     and punctuation removed. Cached: TA117-TA119 read the same texts (do not
@@ -44,15 +46,8 @@ def prompt_key(ex: Example) -> str:
     return " ".join(words(ex.prompt))
 
 
-def _groups(examples: Sequence[Example]) -> list[list[Example]]:
-    """Valid records sharing a normalised prompt, groups of two or more, in input order."""
-    by: dict[str, list[Example]] = defaultdict(list)
-    for ex in examples:
-        if ex.ok and ex.response.strip():
-            key = prompt_key(ex)
-            if key:
-                by[key].append(ex)
-    return [g for g in by.values() if len(g) > 1]
+def _answered(ex: Example) -> bool:
+    return ex.ok and bool(ex.response.strip())
 
 
 _FINAL = re.compile(r"(?:####|answer is|answer:)\s*([^\n]{1,40})", re.IGNORECASE)
@@ -87,22 +82,43 @@ def _contains(seq: list[str], sub: list[str]) -> bool:
     return any(seq[i:i + n] == sub for i in range(len(seq) - n + 1))
 
 
-def conflict(group: Sequence[Example], max_words: int, min_ratio: float) -> tuple[str, str] | None:
+@dataclass(frozen=True, slots=True)
+class Member:
+    """What TA117 keeps of one record of a same-prompt group: its place, its
+    final answer, its word count and (short responses only) its response."""
+
+    path: str
+    line: int
+    index: int
+    final: str | None
+    n_words: int
+    response: str | None  # None when longer than max_words (never compared)
+    content: str  # text_hash(prompt, response)
+
+    @classmethod
+    def of(cls, ex: Example, max_words: int) -> Member:
+        n = len(words(ex.response))
+        return cls(ex.path, ex.line, ex.index, final_answer(ex.response), n,
+                   ex.response if n <= max_words else None, text_hash(ex.prompt, ex.response))
+
+
+def conflict(group: Sequence[Member], max_words: int, min_ratio: float) -> tuple[str, str] | None:
     """(kind, answers) when the group's responses disagree, else None.
 
     kind is ``short`` (every response is at most ``max_words`` words) or
     ``final`` (every response states a final answer and they differ)."""
-    finals = [final_answer(ex.response) for ex in group]
+    finals = [m.final for m in group]
     if all(finals):
         distinct = list(dict.fromkeys(finals))
         return ("final", " | ".join(distinct)) if len(distinct) > 1 else None
-    if max(len(words(ex.response)) for ex in group) > max_words:
+    if max(m.n_words for m in group) > max_words:
         return None
-    distinct_ex = list({" ".join(words(ex.response)): ex for ex in group}.values())
+    texts = [m.response or "" for m in group]
+    distinct_ex = list({" ".join(words(t)): t for t in texts}.values())
     for i, a in enumerate(distinct_ex):
         for b in distinct_ex[i + 1:]:
-            if not agree(a.response, b.response, min_ratio):
-                return "short", " | ".join(_shown(ex.response) for ex in distinct_ex)
+            if not agree(a, b, min_ratio):
+                return "short", " | ".join(_shown(t) for t in distinct_ex)
     return None
 
 
@@ -111,29 +127,51 @@ def _shown(text: str, width: int = 40) -> str:
     return one if len(one) <= width else one[:width - 3] + "..."
 
 
-@check("conflicting_answers")
-def conflicting_answers(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+@streamed("conflicting_answers")
+class ConflictingAnswers:
     """One hit per group of same-prompt records with disagreeing answers,
-    naming every record of the group (first record first)."""
-    max_words = int(ctx.options["max_words"])
-    min_ratio = float(ctx.options["min_similarity"])
-    for group in _groups(examples):
-        found = conflict(group, max_words, min_ratio)
-        if found is None:
-            continue
-        yield _group_hit(group, found)
+    naming every record of the group (first record first). The first pass
+    logs prompt digests (16 bytes a record); the second keeps a
+    :class:`Member` of each record whose prompt repeats."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.max_words = int(ctx.options["max_words"])
+        self.min_ratio = float(ctx.options["min_similarity"])
+        self.log = DigestLog()
+        self.repeated: set[bytes] | None = None
+        self.groups: dict[bytes, tuple[str, list[Member]]] = {}
+
+    def observe(self, ex: Example) -> None:
+        if _answered(ex) and (key := prompt_key(ex)):
+            self.log.add(digest(key))
+
+    def record(self, ex: Example) -> Iterable[Hit]:
+        if self.repeated is None:
+            self.repeated, self.log = self.log.repeated(), DigestLog()
+        if _answered(ex) and (key := prompt_key(ex)) and (d := digest(key)) in self.repeated:
+            prompt, members = self.groups.setdefault(d, (_shown(ex.prompt, 60), []))
+            members.append(Member.of(ex, self.max_words))
+        return ()
+
+    def finish(self) -> Iterator[Hit]:
+        for prompt, group in self.groups.values():
+            found = conflict(group, self.max_words, self.min_ratio)
+            if found is not None:
+                yield _group_hit(group, prompt, found)
 
 
-def _group_hit(group: Sequence[Example], found: tuple[str, str]) -> Hit:
+def _group_hit(group: Sequence[Member], prompt: str, found: tuple[str, str]) -> Hit:
     path = group[0].path
-    mine = [ex for ex in group if ex.path == path]
-    related = tuple((ex.path, ex.line) for ex in group if ex.path != path)
+    mine = [m for m in group if m.path == path]
+    related = tuple((m.path, m.line) for m in group if m.path != path)
     kind, answers = found
-    key = text_hash("conflict", *sorted(text_hash(ex.prompt, ex.response) for ex in group))[:32]
-    return Hit(path, tuple(ex.line for ex in mine), (
+    key = text_hash("conflict", *sorted(m.content for m in group))[:32]
+    return Hit(path, tuple(m.line for m in mine), (
         ("count", len(group)), ("kind", kind), ("answers", answers),
-        ("prompt", _shown(group[0].prompt, 60))),
-        key=key, related=related, records=tuple(ex.index + 1 for ex in mine))
+        ("prompt", prompt)),
+        key=key, related=related, records=tuple(m.index + 1 for m in mine))
 
 
 # --- truncation -----------------------------------------------------------------
@@ -310,31 +348,50 @@ def _signed(fragment: str) -> bool:
 def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]:
     """Share of prose responses (``min_words`` or more, not code) that end
     with terminal punctuation, and how many were counted."""
-    prose = [r for r in responses if len(words(r)) >= min_words and not is_code(r)]
+    prose = [r for r in responses if _prose(r, min_words)]
     if not prose:
         return 0.0, 0
     return sum(ends_terminal(r) for r in prose) / len(prose), len(prose)
 
 
-@check("truncated_response")
-def truncated_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """One hit per response that is cut mid-code-block or mid-sentence."""
-    min_words = int(ctx.options["min_words"])
-    min_rate = float(ctx.options["min_terminal_rate"])
-    min_records = int(ctx.options["min_records"])
-    by_path: dict[str, list[Example]] = defaultdict(list)
-    for ex in examples:
-        if ex.ok and ex.response.strip():
-            by_path[ex.path].append(ex)
-    for path, exs in by_path.items():
-        rate, counted = terminal_rate([ex.response for ex in exs], min_words)
-        learned = counted >= min_records and rate >= min_rate
-        for ex in exs:
-            reason = truncation(ex.response, min_words, learned)
-            if reason:
-                yield Hit(path, (ex.line,), (
-                    ("reason", reason), ("rate", f"{rate:.0%}"), ("ending", _tail(ex.response))),
-                    key=text_hash("truncated", ex.prompt, ex.response)[:32], records=(ex.index + 1,))
+def _prose(response: str, min_words: int) -> bool:
+    return len(words(response)) >= min_words and not is_code(response)
+
+
+@streamed("truncated_response")
+class TruncatedResponse:
+    """One hit per response that is cut mid-code-block or mid-sentence. The
+    first pass counts, per file, the prose responses and those ending with
+    terminal punctuation (the file's habit); the second judges each record."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.min_words = int(ctx.options["min_words"])
+        self.min_rate = float(ctx.options["min_terminal_rate"])
+        self.min_records = int(ctx.options["min_records"])
+        self.prose: Counter[str] = Counter()
+        self.terminal: Counter[str] = Counter()
+
+    def observe(self, ex: Example) -> None:
+        if _answered(ex) and _prose(ex.response, self.min_words):
+            self.prose[ex.path] += 1
+            self.terminal[ex.path] += ends_terminal(ex.response)
+
+    def record(self, ex: Example) -> Iterator[Hit]:
+        if not _answered(ex):
+            return
+        counted = self.prose[ex.path]
+        rate = self.terminal[ex.path] / counted if counted else 0.0
+        learned = counted >= self.min_records and rate >= self.min_rate
+        reason = truncation(ex.response, self.min_words, learned)
+        if reason:
+            yield Hit(ex.path, (ex.line,), (
+                ("reason", reason), ("rate", f"{rate:.0%}"), ("ending", _tail(ex.response))),
+                key=text_hash("truncated", ex.prompt, ex.response)[:32], records=(ex.index + 1,))
+
+    def finish(self) -> Iterable[Hit]:
+        return ()
 
 
 def truncation(response: str, min_words: int, learned: bool) -> str:
@@ -421,17 +478,16 @@ def _partner(m: object, numbers: dict[tuple[str, int, str], int]) -> str:
     return f"record {number}" if number else f"line {m.other_ref[1]}"
 
 
-@check("mismatched_pair")
-def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """One hit per record whose response is much closer to another record's
-    prompt than to its own, and whose own prompt/response cosine is low for
-    the dataset (robust z at or below ``-z``)."""
-    if ctx.features is None:
-        return
+def _mismatch_refs(features: Any) -> Iterator[tuple[str, int]]:
+    for m in getattr(features, "mismatches", ()):
+        yield m.ref
+        yield m.other_ref
+
+
+def _mismatch_hits(index: dict[tuple[str, int, str], list[int]], ctx: CheckContext) -> Iterator[Hit]:
     margin = float(ctx.options["min_margin"])
     limit = float(ctx.options["z"])
-    numbers = {(ex.path, ex.line, text_hash(ex.prompt, ex.response)): ex.index + 1
-               for ex in examples if ex.ok}
+    numbers = {key: found[-1] for key, found in index.items()}  # the last record of a place and content
     for m in getattr(ctx.features, "mismatches", ()):
         if not misplaced(m, margin, limit):
             continue
@@ -443,3 +499,11 @@ def mismatched_pair(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
             ("z", round(m.robust_z, 2)), ("margin", margin)),
             key=text_hash("mismatch", m.content_key)[:32], related=related,
             records=(record,) if record else ())
+
+
+@streamed("mismatched_pair")
+def mismatched_pair(ctx: CheckContext) -> RecordCheck:
+    """One hit per record whose response is much closer to another record's
+    prompt than to its own, and whose own prompt/response cosine is low for
+    the dataset (robust z at or below ``-z``)."""
+    return FeatureIndexed(ctx, _mismatch_refs, _mismatch_hits)

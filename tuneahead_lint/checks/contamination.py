@@ -335,7 +335,7 @@ def _chunked_matches(valid: Sequence[Example], index: NgramIndex) -> Iterator[Ma
         yield from matches(texts, owners, index)
 
 
-@check("benchmark_contamination")
+@check("benchmark_contamination", per_record=True)
 def benchmark_contamination(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per record sharing word n-grams with a benchmark item."""
     valid = [ex for ex in examples if ex.ok]

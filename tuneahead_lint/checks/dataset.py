@@ -9,15 +9,14 @@ from the examples and always run.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
-from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.checks import CheckContext, check, streamed
+from tuneahead_lint.checks.stream import DigestLog, FeatureIndexed, digest
 from tuneahead_lint.types import Example, Hit, text_hash
-
-if TYPE_CHECKING:
-    from tuneahead_lint.features.corpus import InstructionGroup
 
 Ref = tuple[str, int]
 
@@ -65,15 +64,15 @@ def _record_key(e: Example) -> str:
     return _content_key([text_hash(e.prompt, e.response)])
 
 
-@check("near_duplicates")
-def near_duplicates(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+def _cluster_refs(features: Any) -> Iterator[Ref]:
+    return (ref for cl in features.clusters for ref in cl.members)
+
+
+def _near_duplicate_hits(index: dict, ctx: CheckContext) -> Iterator[Hit]:
     """One hit per near-duplicate cluster, anchored at its representative."""
-    if ctx.features is None:
-        return
     floor = float(ctx.options["min_similarity"])
     min_size = int(ctx.options["min_size"])
     skip_copies = bool(ctx.options["skip_exact_copies"])
-    index = _record_numbers(examples)
     for cl in ctx.features.clusters:
         if cl.min_similarity < floor or len(cl.members) < min_size:
             continue
@@ -88,15 +87,20 @@ def near_duplicates(examples: Sequence[Example], ctx: CheckContext) -> Iterator[
             records=_numbers(index, cl.members, cl.content_keys, path))
 
 
-@check("embedding_outliers")
-def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """One hit per record whose (robust) z-score exceeds the limit."""
-    if ctx.features is None:
-        return
+@streamed("near_duplicates")
+def near_duplicates(ctx: CheckContext) -> FeatureIndexed:
+    """One hit per near-duplicate cluster, anchored at its representative."""
+    return FeatureIndexed(ctx, _cluster_refs, _near_duplicate_hits)
+
+
+def _outlier_refs(features: Any) -> Iterator[Ref]:
+    return (o.ref for o in features.outliers)
+
+
+def _outlier_hits(index: dict, ctx: CheckContext) -> Iterator[Hit]:
     robust = ctx.options["method"] == "robust"
     limit = float(ctx.options["z"])
     k = int(ctx.options["k"])
-    index = _record_numbers(examples)
     for o in ctx.features.outliers:
         score = o.robust_z if robust else o.z
         if score > limit:
@@ -107,37 +111,77 @@ def embedding_outliers(examples: Sequence[Example], ctx: CheckContext) -> Iterat
                 records=_numbers(index, [o.ref], [o.content_key], o.ref[0]))
 
 
-def _instruction_group(examples: Sequence[Example], ctx: CheckContext) -> InstructionGroup | None:
-    """The features stage's group (feature top_instruction_share) when it
-    ran, else the same computation here (--fast)."""
-    from tuneahead_lint.features.corpus import instruction_group
-
-    if ctx.features is not None and ctx.features.instruction is not None:
-        return ctx.features.instruction
-    return instruction_group(examples)
+@streamed("embedding_outliers")
+def embedding_outliers(ctx: CheckContext) -> FeatureIndexed:
+    """One hit per record whose (robust) z-score exceeds the limit."""
+    return FeatureIndexed(ctx, _outlier_refs, _outlier_hits)
 
 
-@check("constant_instruction")
-def constant_instruction(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """One hit when one instruction (first prompt line) starts too many records."""
-    group = _instruction_group(examples, ctx)
-    if group is None or group.valid < int(ctx.options["min_records"]):
-        return
-    share = len(group.members) / group.valid
-    limit = float(ctx.options["max_share"])
-    if share <= limit:
-        return
-    path, lines, related = _place(group.members)
-    top = group.instruction
-    shown = top if len(top) <= 60 else top[:57] + "..."
-    yield Hit(path, lines, evidence=(
-        ("share", f"{share:.1%}"), ("count", len(group.members)), ("records", group.valid),
-        ("limit", f"{limit:.0%}"), ("instruction", shown)),
-        key=text_hash("constant_instruction", top)[:32], related=related,
-        records=tuple(r for (p, _), r in zip(group.members, group.records) if p == path))
+def _instruction(e: Example) -> bytes:
+    """Digest of the record's instruction key (first prompt line)."""
+    from tuneahead_lint.features.corpus import instruction_key
+
+    return digest(instruction_key(e.prompt))
 
 
-@check("repetitive_responses")
+@streamed("constant_instruction")
+class ConstantInstruction:
+    """One hit when one instruction (first prompt line) starts too many
+    records. The first pass logs instruction digests (16 bytes a record);
+    the second keeps the places of the records that open with the most
+    common one."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.min_records = int(ctx.options["min_records"])
+        self.limit = float(ctx.options["max_share"])
+        self.log = DigestLog()
+        self.valid = 0
+        self.top: bytes | None = None
+        self.text = ""
+        self.group: list[tuple[str, int, int]] = []
+        given = getattr(ctx.features, "instruction", None)  # the full lint computed the group already
+        if given is not None:
+            self.passes, self.top = 1, b""
+            if given.valid >= self.min_records and len(given.records) / given.valid > self.limit:
+                self.valid, self.text = given.valid, given.instruction
+                self.group = [(p, line, r - 1) for (p, line), r in zip(given.members, given.records)]
+
+    def observe(self, e: Example) -> None:
+        if e.ok:
+            self.log.add(_instruction(e))
+
+    def _wanted(self) -> bytes | None:
+        """The most common digest when it is over the limit (else None)."""
+        if self.top is None:
+            self.valid, found = len(self.log), self.log.most_common()
+            over = found is not None and self.valid >= self.min_records and found[1] / self.valid > self.limit
+            self.top, self.log = (found[0] if over else b""), DigestLog()
+        return self.top or None
+
+    def record(self, e: Example) -> Iterable[Hit]:
+        if self.passes == 2 and e.ok and self._wanted() is not None and _instruction(e) == self.top:
+            if not self.group:
+                from tuneahead_lint.features.corpus import instruction_key
+                self.text = instruction_key(e.prompt)
+            self.group.append((e.path, e.line, e.index))
+        return ()
+
+    def finish(self) -> Iterator[Hit]:
+        if not self.group:
+            return
+        valid, top = self.valid, self.text
+        path, lines, related = _place([(p, line) for p, line, _ in self.group])
+        shown = top if len(top) <= 60 else top[:57] + "..."
+        yield Hit(path, lines, evidence=(
+            ("share", f"{len(self.group) / valid:.1%}"), ("count", len(self.group)), ("records", valid),
+            ("limit", f"{self.limit:.0%}"), ("instruction", shown)),
+            key=text_hash("constant_instruction", top)[:32], related=related,
+            records=tuple(i + 1 for p, _, i in self.group if p == path))
+
+
+@check("repetitive_responses", per_record=True)
 def repetitive_responses(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """One hit per response whose word 3-grams repeat too much (looping text)."""
     from tuneahead_lint.features.corpus import WORD

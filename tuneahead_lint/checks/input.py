@@ -31,7 +31,7 @@ def _register(name: str, kinds: tuple[str, ...], undecoded_only: bool = False) -
         return _problems(examples, kinds, undecoded_only)
     fn.__name__ = name
     fn.__doc__ = f"Report reader problems of kind {', '.join(kinds)}."
-    check(name)(fn)
+    check(name, per_record=True)(fn)
 
 
 for _kind in ("invalid_json", "not_object", "invalid_utf8", "bom", "non_string", "duplicate_key",

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
-from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.checks import CheckContext, check, streamed
 from tuneahead_lint.checks.text import record_hit, snippet
 from tuneahead_lint.checks.textutil import (LangId, identify, is_code, known_share, main_script, scripts,
                                             user_text, valid)
@@ -68,38 +68,62 @@ def list_like(text: str) -> bool:
 
 def main_language(langs: Sequence[str], min_share: float) -> str | None:
     """The language of at least ``min_share`` of the identified records."""
-    if not langs:
+    return main_of(Counter(langs), min_share)
+
+
+def main_of(counts: Counter[str], min_share: float) -> str | None:
+    """:func:`main_language` from counts (ties: the first counted)."""
+    if not counts:
         return None
-    lang, n = Counter(langs).most_common(1)[0]
-    return lang if n >= min_share * len(langs) else None
+    lang, n = counts.most_common(1)[0]
+    return lang if n >= min_share * counts.total() else None
 
 
-@check("off_language")
-def off_language(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """Records (all turns) in another language than most records of their file."""
-    min_chars, min_share = int(ctx.options["min_chars"]), float(ctx.options["min_main_share"])
-    max_main = int(ctx.options["max_main_percent"])
-    by_file: dict[str, list[tuple[Example, LangId]]] = defaultdict(list)
-    unjudged: dict[str, list[Example]] = defaultdict(list)
-    for ex in valid(examples):
-        lid = _identified(_text_of(ex), min_chars)
-        if lid is not None:
-            by_file[ex.path].append((ex, lid))
-        else:
-            unjudged[ex.path].append(ex)
-    for path, items in by_file.items():
-        main = main_language([lid.code for _, lid in items], min_share)
+@streamed("off_language")
+class OffLanguage:
+    """Records (all turns) in another language than most records of their
+    file. The first pass counts, per file, the languages CLD2 is sure of and
+    the scripts of those records; the second judges each record."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.min_chars, self.min_share = int(ctx.options["min_chars"]), float(ctx.options["min_main_share"])
+        self.max_main = int(ctx.options["max_main_percent"])
+        self.langs: dict[str, Counter[str]] = defaultdict(Counter)
+        self.scripts: dict[str, Counter[str]] = defaultdict(Counter)
+        self.mains: dict[str, tuple[str | None, str | None]] = {}
+
+    def observe(self, ex: Example) -> None:
+        if ex.ok and (lid := _identified(_text_of(ex), self.min_chars)) is not None:
+            self.langs[ex.path][lid.code] += 1
+            if s := main_script(_text_of(ex)):
+                self.scripts[ex.path][s] += 1
+
+    def _main(self, path: str) -> tuple[str | None, str | None]:
+        """(main language, main script) of ``path``."""
+        if path not in self.mains:
+            self.mains[path] = (main_of(self.langs[path], self.min_share),
+                                main_of(self.scripts[path], self.min_share))
+        return self.mains[path]
+
+    def record(self, ex: Example) -> Iterator[Hit]:
+        main, file_script = self._main(ex.path) if ex.ok else (None, None)
         if main is None:
-            continue
-        file_script = main_language([s for ex, _ in items if (s := main_script(_text_of(ex)))], min_share)
-        yield from _off_script(unjudged[path], file_script, main)
-        for ex, lid in items:
-            limit = _SCRIPT_LIMIT if file_script == "Latin" and foreign_letters(_text_of(ex), "Latin") >= 0.3 \
-                else max_main  # English terms and code sit in texts of any script; the reverse is rare
-            if (lid.code != main and lid.share(main) <= limit and not _TRANSLATE.search(user_text(ex))
-                    and reads_better(_text_of(ex), lid.code, main)):
-                yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
-                                                 ("main", main), ("text", snippet(ex.response or ex.prompt))))
+            return
+        lid = _identified(_text_of(ex), self.min_chars)
+        if lid is None:
+            yield from _off_script((ex,), file_script, main)
+            return
+        limit = _SCRIPT_LIMIT if file_script == "Latin" and foreign_letters(_text_of(ex), "Latin") >= 0.3 \
+            else self.max_main  # English terms and code sit in texts of any script; the reverse is rare
+        if (lid.code != main and lid.share(main) <= limit and not _TRANSLATE.search(user_text(ex))
+                and reads_better(_text_of(ex), lid.code, main)):
+            yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
+                                             ("main", main), ("text", snippet(ex.response or ex.prompt))))
+
+    def finish(self) -> Iterable[Hit]:
+        return ()
 
 
 _MIN_SCRIPT_LETTERS = 10
@@ -139,7 +163,7 @@ def foreign_script(prompt: str, response: str, share: float = 0.3) -> bool:
     return bool(total) and sum(n for name, n in rs.items() if not ps.get(name)) >= share * total
 
 
-@check("language_mismatch")
+@check("language_mismatch", per_record=True)
 def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Responses in another language than their prompt (translations excepted)."""
     min_chars, max_other = int(ctx.options["min_chars"]), int(ctx.options["max_main_percent"])
@@ -178,12 +202,8 @@ def _no_urls(text: str) -> str:
     return _URL.sub(" ", text) if "://" in text or "www." in text else text
 
 
-def _file_scripts(examples: Sequence[Example]) -> dict[str, str | None]:
-    """Per file: the script most responses are written in."""
-    per: dict[str, Counter[str]] = defaultdict(Counter)
-    for ex in valid(examples):
-        per[ex.path][main_script(_no_urls(ex.response)) or "mixed"] += 1
-    return {path: c.most_common(1)[0][0] for path, c in per.items()}
+def _response_script(ex: Example) -> str:
+    return main_script(_no_urls(ex.response)) or "mixed"
 
 
 def script_reason(ex: Example, file_script: str | None, min_letters: int) -> tuple[str, str] | None:
@@ -207,12 +227,29 @@ def script_reason(ex: Example, file_script: str | None, min_letters: int) -> tup
     return None
 
 
-@check("script_mismatch")
-def script_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
-    """Words mixing scripts, or responses in a script foreign to prompt and file."""
-    min_letters = int(ctx.options["min_letters"])
-    file_script = _file_scripts(examples)
-    for ex in valid(examples):
-        found = script_reason(ex, file_script.get(ex.path), min_letters)
+@streamed("script_mismatch")
+class ScriptMismatch:
+    """Words mixing scripts, or responses in a script foreign to prompt and
+    file. The first pass counts, per file, the scripts responses are
+    written in; the second judges each record."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.min_letters = int(ctx.options["min_letters"])
+        self.per: dict[str, Counter[str]] = defaultdict(Counter)
+
+    def observe(self, ex: Example) -> None:
+        if ex.ok:
+            self.per[ex.path][_response_script(ex)] += 1
+
+    def record(self, ex: Example) -> Iterator[Hit]:
+        if not ex.ok:
+            return
+        counts = self.per.get(ex.path)
+        found = script_reason(ex, counts.most_common(1)[0][0] if counts else None, self.min_letters)
         if found:
             yield record_hit(ex, "script", (("detail", found[0]), ("text", found[1])))
+
+    def finish(self) -> Iterable[Hit]:
+        return ()

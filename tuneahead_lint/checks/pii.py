@@ -193,7 +193,7 @@ def redact(text: str, kinds: Sequence[str]) -> str:
     return "".join(out) + text[last:]
 
 
-@check("pii")
+@check("pii", per_record=True)
 def pii(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Turns with e-mail addresses, phone, card, SSN, IBAN numbers or public IPs."""
     kinds = tuple(ctx.options["kinds"])
@@ -262,7 +262,7 @@ def find_secrets(text: str, min_entropy: float) -> list[Match]:
     return sorted(found, key=lambda f: f.start)
 
 
-@check("secret")
+@check("secret", per_record=True)
 def secret(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Turns with API keys, tokens or private keys."""
     min_entropy = float(ctx.options["min_entropy"])

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from tuneahead_lint.checks import CheckContext, check
+from tuneahead_lint.checks import CheckContext, check, streamed
+from tuneahead_lint.checks.stream import CHUNK, DigestLog, OnePass
 from tuneahead_lint.patterns import compile_any
 from tuneahead_lint.types import KNOWN_ROLES, Example, Hit, text_hash
 
@@ -17,7 +18,7 @@ def _valid(examples: Sequence[Example]) -> Iterator[Example]:
     return (ex for ex in examples if ex.ok)
 
 
-@check("empty_response")
+@check("empty_response", per_record=True)
 def empty_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Assistant turns that are empty or whitespace only (or no assistant turn)."""
     for ex in _valid(examples):
@@ -32,7 +33,7 @@ def empty_response(examples: Sequence[Example], ctx: CheckContext) -> Iterator[H
                           key=f"empty:{i}:{text_hash(ex.prompt)}", records=(ex.index + 1,))
 
 
-@check("empty_prompt")
+@check("empty_prompt", per_record=True)
 def empty_prompt(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Records whose user turns are all empty: the response answers nothing."""
     for ex in _valid(examples):
@@ -42,7 +43,7 @@ def empty_prompt(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit
                       key=f"emptyprompt:{text_hash(ex.response)}", records=(ex.index + 1,))
 
 
-@check("unknown_role")
+@check("unknown_role", per_record=True)
 def unknown_role(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Turns whose role is not system/user/assistant after normalisation."""
     for ex in _valid(examples):
@@ -68,36 +69,60 @@ def _count_tokens(ctx: CheckContext, texts: list[str]) -> list[int]:
             for n, t in zip(counts, texts)]
 
 
-def _grouped(found: dict[tuple, list[tuple[Example, Any]]], make) -> Iterator[Hit]:
+Ref = tuple[str, int, int]  # (path, line, index) of a record
+
+
+def _ref(ex: Example) -> Ref:
+    return ex.path, ex.line, ex.index
+
+
+def _grouped(found: dict[tuple, list[tuple[Ref, Any]]], make) -> Iterator[Hit]:
     """One hit per group (file + kind): all its lines, in file order."""
     for key, items in found.items():
-        items.sort(key=lambda it: it[0].index)
+        items.sort(key=lambda it: it[0][2])
         yield make(key, items)
 
 
-@check("token_budget")
-def token_budget(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+@streamed("token_budget")
+class TokenBudget(OnePass):
     """Prompts or responses longer than the configured token budget; one hit
     per file and part, listing every record over budget."""
-    valid = list(_valid(examples))
-    limits = {"prompt": int(ctx.options["max_prompt_tokens"]),
-              "response": int(ctx.options["max_response_tokens"])}
-    found: dict[tuple, list] = defaultdict(list)
-    for part, limit in limits.items():
-        texts = [getattr(ex, part) for ex in valid]
-        # a text shorter than the limit in characters cannot exceed it in tokens
-        long_idx = [i for i, t in enumerate(texts) if len(t) > limit]
-        for i, n in zip(long_idx, _count_tokens(ctx, [texts[i] for i in long_idx])):
-            if n > limit:
-                found[(valid[i].path, part, limit)].append((valid[i], n))
 
-    def make(key, items):
-        path, part, limit = key
-        return Hit(path, tuple(ex.line for ex, _ in items),
-                   (("part", part), ("count", len(items)), ("max_tokens", max(n for _, n in items)),
-                    ("limit", limit)),
-                   key=f"budget:{part}:{limit}", records=tuple(ex.index + 1 for ex, _ in items))
-    return _grouped(found, make)
+    def __init__(self, ctx: CheckContext) -> None:
+        self.ctx = ctx
+        self.limits = {"prompt": int(ctx.options["max_prompt_tokens"]),
+                       "response": int(ctx.options["max_response_tokens"])}
+        self.found: dict[str, dict[tuple, list]] = {part: defaultdict(list) for part in self.limits}
+        self.buffer: list[Example] = []
+
+    def record(self, ex: Example) -> Iterable[Hit]:
+        if ex.ok:
+            self.buffer.append(ex)
+        if len(self.buffer) >= CHUNK:
+            self._count()
+        return ()
+
+    def _count(self) -> None:
+        for part, limit in self.limits.items():
+            texts = [getattr(ex, part) for ex in self.buffer]
+            # a text shorter than the limit in characters cannot exceed it in tokens
+            long_idx = [i for i, t in enumerate(texts) if len(t) > limit]
+            for i, n in zip(long_idx, _count_tokens(self.ctx, [texts[i] for i in long_idx])):
+                if n > limit:
+                    self.found[part][(self.buffer[i].path, part, limit)].append((_ref(self.buffer[i]), n))
+        self.buffer = []
+
+    def finish(self) -> Iterator[Hit]:
+        self._count()
+
+        def make(key, items):
+            path, part, limit = key
+            return Hit(path, tuple(ref[1] for ref, _ in items),
+                       (("part", part), ("count", len(items)), ("max_tokens", max(n for _, n in items)),
+                        ("limit", limit)),
+                       key=f"budget:{part}:{limit}", records=tuple(ref[2] + 1 for ref, _ in items))
+        for part in self.limits:
+            yield from _grouped(self.found[part], make)
 
 
 LEAK_PATTERNS = [
@@ -108,26 +133,31 @@ LEAK_PATTERNS = [
 ]
 
 
-@check("template_leak")
-def template_leak(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+@streamed("template_leak")
+class TemplateLeak(OnePass):
     """Chat-template or special tokens left inside the text of a turn; one hit
     per file, marker and role, listing every record where it occurs."""
-    patterns = list(ctx.options["patterns"] or LEAK_PATTERNS)
-    rx = compile_any(patterns)  # RE2: linear time, patterns come from the config
-    found: dict[tuple, list] = defaultdict(list)
-    for ex in _valid(examples):
-        for t in ex.turns:
-            m = rx.search(t.content)
-            if m:
-                found[(ex.path, m.group(0).strip(), t.role)].append((ex, None))
-                break
 
-    def make(key, items):
-        path, token, role = key
-        return Hit(path, tuple(ex.line for ex, _ in items),
-                   (("token", token), ("role", role), ("count", len(items))),
-                   key=f"leak:{token}:{role}", records=tuple(ex.index + 1 for ex, _ in items))
-    return _grouped(found, make)
+    def __init__(self, ctx: CheckContext) -> None:
+        patterns = list(ctx.options["patterns"] or LEAK_PATTERNS)
+        self.rx = compile_any(patterns)  # RE2: linear time, patterns come from the config
+        self.found: dict[tuple, list] = defaultdict(list)
+
+    def record(self, ex: Example) -> Iterable[Hit]:
+        for t in ex.turns if ex.ok else ():
+            m = self.rx.search(t.content)
+            if m:
+                self.found[(ex.path, m.group(0).strip(), t.role)].append((_ref(ex), None))
+                break
+        return ()
+
+    def finish(self) -> Iterator[Hit]:
+        def make(key, items):
+            path, token, role = key
+            return Hit(path, tuple(ref[1] for ref, _ in items),
+                       (("token", token), ("role", role), ("count", len(items))),
+                       key=f"leak:{token}:{role}", records=tuple(ref[2] + 1 for ref, _ in items))
+        return _grouped(self.found, make)
 
 
 def normalise(text: str) -> str:
@@ -135,35 +165,62 @@ def normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-@check("exact_duplicate")
-def exact_duplicate(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
+@streamed("exact_duplicate")
+class ExactDuplicate:
     """Records whose normalised turns are identical to an earlier record's.
 
     The first occurrence (in input order) is kept; every later copy is one hit
-    anchored at its own line that names the kept partner."""
-    first: dict[str, Example] = {}
-    groups: dict[str, list[Example]] = defaultdict(list)
-    for ex in _valid(examples):
-        key = text_hash(*(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns))
-        if key in first:
-            groups[key].append(ex)
-        else:
-            first[key] = ex
-    for key, dups in groups.items():
-        keep = first[key]
-        for ex in dups:
-            related = () if ex.path == keep.path else ((keep.path, keep.line),)
-            lines = (ex.line, keep.line) if ex.path == keep.path else (ex.line,)
-            same = ex.path == keep.path
-            yield Hit(ex.path, lines,
-                      (("partner", _place(keep, ex)),
-                       ("copies", len(dups) + 1)),
-                      key=f"dup:{key}", related=related,
-                      records=(ex.index + 1, keep.index + 1) if same else (ex.index + 1,))
+    anchored at its own line that names the kept partner. The first pass
+    logs a 16-byte digest per record; the second keeps the places of the
+    records whose digest repeats."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.log = DigestLog()
+        self.repeated: set[bytes] | None = None
+        self.seen = 0
+        self.first: dict[bytes, Ref] = {}
+        self.groups: dict[bytes, tuple[str, list[Ref]]] = {}
+
+    def observe(self, ex: Example) -> None:
+        if ex.ok:
+            self.log.add(bytes.fromhex(_key(ex)[:32]))
+
+    def record(self, ex: Example) -> Iterable[Hit]:
+        if self.repeated is None:
+            self.repeated = self.log.repeated()
+        if not ex.ok:
+            return ()
+        short, self.seen = self.log.at(self.seen), self.seen + 1
+        if short in self.repeated:
+            if short in self.first:
+                self.groups.setdefault(short, (_key(ex), []))[1].append(_ref(ex))
+            else:
+                self.first[short] = _ref(ex)
+        return ()
+
+    def finish(self) -> Iterator[Hit]:
+        for short, (key, dups) in self.groups.items():
+            keep = self.first[short]
+            for ex in dups:
+                same = ex[0] == keep[0]
+                related = () if same else ((keep[0], keep[1]),)
+                lines = (ex[1], keep[1]) if same else (ex[1],)
+                yield Hit(ex[0], lines,
+                          (("partner", _place(keep, ex)),
+                           ("copies", len(dups) + 1)),
+                          key=f"dup:{key}", related=related,
+                          records=(ex[2] + 1, keep[2] + 1) if same else (ex[2] + 1,))
 
 
-def _place(target: Example, seen_from: Example) -> str:
+def _key(ex: Example) -> str:
+    """sha256 of the record's normalised turns (the key of exact duplicates)."""
+    return text_hash(*(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns))
+
+
+def _place(target: Ref, seen_from: Ref) -> str:
     """How to name ``target`` in a message about ``seen_from``: its line, or
     its record number when the line alone is ambiguous (one-line arrays)."""
-    where = f"line {target.line}" if target.line != seen_from.line else f"record {target.index + 1}"
-    return where if target.path == seen_from.path else f"{target.path}:{target.line} ({where})"
+    where = f"line {target[1]}" if target[1] != seen_from[1] else f"record {target[2] + 1}"
+    return where if target[0] == seen_from[0] else f"{target[0]}:{target[1]} ({where})"

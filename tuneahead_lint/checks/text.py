@@ -117,7 +117,7 @@ def gibberish_reason(text: str, opts: dict[str, Any]) -> TextStats | None:
     return st if few_vowels or noisy_case or soup else None
 
 
-@check("gibberish")
+@check("gibberish", per_record=True)
 def gibberish(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Turns that are random characters or strings of non-words."""
     opts = ctx.options
@@ -206,7 +206,7 @@ def _whole_blob(response: str, prompt: str) -> list[tuple[str, str]]:
     return [("base64", tok)] if _B64.fullmatch(tok) and mixed and len(set(body)) >= 10 else []
 
 
-@check("encoded_blob")
+@check("encoded_blob", per_record=True)
 def encoded_blob(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Responses carrying a base64 or hex blob (code keeps small blobs)."""
     min_chars, min_hex = int(ctx.options["min_chars"]), int(ctx.options["min_hex_chars"])
@@ -262,7 +262,7 @@ def markup_evidence(response: str, min_tags: int, min_phrases: int) -> tuple[int
     return None
 
 
-@check("markup_boilerplate")
+@check("markup_boilerplate", per_record=True)
 def markup_boilerplate(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Responses that are HTML or web page boilerplate the prompt did not ask for."""
     min_tags, min_phrases = int(ctx.options["min_tags"]), int(ctx.options["min_phrases"])
@@ -308,7 +308,7 @@ def mojibake(text: str) -> tuple[str, str] | None:
     return snippet(piece, width=40), snippet(fix_encoding(piece), width=40)
 
 
-@check("mojibake")
+@check("mojibake", per_record=True)
 def mojibake_check(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Turns with encoding damage that ftfy recognises (e.g. 'CafÃ©')."""
     for ex in valid(examples):
@@ -436,7 +436,7 @@ def find_refusal(text: str, languages: tuple[str, ...]) -> re.Match[str] | None:
     return _refusal_rx(hit).search(text) if hit else None
 
 
-@check("refusal")
+@check("refusal", per_record=True)
 def refusal(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     """Responses with a refusal or an assistant-identity statement."""
     langs = tuple(lang for lang in ctx.options["languages"] if lang in REFUSAL_PATTERNS)

@@ -14,12 +14,15 @@ import importlib.util
 import re
 import string
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
+from typing import TypeVar
 
 from tuneahead_lint.types import Example, Turn
+
+T = TypeVar("T")
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://\S*")  # URLs say nothing of the language (percent-encoded bytes read as English)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -55,7 +58,23 @@ def user_text(ex: Example) -> str:
     return "\n\n".join(t.content for t in ex.turns if t.role != "assistant")
 
 
-@lru_cache(maxsize=1 << 15)
+def text_cache(maxsize: int, longest: int = 1 << 16) -> Callable[[Callable[[str], T]], Callable[[str], T]]:
+    """``lru_cache`` for texts of at most ``longest`` characters; a longer
+    text is computed afresh each time. The records are streamed, not held,
+    so a cache entry keeps its text (and result) alive on its own: the
+    bound keeps one 100 MB record from staying in memory through the run."""
+    def wrap(fn: Callable[[str], T]) -> Callable[[str], T]:
+        cached = lru_cache(maxsize=maxsize)(fn)
+
+        @wraps(fn)
+        def call(text: str) -> T:
+            return cached(text) if len(text) <= longest else fn(text)
+        call.cache_info, call.cache_clear = cached.cache_info, cached.cache_clear  # type: ignore[attr-defined]
+        return call
+    return wrap
+
+
+@text_cache(maxsize=4096)
 def is_code(text: str) -> bool:
     """The project's code detector (fences, unmistakable code lines), cached:
     several record rules ask it about the same response."""
@@ -64,7 +83,7 @@ def is_code(text: str) -> bool:
     return looks_like_code(text)
 
 
-@lru_cache(maxsize=8192)
+@text_cache(maxsize=8192)
 def scripts(text: str) -> Counter[str]:
     """Letters per script (ASCII text: all Latin, counted without a scan)."""
     if text.isascii():
@@ -114,7 +133,7 @@ def identify(text: str) -> LangId:
 
 
 # Caches keep their keys alive: 8,192 entries of at most 4,000 characters here;
-# the others are keyed by turn contents the examples hold anyway.
+# the others are bounded by text_cache.
 @lru_cache(maxsize=8192)
 def _identify(text: str) -> LangId:
     """CLD2 language of ``text`` (URLs, control characters and surrogates removed)."""

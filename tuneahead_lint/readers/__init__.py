@@ -17,6 +17,7 @@ on the example (``invalid_json``, ``not_object``, ``invalid_utf8``, ``bom``,
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import stat
 from collections import Counter
@@ -26,13 +27,13 @@ from tuneahead_lint.errors import InputError
 from tuneahead_lint.readers.containers import pieces
 from tuneahead_lint.readers.formats import FORMATS, UNKNOWN
 from tuneahead_lint.readers.records import to_example
+from tuneahead_lint.readers.scan import FILE_NOTES, is_file_note
 from tuneahead_lint.types import Example, FileSummary, Problem
 
-__all__ = ["DATA_SUFFIXES", "FORMATS", "InputError", "Records", "UNKNOWN", "UnknownFormat",
-           "discover", "is_file_note", "majority_format", "path_problem", "read"]
+__all__ = ["DATA_SUFFIXES", "FILE_NOTES", "FORMATS", "InputError", "RecordSource", "Records", "UNKNOWN",
+           "UnknownFormat", "discover", "is_file_note", "majority_format", "path_problem", "read"]
 
 DATA_SUFFIXES = (".jsonl", ".json", ".jsonl.gz", ".json.gz", ".parquet")
-FILE_NOTES = frozenset({"empty_file", "unreadable"})
 
 
 class UnknownFormat(InputError, ValueError):
@@ -41,13 +42,6 @@ class UnknownFormat(InputError, ValueError):
     def __init__(self, fmt: str) -> None:
         super().__init__("--input-format", None, f"unknown format {fmt!r}; expected one of "
                          + ", ".join(FORMATS))
-
-
-def is_file_note(example: Example) -> bool:
-    """True for the stand-in example of a file with no records or that could
-    not be read (it carries the problem; it is not counted as a record)."""
-    return not example.ok and bool(example.problems) and all(
-        p.check in FILE_NOTES for p in example.problems)
 
 
 def discover(paths: Sequence[str]) -> list[str]:
@@ -177,6 +171,34 @@ class Records(Iterator[Example]):
     def summary(self) -> FileSummary:
         """Counts so far as a :class:`FileSummary`."""
         return FileSummary(self.path, self.format, self.records, self.unreadable)
+
+
+class RecordSource:
+    """The records of ``files`` in order, read from disk again on every
+    ``iter``: what the record checks stream over (nothing is held). Also a
+    minimal sequence (``bool``, ``[i]``, ``len`` each read the files) for
+    the checks that look at the first record."""
+
+    def __init__(self, files: Sequence[str], fmt: str | None = None) -> None:
+        if fmt is not None and fmt not in FORMATS:
+            raise UnknownFormat(fmt)
+        self.files, self.fmt = tuple(files), fmt
+
+    def __iter__(self) -> Iterator[Example]:
+        for path in self.files:
+            yield from read(path, self.fmt)
+
+    def __getitem__(self, i: int) -> Example:
+        found = next(itertools.islice(iter(self), i, None), None) if i >= 0 else None
+        if found is None:
+            raise IndexError(i)
+        return found
+
+    def __bool__(self) -> bool:
+        return next(iter(self), None) is not None
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def majority_format(formats: Iterable[str]) -> str:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tuneahead_lint.checks import CHECKS, CheckContext
+from tuneahead_lint.checks import CHECKS, STREAMS, CheckContext
 from tuneahead_lint.checks.catalog import load_all
+from tuneahead_lint.checks.stream import RecordCheck
 from tuneahead_lint.config import Config
+from tuneahead_lint.readers.scan import Scan
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import (
     Attribution, Example, Finding, Hit, PredictOutcome, Refs, Severity, Skipped, text_hash,
@@ -28,7 +30,9 @@ if TYPE_CHECKING:  # annotations only: the stages' results, without importing th
 
 @dataclass(frozen=True)
 class Context:
-    """Everything the rules may look at. ``available`` names the inputs that
+    """Everything the rules may look at. ``examples`` are the records: a
+    list, or a :class:`~tuneahead_lint.readers.RecordSource` that reads the
+    files again on every iteration. ``available`` names the inputs that
     exist in this run (records, tokenizer, embeddings, base_model, probe,
     predictor); ``missing_reason`` says why an input is absent."""
 
@@ -43,17 +47,13 @@ class Context:
     claimed: tuple[tuple[str, str], ...] = ()  # (pattern, direction) of the specific attribution rules
 
 
-def one_line_files(examples: Sequence[Example]) -> frozenset[str]:
+def one_line_files(examples: Iterable[Example]) -> frozenset[str]:
     """Files where line numbers do not identify records (e.g. a JSON array
     written on one line): findings there also name the record number."""
-    seen: set[tuple[str, int]] = set()
-    out: set[str] = set()
+    scan = Scan()
     for ex in examples:
-        key = (ex.path, ex.line)
-        if key in seen:
-            out.add(ex.path)
-        seen.add(key)
-    return frozenset(out)
+        scan.add(ex)
+    return scan.one_line_files()
 
 
 class _Fmt(string.Formatter):
@@ -122,20 +122,6 @@ def _record_fingerprints(fp: str, hit: Hit, lines: tuple[int, ...], records: tup
     return tuple(hashlib.sha256(f"{fp}\0{k}".encode()).hexdigest()[:32] for k in keys)
 
 
-def record_hashes(examples: Sequence[Example], wanted: set[tuple] | None = None) -> dict[tuple, str]:
-    """(path, line) and (path, "#", record number) -> content hash of the
-    record, for the keys in ``wanted`` (all when None)."""
-    out: dict[tuple, str] = {}
-    for ex in examples:
-        by_line, by_record = (ex.path, ex.line), (ex.path, "#", ex.index + 1)
-        if wanted is not None and by_line not in wanted and by_record not in wanted:
-            continue
-        key = ex.raw_hash or text_hash(*(p for t in ex.turns for p in (t.role, t.content)))
-        out.setdefault(by_line, key)
-        out[by_record] = key
-    return out
-
-
 def _feature_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> Iterable[Hit]:
     trig = dict(rule.trigger)
     values = dict(getattr(ctx.features, "values", ()) or ())
@@ -160,9 +146,7 @@ def hits_for(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> Iterable[H
         fn = load_all().get(rule.check) or CHECKS.get(rule.check)
         if fn is None:
             raise KeyError(f"rule {rule.id}: unknown check {rule.check!r}")
-        cctx = CheckContext(options=options, tokenizer=ctx.tokenizer,
-                            features=ctx.features, probe=ctx.probe)
-        return fn(ctx.examples, cctx)
+        return fn(ctx.examples, _check_context(ctx, options))
     if "feature" in dict(rule.trigger):
         return _feature_hits(rule, ctx, options)
     return _attribution_hits(rule, ctx, options)
@@ -284,28 +268,85 @@ def _out_of_range(out: PredictOutcome, ctx: Context) -> Iterable[Hit]:
                 related=related),)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """What the rules stage provides: the findings (sorted by path, line,
+    rule id), the skipped rules and the :class:`Scan` of the records."""
+
+    findings: list[Finding]
+    skipped: list[Skipped]
+    scan: Scan
+
+
 def evaluate(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[Finding], list[Skipped]]:
     """All findings (sorted by path, line, rule id) and the skipped rules."""
-    hits: list[tuple[Rule, Hit, Severity]] = []
-    skipped: list[Skipped] = []
+    result = run_rules(rules, config, ctx)
+    return result.findings, result.skipped
+
+
+def run_rules(rules: Sequence[Rule], config: Config, ctx: Context) -> Evaluation:
+    """Evaluate ``rules``: the record checks stream over ``ctx.examples``
+    together (one pass, a second when a check needs a set statistic first),
+    the other triggers run on their own."""
     max_lines = int(config.get("max-lines-shown"))
     ctx = dataclasses.replace(ctx, claimed=claimed_patterns(rules, config))
+    active, skipped = _active(rules, config, ctx)
+    load_all()
+    streams = {rule.id: STREAMS[rule.check](_check_context(ctx, settings.options))
+               for rule, settings in active if rule.check in STREAMS}
+    scan, streamed = stream_records(ctx.examples, streams)
+    hits: list[tuple[Rule, Hit, Any]] = []
+    for rule, settings in active:
+        found = streamed[rule.id] if rule.id in streamed else hits_for(rule, ctx, settings.options)
+        hits += [(rule, hit, settings.severity) for hit in found if not config.ignored_in(rule, hit.path)]
+    hashes = scan.record_hashes(_record_places(hits))
+    shared = ctx.one_line_files | scan.one_line_files()
+    findings = [to_finding(rule, hit, severity, max_lines, hit.path in shared, hashes)
+                for rule, hit, severity in hits]
+    findings.sort(key=lambda f: (*f.sort_key(), f.fingerprint))
+    return Evaluation(findings, skipped, scan)
+
+
+def _active(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[tuple[Rule, Any]], list[Skipped]]:
+    """(rule, settings) of the enabled rules whose inputs exist, and the skipped ones."""
+    active, skipped = [], []
     for rule in rules:
         settings = config.rule(rule)
         if not settings.enabled:
             continue
         missing = [r for r in rule.requires if r not in ctx.available]
         if missing:
-            why = "; ".join(ctx.missing_reason.get(m, f"needs {m}") for m in missing)
-            skipped.append(Skipped(rule.id, why))
-            continue
-        hits += [(rule, hit, settings.severity) for hit in hits_for(rule, ctx, settings.options)
-                 if not config.ignored_in(rule, hit.path)]
-    hashes = record_hashes(ctx.examples, _record_places(hits))
-    findings = [to_finding(rule, hit, severity, max_lines, hit.path in ctx.one_line_files, hashes)
-                for rule, hit, severity in hits]
-    findings.sort(key=lambda f: (*f.sort_key(), f.fingerprint))
-    return findings, skipped
+            skipped.append(Skipped(rule.id, "; ".join(ctx.missing_reason.get(m, f"needs {m}") for m in missing)))
+        else:
+            active.append((rule, settings))
+    return active, skipped
+
+
+def _check_context(ctx: Context, options: Mapping[str, Any]) -> CheckContext:
+    return CheckContext(options=options, tokenizer=ctx.tokenizer, features=ctx.features, probe=ctx.probe)
+
+
+def stream_records(examples: Iterable[Example], checks: Mapping[str, RecordCheck]) -> tuple[Scan, dict[str, list[Hit]]]:
+    """Feed every record to the :class:`Scan` and to ``checks`` (by rule id):
+    one pass, and a second over ``examples`` again for the two-pass checks.
+    Returns the scan and each check's hits."""
+    scan = Scan(getattr(examples, "files", ()))
+    out: dict[str, list[Hit]] = {rule_id: [] for rule_id in checks}
+    first = [(out[i], c) for i, c in checks.items() if c.passes == 1]
+    observe = [c.observe for c in checks.values() if c.passes == 2]
+    for ex in examples:
+        scan.add(ex)
+        for fn in observe:
+            fn(ex)
+        for hits, c in first:
+            hits.extend(c.record(ex))
+    second = [(out[i], c) for i, c in checks.items() if c.passes == 2]
+    for ex in examples if second else ():
+        for hits, c in second:
+            hits.extend(c.record(ex))
+    for rule_id, c in checks.items():
+        out[rule_id].extend(c.finish())
+    return scan, out
 
 
 def _record_places(hits: Sequence[tuple[Rule, Hit, Severity]]) -> set[tuple]:
