@@ -170,10 +170,10 @@ def test_v2_targets_exported(tmp_path):
         cols, table = rows(st)
     assert cols.index("y_indomain") > cols.index("target") and "delta_margin_piqa" in cols
     clean, exploded, nan = table
-    assert clean["y_indomain"] == pytest.approx(-0.2) and clean["indomain_nll"] == 1.8
+    assert clean["y_indomain"] == pytest.approx(0.2) and clean["indomain_nll"] == 1.8
     assert clean["y_general"] == pytest.approx(((0.3 - 0.2) + (0.1 - 0.2)) / 2)
     assert clean["y_general_acc"] == clean["target"] and clean["y_diverged"] == 0
-    assert exploded["y_diverged"] == 1 and exploded["y_indomain"] == pytest.approx(0.5)
+    assert exploded["y_diverged"] == 1 and exploded["y_indomain"] == pytest.approx(-0.5)
     assert nan["y_diverged"] == 1 and nan["y_indomain"] is None and nan["y_general"] is None
 
 
@@ -211,5 +211,5 @@ def test_card_noise_floor_and_dose_response(tmp_path):
     floor = math.sqrt((0.01 ** 2 * 2 + 0.015 ** 2 * 2 + 0.02 ** 2 * 2) / 3)
     assert float(cells[7]) == pytest.approx(floor, abs=1e-3)
     dose = next(line for line in text.splitlines() if line.startswith("| label_noise |"))
-    assert "0: -0.190 (2)" in dose and dose.rstrip(" |").endswith("0.96")  # ranks by hand: 16 / sqrt(16 * 17.5)
+    assert "0: +0.190 (2)" in dose and dose.rstrip(" |").endswith("-0.96")  # ranks by hand: -16 / sqrt(16 * 17.5)
     assert "6.00 runs/min" in text

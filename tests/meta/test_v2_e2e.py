@@ -28,7 +28,7 @@ def test_tiny_build_export_card_refit(tmp_path, tiny_model_dir, capsys):
         assert db.execute("SELECT COUNT(DISTINCT worker) FROM runs").fetchone()[0] == 1
     for r in table:
         assert r["y_diverged"] in ("0", "1") and math.isfinite(float(r["y_indomain"]))
-        assert abs(float(r["indomain_nll"]) - float(r["base_indomain_nll"]) - float(r["y_indomain"])) < 2e-4  # 6 digits in the CSV
+        assert abs(float(r["base_indomain_nll"]) - float(r["indomain_nll"]) - float(r["y_indomain"])) < 2e-4  # 6 digits in the CSV
         assert r["y_general"] != "" and r["y_general_acc"] == r["target"]
     assert len({r["base_indomain_nll"] for r in table}) == 1  # the base scored once, same held-out set
     with sqlite3.connect(store) as db:  # the worker's 1st, 2nd, ... run: it kept its model between runs

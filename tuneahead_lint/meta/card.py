@@ -10,7 +10,7 @@ the SD across configs of their seed means.
 
 Dose-response of corruption ``c``: the runs whose recipe corrupts nothing
 but ``c`` (clean runs are dose 0), grouped by dose; ``rho`` is the Spearman
-correlation of dose and target over those runs (``y_indomain`` should rise
+correlation of dose and target over those runs (``y_indomain`` should fall
 with the dose: the run fits clean held-out responses worse).
 """
 

@@ -14,7 +14,7 @@ Column groups, in this order (the schema is versioned by ``SCHEMA``; see
   then ``performance`` (mean ``score_b`` over the target benchmarks, the
   paper's R), ``base_performance``, ``performance_delta`` and ``target``
   (the default regression target, = ``performance_delta``), ``target_benchmarks``
-* targets v2: ``y_indomain`` (held-out NLL change), ``y_general`` (mean margin
+* targets v2: ``y_indomain`` (held-out NLL reduction: base - run, higher is better, as for every target), ``y_general`` (mean margin
   change over the target benchmarks), ``y_general_acc`` (= ``target``),
   ``y_diverged`` (0/1), and what they come from: ``indomain_nll,
   base_indomain_nll, indomain_tokens, heldout_items``
@@ -99,7 +99,7 @@ def extra_recipe_cols(runs) -> list[str]:
 def _targets_v2(row: dict, metrics: dict, target_benchmarks: Sequence[str]) -> None:
     """The v2 target columns of one row (see the module doc and SCHEMA.md)."""
     nll, base = metrics.get("indomain_nll"), metrics.get("base_indomain_nll")
-    row["y_indomain"] = nll - base if nll is not None and base is not None else None
+    row["y_indomain"] = base - nll if nll is not None and base is not None else None
     used = row["target_benchmarks"].split("+") if row["target_benchmarks"] else []
     deltas = [row.get(f"delta_margin_{b}") for b in used]
     row["y_general"] = _mean(deltas) if deltas and all(d is not None for d in deltas) else None

@@ -7,8 +7,9 @@ data (``probe.data.encode``: chat template, the prompt as context, only the
 response tokens scored) and the score is the token-weighted mean negative
 log-likelihood of the response tokens (nats per token). For a mix of sources
 the run's value is the weight-averaged per-source NLL, so ``y_indomain`` =
-run NLL - base NLL is the change on the data the run was meant to learn
-(negative: the run fits the task better).
+base NLL - run NLL is the reduction on the data the run was meant to learn
+(positive: the run fits the task better; higher is better, as for every
+target the predictor and its go/no-go gate use).
 
 Scoring is batched by length under a token budget and only the hidden states
 that predict response tokens reach the output head (``evalsuite``'s
