@@ -10,7 +10,7 @@ inputs it makes available to the rules and why the others are missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -88,33 +88,37 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
          on_stage: Callable[[str], None] | None = None, stages: Stages = Stages()) -> Report:
     """Run the whole pipeline over ``paths`` and return the report.
 
-    The record checks stream over the files (:class:`RecordSource`); only
-    the features and the probe, while they run, hold the valid records."""
+    The record checks stream over the files (:class:`RecordSource`); the
+    valid records are read into memory once, only when the features or the
+    probe run, and let go before the rules stage."""
     from tuneahead_lint.basemodel import offline_unless_hub
     from tuneahead_lint.readers import RecordSource, discover
 
     rules = tuple(rules or load_rules())
-    offline_unless_hub(_pick(opts.base_model, config, "base-model"), _pick(opts.embedder, config, "embedder"))
+    base_model = _pick(opts.base_model, config, "base-model")
+    offline_unless_hub(base_model, _pick(opts.embedder, config, "embedder"))
     stage = on_stage or (lambda name: None)
     stage("read")
     records: Sequence[Example] = RecordSource(discover(paths), _pick(opts.input_format, config, "format"))
-    base_model = _pick(opts.base_model, config, "base-model")
     stage("tokenizer")
     tokenizer = _tokenizer(base_model)
-    if _pick(opts.features, config, "features"):
+    with_features, with_probe = _pick(opts.features, config, "features"), _pick(opts.probe, config, "probe")
+    valid = [ex for ex in records if ex.ok] if with_features or with_probe else []
+    if with_features:
         stage("features")
-        features = _run_features(records, config, _with_feature_thresholds(opts, config, rules), base_model,
+        features = _run_features(valid, config, _with_feature_thresholds(opts, config, rules), base_model,
                                  stages.features)
     else:
         features = Provided(missing=(("embeddings", _FEATURES_OFF), ("base_model", _FEATURES_OFF)))
-    if _pick(opts.probe, config, "probe"):
+    if with_probe:
         stage("probe")
-        probe = _run_probe(records, config, _with_probe_defaults(opts), base_model, stages.probe)
+        probe = _run_probe(valid, config, _with_probe_defaults(opts), base_model, stages.probe)
     else:
         probe = Provided(missing=(("probe", "needs --probe"),))
     values = tuple(getattr(features.result, "values", ()) or ()) + tuple(getattr(probe.result, "values", ()) or ())
-    predicted = _predict_if_possible(records, features, probe, values, config, opts, base_model, stage,
+    predicted = _predict_if_possible(bool(valid), features, probe, values, config, opts, base_model, stage,
                                      stages.predict)
+    del valid  # the rules stage streams the records again
     stage("rules")
     available, missing = _merge((tokenizer, features, probe, predicted))
     ctx = Context(records, available, missing, tokenizer.result, features.result, probe.result,
@@ -129,12 +133,12 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
     )
 
 
-def _predict_if_possible(records, features: Provided, probe: Provided, values, config, opts, base_model,
+def _predict_if_possible(any_valid: bool, features: Provided, probe: Provided, values, config, opts, base_model,
                          stage: Callable[[str], None], predict=None) -> Provided:
     """The predictor stage when the features ran and some record is valid."""
     if features.result is None:
         return Provided(missing=(("predictor", "needs dataset features (off with --fast or features = false)"),))
-    if not any(ex.ok for ex in records):
+    if not any_valid:
         return Provided(missing=(("predictor", "skipped: no valid records to predict from"),))
     stage("predict")
     return _run_predict(values, probe.result is not None, config, opts, base_model, predict)
@@ -152,16 +156,16 @@ def probe_run(probe) -> ProbeRun | None:
                     **{k: conf[k] for k in PROBE_SHOWN if k in conf})
 
 
-def _run_features(examples: Iterable[Example], config: Config, opts: LintOptions, base_model: str | None,
+def _run_features(valid: Sequence[Example], config: Config, opts: LintOptions, base_model: str | None,
                   compute=None) -> Provided:
-    """Dataset features of the valid records (embeddings, base model)."""
+    """Dataset features of the ``valid`` records (embeddings, base model)."""
     from tuneahead_lint.features import FeatureConfig, compute_features
 
     cfg = FeatureConfig(base_model=base_model, embedder=_pick(opts.embedder, config, "embedder"),
                         seed=int(_pick(opts.seed, config, "seed")), progress=opts.progress,
                         **{"embed_backend": config.get("embed-backend", "auto"),
                            "semantic_sample": int(config.get("semantic-sample", 0)), **opts.feature_params})
-    result = (compute or compute_features)([ex for ex in examples if ex.ok], cfg)
+    result = (compute or compute_features)(valid, cfg)
     return Provided(result, frozenset({"embeddings", "base_model"}))
 
 
@@ -185,15 +189,15 @@ def _with_feature_thresholds(opts: LintOptions, config: Config, rules: Sequence[
     return replace(opts, feature_params={**feature_thresholds(config, rules), **opts.feature_params})
 
 
-def _run_probe(examples: Iterable[Example], config: Config, opts: LintOptions, base_model: str | None,
+def _run_probe(valid: Sequence[Example], config: Config, opts: LintOptions, base_model: str | None,
                run=None) -> Provided:
-    """The LoRA probe over the valid records (its failure skips the probe rules)."""
+    """The LoRA probe over the ``valid`` records (its failure skips the probe rules)."""
     from tuneahead_lint.probe import ProbeConfig, ProbeError, run_probe
 
     cfg = ProbeConfig(base_model=base_model, seed=int(_pick(opts.seed, config, "seed")),
                       progress=opts.progress, **opts.probe_params)
     try:
-        return Provided((run or run_probe)([ex for ex in examples if ex.ok], cfg), frozenset({"probe"}))
+        return Provided((run or run_probe)(valid, cfg), frozenset({"probe"}))
     except ProbeError as exc:  # e.g. no record has a response: probe rules are skipped
         return Provided(missing=(("probe", f"probe failed: {exc}"),))
 
