@@ -77,7 +77,7 @@ def _shares(examples, pmi: int) -> dict[int, float]:  # noqa: ANN001
 def cost(paths: list[str], pmi: int, ends: int) -> None:
     import tuneahead_lint.features.pmi as pmi_mod
     from tuneahead_lint.features import FeatureConfig, compute_features
-    from tuneahead_lint.readers import read
+    from tuneahead_lint.readers import discover, read
 
     spent = {"cpu_s": 0.0, "wall_s": 0.0}
     inner = pmi_mod.pair_scores
@@ -91,7 +91,7 @@ def cost(paths: list[str], pmi: int, ends: int) -> None:
             spent["wall_s"] += time.perf_counter() - wall
 
     pmi_mod.pair_scores = timed
-    examples = [e for p in paths for e in read(p) if e.ok]
+    examples = [e for p in discover(paths) for e in read(p) if e.ok]
     cpu, wall = time.process_time(), time.perf_counter()
     result = compute_features(examples, FeatureConfig(pmi_candidates=pmi, end_candidates=ends))
     print(json.dumps({"records": len(examples), "pmi_candidates": pmi, "end_candidates": ends,

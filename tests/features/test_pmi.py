@@ -90,3 +90,34 @@ def test_base_model_prefers_the_true_prompt_and_ends_finished_responses():
     halves, _ = pair_scores(prompts, cut, [True] * 6, cfg)
     assert (own.logp[:6] > rolled.logp).all(), (own.logp, rolled.logp)
     assert (own.end_logp[6:] > halves.end_logp).sum() >= 5, (own.end_logp, halves.end_logp)
+
+
+def test_one_pass_serves_the_pmi_gaps_and_the_endings(monkeypatch):
+    """Corpus.base_scores over real Alpaca records: the PMI rows (own prompt,
+    then 3 others, head rows) come first, the end rows (tail rows) after
+    them, and each result lands on its corpus row."""
+    import tuneahead_lint.features.pmi as pmi
+    from tests.rules.fakes import HashingEmbedder
+    from tuneahead_lint.features.config import FeatureConfig
+    from tuneahead_lint.features.corpus import Corpus
+
+    calls = []
+
+    def fake(prompts, responses, tails, cfg):  # noqa: ANN001, ANN202
+        calls.append(list(tails))
+        own = np.array([float(len(p) % 7) for p in prompts])
+        return PairScore(-own, np.full(len(prompts), 2.0), np.array([-float(len(r)) for r in responses])), {}
+
+    monkeypatch.setattr(pmi, "pair_scores", fake)
+    examples = [e for e in read(str(SAMPLE)) if e.ok][:60]
+    corpus = Corpus(examples, FeatureConfig(pmi_candidates=5, end_candidates=4, use_cache=False), HashingEmbedder())
+    gaps, ends = corpus.base_scores
+    cand, n_end = corpus.pmi_candidates, len(corpus.end_candidates)
+    assert 0 < len(gaps.rows) <= 5 and n_end == 4
+    assert calls == [[False] * (4 * len(gaps.rows)) + [True] * n_end]
+    for r, others in zip(gaps.rows, corpus.nearest_other_prompts(gaps.rows)):
+        logp = [-(len(corpus.prompts[j]) % 7) / 2 for j in (r, *others)]
+        assert gaps.at(int(r)) == pytest.approx(logp[0] - np.mean(logp[1:]))
+    assert set(cand) >= set(gaps.rows.tolist())
+    for r in corpus.end_candidates:
+        assert ends[int(r)] == -float(len(corpus.responses[r]))

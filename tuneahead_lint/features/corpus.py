@@ -448,7 +448,7 @@ class Corpus:
         other prompts) and the end-of-turn log-probability per corpus row of
         :attr:`end_candidates`, and of every PMI candidate whose whole
         response fits (that row serves both)."""
-        from tuneahead_lint.features.pmi import PairPmi, pair_scores
+        from tuneahead_lint.features.pmi import PairPmi, PairScore, pair_scores
 
         wanted = self.cfg.pmi_candidates > 0 and "embeddings" not in self.cfg.skip
         cand = self.pmi_candidates if wanted else np.zeros(0, np.int64)
@@ -466,10 +466,11 @@ class Corpus:
         with self.stage("pair-scores"):
             score, info = pair_scores(prompts, responses, tails, self.cfg)
             self.stats["pair_scores"] = {**info, "pmi_candidates": len(cand), "end_candidates": len(ends)}
-        own_end = score.end_logp[:len(cand) * width:width]
-        end = {int(r): float(e) for r, e in zip(cand, own_end) if not np.isnan(e)}
-        end.update({r: float(e) for r, e in zip(ends, score.end_logp[len(cand) * width:])})
-        return PairPmi.from_scores(cand, score, width), end
+        n = len(cand) * width
+        pmi = PairScore(score.logp[:n], score.tokens[:n], score.end_logp[:n])
+        end = {int(r): float(e) for r, e in zip(cand, pmi.end_logp[::width]) if not np.isnan(e)}
+        end.update({r: float(e) for r, e in zip(ends, score.end_logp[n:])})
+        return PairPmi.from_scores(cand, pmi, width), end
 
 
     @cached_property
