@@ -120,20 +120,20 @@ def sweep(paths: list[Path]) -> None:
         for cap in (8, 16, 32, 64, 128, len(scored)):
             hit = [r for r in scored[:cap] if r["gap"] <= -0.05]
             print(f"| {cap} | {_n(hit, 'mismatched_pair')} | {_n(hit, 'clean')} |")
-        print("\n| max_end_logp | min_end_logp | truncated found | clean flagged | added | vetoed |\n|---|---|---|---|---|---|")
-        for hi in (-6.0, -8.0, -10.0, -12.0, -15.0):
-            for lo in (-0.5, -1.0, -2.0, None):
-                got = [r for r in rows if _judged(r, hi, lo, judged_by_model)]
-                added = [r for r in got if not r.get("reason")]
-                vetoed = [r for r in rows if r.get("reason") and r not in got]
-                print(f"| {hi} | {lo} | {_n(got, 'truncated')}/{plants['truncated']} | "
-                      f"{_n(got, 'clean')}/{plants['clean']} | {_n(added, 'truncated')} T, {_n(added, 'clean')} C | "
-                      f"{_n(vetoed, 'truncated')} T, {_n(vetoed, 'clean')} C |")
+        print("\n| min_end_logp (veto) | truncated found | clean flagged | vetoed |\n|---|---|---|---|")
+        for lo in (-1.0, -3.0, -6.0, -10.0, None):
+            got = [r for r in rows if _judged(r, lo, judged_by_model)]
+            vetoed = [r for r in rows if r.get("reason") and r not in got]
+            print(f"| {lo} | {_n(got, 'truncated')}/{plants['truncated']} | {_n(got, 'clean')}/{plants['clean']} | "
+                  f"{', '.join(sorted(r['class'] for r in vetoed)) or '-'} |")
+        print("\n| end-of-turn log p <= (as a detector alone) | truncated | clean |\n|---|---|---|")
+        for hi in (-10.0, -12.0, -15.0, -20.0):
+            low = [r for r in rows if r.get("end") is not None and r["end"] <= hi]
+            print(f"| {hi} | {_n(low, 'truncated')} | {_n(low, 'clean')} |")
 
 
-def _judged(row: dict, hi: float, lo: float | None, judge) -> bool:  # noqa: ANN001
-    end = row.get("end")
-    return bool(judge(row.get("reason", ""), end, hi, lo if lo is not None else math.inf))
+def _judged(row: dict, lo: float | None, judge) -> bool:  # noqa: ANN001
+    return bool(judge(row.get("reason", ""), row.get("end"), lo if lo is not None else math.inf))
 
 
 def _n(rows: list[dict], cls: str) -> int:

@@ -20,6 +20,7 @@ from tuneahead_lint.ruleset.registry import find_rule
 from tuneahead_lint.types import text_hash
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample" / "alpaca_sample.jsonl"
+PLANTED = Path(__file__).resolve().parents[1] / "fixtures" / "planted16" / "planted.jsonl"
 
 
 def _mismatch(gap: float, own: float = 0.1, z: float = -3.0) -> Mismatch:
@@ -40,13 +41,12 @@ def test_reported_only_at_the_pmi_margin_and_never_unscored():
     assert not misplaced(_mismatch(float("nan")), 0.3, 2.0, 0.05)
 
 
-def test_model_vetoes_only_the_learned_habit_reasons_and_adds_only_below_its_limit():
-    assert judged_by_model("no terminal punctuation", -0.5, -8.0, -1.0) == ""
-    assert judged_by_model("no terminal punctuation", -3.0, -8.0, -1.0) == "no terminal punctuation"
-    assert judged_by_model("unclosed code block", -0.1, -8.0, -1.0) == "unclosed code block"
-    assert judged_by_model("", -9.0, -8.0, -1.0).startswith("the base model expects it to go on")
-    assert judged_by_model("", -7.0, -8.0, -1.0) == ""
-    assert judged_by_model("no terminal punctuation", None, -8.0, -1.0) == "no terminal punctuation"
+def test_model_vetoes_only_the_learned_habit_reasons_and_never_adds():
+    assert judged_by_model("no terminal punctuation", -2.5, -6.0) == ""
+    assert judged_by_model("no terminal punctuation", -12.4, -6.0) == "no terminal punctuation"
+    assert judged_by_model("unclosed code block", -0.1, -6.0) == "unclosed code block"
+    assert judged_by_model("", -30.0, -6.0) == ""
+    assert judged_by_model("no terminal punctuation", None, -6.0) == "no terminal punctuation"
 
 
 def test_open_endings_are_long_responses_without_a_sentence_or_fence_end():
@@ -57,19 +57,20 @@ def test_open_endings_are_long_responses_without_a_sentence_or_fence_end():
     assert not open_ending("Too short to judge")
 
 
-def test_ta118_reads_the_end_of_turn_probability_of_the_full_lint():
-    """Alpaca records 1-30: no text heuristic flags them; the one the model
-    expects to go on is reported, the others are not."""
-    examples = [e for e in read(str(SAMPLE)) if e.ok][:30]
-    cut = examples[5]
-    ends = (Ending((cut.path, cut.line), text_hash(cut.prompt, cut.response), -12.0),
-            Ending((examples[6].path, examples[6].line), text_hash(examples[6].prompt, examples[6].response), -2.0))
+def test_ta118_drops_a_learned_habit_flag_the_base_model_finds_finished():
+    """Planted set A line 647 (a finished Dolly list answer without a full
+    stop, flagged by the file's habit) and line 806 (a truncated plant):
+    with the end-of-turn log-probabilities the full lint measured (-2.56 and
+    -12.44), only the truncated one stays."""
+    examples = [e for e in read(str(PLANTED)) if e.ok]
+    by_line = {e.line: e for e in examples}
+    ends = tuple(Ending((by_line[n].path, n), text_hash(by_line[n].prompt, by_line[n].response), v)
+                 for n, v in ((647, -2.5575), (806, -12.442)))
     opts = find_rule("TA118").defaults()
-    assert not list(CHECKS["truncated_response"](examples, CheckContext(options=opts)))
-    hits = list(CHECKS["truncated_response"](examples, CheckContext(
-        options=opts, features=SimpleNamespace(endings=ends))))
-    assert [h.lines for h in hits] == [(cut.line,)]
-    assert "log p(end of turn) -12.0" in dict(hits[0].evidence)["reason"]
+    fast = {h.lines[0] for h in CHECKS["truncated_response"](examples, CheckContext(options=opts))}
+    full = {h.lines[0] for h in CHECKS["truncated_response"](examples, CheckContext(
+        options=opts, features=SimpleNamespace(endings=ends)))}
+    assert {647, 806} <= fast and fast - full == {647}
 
 
 @pytest.mark.slow

@@ -371,7 +371,6 @@ class TruncatedResponse:
         self.min_rate = float(ctx.options["min_terminal_rate"])
         self.min_records = int(ctx.options["min_records"])
         self.ends = end_logps(ctx.features)
-        self.max_end = float(ctx.options["max_end_logp"])
         self.min_end = float(ctx.options["min_end_logp"])
         self.prose: Counter[str] = Counter()
         self.terminal: Counter[str] = Counter()
@@ -388,7 +387,7 @@ class TruncatedResponse:
         rate = self.terminal[ex.path] / counted if counted else 0.0
         learned = counted >= self.min_records and rate >= self.min_rate
         end = self.ends.get((ex.path, ex.line, text_hash(ex.prompt, ex.response)))
-        reason = judged_by_model(truncation(ex.response, self.min_words, learned), end, self.max_end, self.min_end)
+        reason = judged_by_model(truncation(ex.response, self.min_words, learned), end, self.min_end)
         if reason:
             yield Hit(ex.path, (ex.line,), (
                 ("reason", reason), ("rate", f"{rate:.0%}"), ("ending", _tail(ex.response))),
@@ -407,18 +406,14 @@ def end_logps(features: Any) -> dict[tuple[str, int, str], float]:
     return {(e.ref[0], e.ref[1], e.content_key): e.end_logp for e in getattr(features, "endings", ())}
 
 
-def judged_by_model(reason: str, end: float | None, max_end: float, min_end: float) -> str:
-    """The text heuristics' ``reason`` with the base model's view of ending
-    there (``end``, log p; None when not scored): a learned-habit reason is
-    dropped when the model finds the ending natural (``min_end`` or more);
-    a response no heuristic flags is reported when the model expects more
-    (``max_end`` or less)."""
-    if end is None:
-        return reason
-    if reason in LEARNED_REASONS and end >= min_end:
+def judged_by_model(reason: str, end: float | None, min_end: float) -> str:
+    """The text heuristics' ``reason``, dropped when it is a learned-habit
+    reason and the base model finds ending there natural (``end``, log
+    p(end of turn), at ``min_end`` or above; None when not scored). The model
+    never reports on its own: SmolLM2-135M gives finished lists and short
+    answers end-of-turn log-probabilities as low as cut sentences."""
+    if end is not None and reason in LEARNED_REASONS and end >= min_end:
         return ""
-    if not reason and end <= max_end:
-        return f"the base model expects it to go on (log p(end of turn) {end:.1f})"
     return reason
 
 
