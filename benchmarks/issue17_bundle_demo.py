@@ -64,7 +64,7 @@ def build_store(store: Path, model: str) -> None:
 
 def lint(out: Path, model: str, name: str, *args: str) -> None:
     cmd = [sys.executable, "-m", "tuneahead_lint", "--no-color", "--select", "TA4", "--model", str(out / "models"),
-           "--base-model", model, *args, str(DATA)]
+           "--base-model", model, *args, str(DATA.relative_to(ROOT))]
     res = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     (out / name).write_text(res.stdout, encoding="utf-8")
     print(f"{' '.join(cmd[3:])}: exit {res.returncode} -> {out / name}")

@@ -111,6 +111,13 @@ def test_text_shows_every_target_and_the_divergence(lint):
     assert "Divergence (model" in out and "P(diverged)" in out and "Brier" in out and "AUC" in out
 
 
+def test_html_lists_every_target_and_the_divergence(lint):
+    code, out = lint("--format", "html")
+    table = out.split("<h3>Predicted targets</h3>")[1].split("</table>")[0]
+    assert all(f"<td>{name}" in table and f"<td>{unit}</td>" in table for name, unit in TARGETS.items())
+    assert "<h3>Divergence</h3>" in out and "Brier" in out
+
+
 def test_sarif_run_properties_carry_every_target(lint):
     code, out = lint("--format", "sarif")
     log = json.loads(out)

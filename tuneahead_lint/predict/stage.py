@@ -94,7 +94,7 @@ def predict_stage(values: Sequence[tuple[str, Measure]], *, model: str | None, p
     gate = outcomes[bundle.gate]
     if bundle.single:
         return gate
-    targets = tuple(TargetPrediction(t, target_unit(t), t == bundle.gate, o.prediction, o.detail)
+    targets = tuple(TargetPrediction(t, o.detail.unit, t == bundle.gate, o.prediction, o.detail)
                     for t, o in outcomes.items())
     divergence = divergence_of(bundle.classifier, values, hp, base_model) if bundle.classifier else None
     return replace(gate, targets=targets, divergence=divergence)
@@ -116,7 +116,7 @@ def predict_target(folder: Path, values: Sequence[tuple[str, Measure]], min_scor
     expected, attributions = explain(predictor, x)
     t = predictor.target_
     threshold, source = (min_score, "min-score") if min_score is not None else (t.base_score, "base model")
-    verdict, reason = decide(score, low, high, threshold, source, guard, t.points_per_unit)
+    verdict, reason = decide(score, low, high, threshold, source, guard, t.points_per_unit, target_unit(t.name))
     name = predictor.doc_.get("name") or folder.name
     prediction = Prediction(score, low, high, f"{name}/{predictor.doc_.get('variant', folder.name)}",
                             t.base_score, not guard.far, verdict)
@@ -144,8 +144,9 @@ def divergence_of(folder: Path, values: Sequence[tuple[str, Measure]], hparams: 
 
 
 def decide(score: float, low: float, high: float, threshold: float | None, source: str, guard: GuardResult,
-           ppu: float) -> tuple[str, str]:
-    """``(verdict, reason)``: see the module doc."""
+           ppu: float, unit: str = "points") -> tuple[str, str]:
+    """``(verdict, reason)``: see the module doc; the margin below the
+    threshold is given in ``unit`` (target units x ``ppu``)."""
     if guard.far:
         return "uncertain", guard.reason() + f"; interval widened {guard.ratio:.2f}x"
     if threshold is None:
@@ -154,13 +155,18 @@ def decide(score: float, low: float, high: float, threshold: float | None, sourc
         return "uncertain", "the interval is unbounded (too few training runs for its coverage)"
     what = "the base model's score" if source == "base model" else "min-score"
     if high < threshold:
-        return "no-go", (f"the interval's upper end {high:.4f} is {(threshold - high) * ppu:.2f} points below "
+        return "no-go", (f"the interval's upper end {high:.4f} is {_amount((threshold - high) * ppu, unit)} below "
                          f"{what} {threshold:.4f}" + (": fine-tuning is predicted to make the base model worse"
                                                       if source == "base model" else ""))
     if low >= threshold:
         return "go", f"the whole interval {low:.4f}-{high:.4f} is at or above {what} {threshold:.4f}"
     return "go", (f"the interval {low:.4f}-{high:.4f} reaches {what} {threshold:.4f}"
                   + (": not predicted to make the base model worse" if source == "base model" else ""))
+
+
+def _amount(x: float, unit: str) -> str:
+    """``0.98 points`` (two decimals) or ``0.0291 nats`` (three significant digits)."""
+    return f"{x:.2f} {unit}" if unit == "points" else f"{x:.3g} {unit}"
 
 
 def _shown(folder: Path) -> str:

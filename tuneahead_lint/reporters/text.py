@@ -383,8 +383,11 @@ def skill_text(cv: ModelSkill | None) -> str:
     """``+0.24 ± 0.14`` (``no skill`` appended when not above its SE), or ``none``."""
     if cv is None or cv.skill is None:
         return "none"
-    se = "n/a" if cv.skill_se is None else f"{cv.skill_se:.2f}"
-    return f"{cv.skill:+.2f} ± {se}" + (" no skill" if cv.no_skill else "")
+    return f"{cv.skill:+.2f} ± {_se(cv.skill_se)}" + (" no skill" if cv.no_skill else "")
+
+
+def _se(se: float | None) -> str:
+    return "n/a" if se is None or not math.isfinite(se) else f"{se:.2f}"
 
 
 def interval_text(p: Prediction, ppu: float) -> str:
@@ -426,8 +429,8 @@ def divergence_text(cv: DivergenceSkill | None) -> str:
     """The classifier's grouped-CV Brier and AUC in words."""
     if cv is None or cv.brier is None:
         return "the model card records no grouped cross-validation"
-    auc = "n/a" if cv.auc is None else f"{cv.auc:.2f} ± {number(cv.auc_se)}"
-    skill = "n/a" if cv.brier_skill is None else f"{cv.brier_skill:+.2f} ± {number(cv.brier_skill_se)}"
+    auc = "n/a" if cv.auc is None else f"{cv.auc:.2f} ± {_se(cv.auc_se)}"
+    skill = "n/a" if cv.brier_skill is None else f"{cv.brier_skill:+.2f} ± {_se(cv.brier_skill_se)}"
     return (f"grouped-CV Brier {cv.brier:.3f} vs {number(cv.brier_base)} for the base rate (skill {skill}), "
             f"AUC {auc}; {cv.diverged_runs} of {cv.runs} training runs diverged")
 
