@@ -32,7 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from tuneahead_lint.predict.bundle import DEFAULT_MODEL
+from tuneahead_lint.predict.bundle import DEFAULT_MODEL  # noqa: F401 (re-exported: the shipped bundle)
 from tuneahead_lint.predict.table import PredictError, feature_kind, target_unit
 from tuneahead_lint.types import (
     DivergencePrediction, DivergenceSkill, FeatureRange, GuardResult, HParam, Measure, ModelSkill, Prediction,

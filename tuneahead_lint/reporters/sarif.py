@@ -24,7 +24,7 @@ from tuneahead_lint.reporters._paths import artifact_location, default_root
 from tuneahead_lint.reporters.json import divergence_dict, target_dict
 from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Report, text_hash
+from tuneahead_lint.types import Finding, Report, TargetPrediction, text_hash
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -146,7 +146,7 @@ def predictions(report: Report) -> dict[str, Any]:
     return out
 
 
-def _target(t) -> dict[str, Any]:
+def _target(t: TargetPrediction) -> dict[str, Any]:
     doc = target_dict(t)
     detail = doc.pop("detail")
     del doc["attributions"]

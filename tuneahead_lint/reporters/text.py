@@ -216,7 +216,8 @@ def prediction_summary(report: Report) -> str:
         why = next((s.reason for s in ordered_skipped(report.skipped) if s.rule_id.startswith("TA4")), "")
         return "none" + (f" ({why})" if why else "")
     verdict = f", verdict {p.verdict}" if p.verdict else ""
-    return f"{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}"
+    gate = next((f"{t.target} (gate) " for t in report.targets if t.gate), "")
+    return f"{gate}{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}"
 
 
 def number(x: float | None) -> str:
