@@ -234,10 +234,10 @@ def _targets(report: Report) -> str:
 def _target_row(t: TargetPrediction) -> str:
     p, d = t.prediction, t.detail
     ppu, cv = d.points_per_unit, d.model_skill
-    interval = interval_text(p, ppu)
-    base = "n/a" if p.base_score is None else in_unit(p.base_score, ppu)
+    interval = interval_text(p, ppu, t.unit)
+    base = "n/a" if p.base_score is None else in_unit(p.base_score, ppu, t.unit)
     acc = "n/a" if cv is None or cv.gate_accuracy is None else f"{cv.gate_accuracy:.0%}"
-    cells = (t.target + (" (gate)" if t.gate else ""), t.unit, in_unit(p.score, ppu), interval, base,
+    cells = (t.target + (" (gate)" if t.gate else ""), t.unit, in_unit(p.score, ppu, t.unit), interval, base,
              p.verdict or "none", skill_text(cv), acc)
     return "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
 

@@ -375,9 +375,10 @@ def attributions_table(attributions: Sequence[Attribution], expected: float | No
     return _stack(Text(title), table)
 
 
-def in_unit(x: float, ppu: float) -> str:
-    """A target value in its report unit (target units x points per unit), signed."""
-    return "n/a" if not math.isfinite(x) else f"{x * ppu:+.3g}"
+def in_unit(x: float, ppu: float, unit: str = "nats") -> str:
+    """A target value in its report unit (target units x points per unit);
+    signed in nats (a change from the base model), plain in points (a score)."""
+    return "n/a" if not math.isfinite(x) else f"{x * ppu:+.3g}" if unit == "nats" else f"{x * ppu:.3g}"
 
 
 def skill_text(cv: ModelSkill | None) -> str:
@@ -391,9 +392,11 @@ def _se(se: float | None) -> str:
     return "n/a" if se is None or not math.isfinite(se) else f"{se:.2f}"
 
 
-def interval_text(p: Prediction, ppu: float) -> str:
+def interval_text(p: Prediction, ppu: float, unit: str = "nats") -> str:
     """``-0.00026 to +0.00242`` in the target's unit, or ``unbounded``."""
-    return f"{in_unit(p.low, ppu)} to {in_unit(p.high, ppu)}" if math.isfinite(p.high - p.low) else "unbounded"
+    if not math.isfinite(p.high - p.low):
+        return "unbounded"
+    return f"{in_unit(p.low, ppu, unit)} to {in_unit(p.high, ppu, unit)}"
 
 
 def target_rows(t: TargetPrediction) -> list[RenderableType]:
@@ -401,9 +404,9 @@ def target_rows(t: TargetPrediction) -> list[RenderableType]:
     and, indented, the model card's skill and go/no-go accuracy."""
     p, d = t.prediction, t.detail
     ppu, cv = d.points_per_unit, d.model_skill
-    base = "n/a" if p.base_score is None else in_unit(p.base_score, ppu)
-    head = (f"{t.target} ({t.unit}){' [gate]' if t.gate else ''}: {in_unit(p.score, ppu)} "
-            f"(interval {interval_text(p, ppu)}; base model {base}), verdict {p.verdict or 'none'}")
+    base = "n/a" if p.base_score is None else in_unit(p.base_score, ppu, t.unit)
+    head = (f"{t.target} ({t.unit}){' [gate]' if t.gate else ''}: {in_unit(p.score, ppu, t.unit)} "
+            f"(interval {interval_text(p, ppu, t.unit)}; base model {base}), verdict {p.verdict or 'none'}")
     if cv is None:
         trust = "skill: the model card records no grouped cross-validation"
     else:
