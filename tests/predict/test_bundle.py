@@ -134,3 +134,19 @@ def test_v2_corruption_doses_are_never_features():
     from tuneahead_lint.predict.table import NOT_FEATURES
 
     assert set(KINDS) <= NOT_FEATURES
+
+
+def test_the_config_names_the_gate_target(tmp_path, monkeypatch, capsys):
+    values = _values()
+    monkeypatch.setattr(pipeline, "_run_features", lambda *a, **k: pipeline.Provided(
+        SimpleNamespace(values=values), frozenset({"embeddings", "base_model"})))
+    config = tmp_path / ".tuneahead.toml"
+    config.write_text('gate-target = "other"\nmin-score = 0.9\n', encoding="utf-8")
+    root = _bundle(tmp_path, "y_general_acc", "other")
+    monkeypatch.chdir(ROOT)
+    code = main(["--format", "json", "--select", "TA4", "--config", str(config), "--model", str(root), DATA])
+    doc = json.loads(capsys.readouterr().out)
+    assert [(t["target"], t["verdict"]) for t in doc["extra"]["targets"] if t["gate"]] == [("other", "no-go")]
+    assert code == 1 and doc["prediction"]["verdict"] == "no-go"
+    assert main(["--select", "TA4", "--config", str(config), "--gate-target", "nope", "--model", str(root), DATA]) == 2
+    assert "gate-target 'nope'" in capsys.readouterr().err
