@@ -439,7 +439,7 @@ def find_refusal(text: str, languages: tuple[str, ...]) -> re.Match[str] | None:
     lower = text.lower()
     if not _key_rx(languages).search(lower):
         return None
-    hit = tuple(lang for lang in languages if _key_rx((lang,)).search(lower))
+    hit = tuple(lang for lang in languages if any(k in lower for k in REFUSAL_KEYS[lang]))  # no re-encoding
     return _refusal_rx(hit).search(text) if hit else None
 
 
