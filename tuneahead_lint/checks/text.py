@@ -417,6 +417,18 @@ _AI_WORDS = re.compile(r"\bAI\b|artificial intelligence|language model|人工智
                        r"\bИИ\b|языковая модель|modelo de lingua|intelligenza artificiale|inteligência artificial")
 
 
+# "AI" naming a field, not what the assistant is: "an AI ethics expert" is a person
+_AI_FIELD = re.compile(r"\b(?:AI|artificial intelligence) (?:ethic|safety|research|polic|law|regulat|governance|"
+                       r"expert|engineer|scien|develop|special|consult|professor|teacher|journalist|enthusiast|"
+                       r"startup|compan|industry|product manager)", re.I)
+
+
+def casts_as_ai(prompt: str) -> bool:
+    """The prompt names the assistant an AI ("You are an AI assistant",
+    "Roleplay as a futuristic AI therapist"), not only a field of AI."""
+    return any(not _AI_FIELD.match(prompt, m.start()) for m in _AI_WORDS.finditer(prompt))
+
+
 @lru_cache(maxsize=16)
 def _key_rx(languages: tuple[str, ...]) -> Any:
     """Any of the literal keys of ``languages`` (a cheap test before the patterns)."""
@@ -450,7 +462,7 @@ def refusal(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     for ex in valid(examples):
         for turn, t in assistant_turns(ex):
             m = find_refusal(t.content, langs)
-            if m and _AI_WORDS.search(m.group(0)) and _AI_WORDS.search(user_text(ex)):
+            if m and _AI_WORDS.search(m.group(0)) and casts_as_ai(user_text(ex)):
                 continue  # the prompt casts the assistant as an AI (role-play): saying so is asked for
             if m:
                 yield record_hit(ex, "refusal", (("text", snippet(m.group(0))), ("turn", turn)))
