@@ -117,7 +117,7 @@ class OffLanguage:
             return
         limit = _SCRIPT_LIMIT if file_script == "Latin" and foreign_letters(_text_of(ex), "Latin") >= 0.3 \
             else self.max_main  # English terms and code sit in texts of any script; the reverse is rare
-        if (lid.code != main and lid.share(main) <= limit and not _TRANSLATE.search(user_text(ex))
+        if (lid.code != main and lid.share(main) <= limit and not _asks_language(user_text(ex), file_script)
                 and reads_better(_text_of(ex), lid.code, main)):
             yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
                                              ("main", main), ("text", snippet(ex.response or ex.prompt))))
@@ -127,6 +127,14 @@ class OffLanguage:
 
 
 _MIN_SCRIPT_LETTERS = 10
+
+
+def _asks_language(prompt: str, file_script: str | None) -> bool:
+    """The prompt asks for a translation or names a language, and is itself
+    written in the file's script: "请修改下列英文作文" (Chinese, naming English)
+    in an English file is as off-language as any other Chinese record."""
+    script = main_script(prompt)
+    return bool(_TRANSLATE.search(prompt)) and (file_script is None or script in (None, file_script))
 
 
 def foreign_letters(text: str, file_script: str | None) -> float:
