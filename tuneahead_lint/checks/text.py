@@ -248,8 +248,12 @@ _BOILERPLATE_KEYS = ("rights reserved", "privacy", "terms of", "cookie", "skip t
                      "navigation", "javascript", "back to top", "powered by", "read more", "©")
 _ASKS_MARKUP = re.compile(
     r"html|css|xml|svg|markup|mark-up|web ?page|web ?site|javascript|\bjs\b|react|jsx|\bvue\b|"
-    r"angular|php|\bdom\b|\bweb\b|\btags?\b|scrap(?:e|ing)|hyperlink|\bcode\b|program|script|"
+    r"angular|php|\bdom\b|\bweb\b|\btags?\b|scrap(?:e|ing)|hyperlink|flask|django|template|"
     r"email template|newsletter|privacy policy|footer|cookie|markdown|\bfont|\bbold|italic|<\w+", re.I)
+# Code in general may be web code, unless the prompt names a language that is not
+_ASKS_CODE = re.compile(r"\bcode\b|program|script", re.I)
+_NOT_WEB_LANGUAGE = re.compile(r"\b(?:python|java|c\+\+|c#|golang|rust|ruby|kotlin|swift|haskell|perl|bash|"
+                               r"shell|sql|matlab|fortran|scala)\b(?!script)", re.I)
 
 
 def markup_evidence(response: str, min_tags: int, min_phrases: int) -> tuple[int, str] | None:
@@ -282,7 +286,10 @@ def markup_boilerplate(examples: Sequence[Example], ctx: CheckContext) -> Iterat
 
 
 def _asked_for_markup(prompt: str) -> bool:
-    return bool(_ASKS_MARKUP.search(prompt)) or is_code(prompt)
+    """The prompt asks for web markup, or for code in a language that may be web code."""
+    if _ASKS_MARKUP.search(prompt) or is_code(prompt):
+        return True
+    return bool(_ASKS_CODE.search(prompt)) and not _NOT_WEB_LANGUAGE.search(prompt)
 
 
 # --- TA115 mojibake --------------------------------------------------------
