@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tuneahead_lint.config import Config
-from tuneahead_lint.fix import FixOptions, run_fix
-from tuneahead_lint.ruleset.registry import load_rules
+from tuneahead_lint.fix import FixOptions, plan, run_fix
+from tuneahead_lint.ruleset.registry import OptionError, load_rules
 
 CLEAN = [
     {"instruction": "Give three tips for staying healthy.", "output": "Eat a balanced diet, exercise regularly and sleep well."},
@@ -122,11 +124,6 @@ def test_fix_drops_a_loop_after_a_sound_opening_but_keeps_tables(tmp_path):
 
 def test_undeclared_rule_option_is_an_option_error(tmp_path, monkeypatch):
     """fix reads rule options through the same RuleOptions as the lint."""
-    import pytest
-
-    from tuneahead_lint.fix import plan
-    from tuneahead_lint.ruleset.registry import OptionError
-
     monkeypatch.setitem(plan.DROP_AT_LEAST, "repetitive-responses", {"max_repetition_typo": 0.8})
     with pytest.raises(OptionError, match="max_repetition_typo"):
         _fix(_write(tmp_path, CLEAN + [LOOP]), tmp_path / "out.jsonl")
