@@ -1,0 +1,242 @@
+"""Train a group of K LoRA runs in one forward/backward pass per step.
+
+Every step concatenates the batches of the runs still going (slot-major
+rows), runs the base model once with the stacked adapters
+(``meta.multilora``), and takes each run's loss as the mean cross-entropy
+over its own target tokens, exactly the loss the run alone would have (the
+runs share no trainable weight, so the summed loss gives each slot its own
+gradient). Then per run: the pre-clipping gradient norm, clipping to its
+``max_grad_norm``, and an AdamW step at its own learning rate and weight
+decay (:class:`~tuneahead_lint.meta.multilora.StackedAdamW`).
+
+A run whose loss is not finite has diverged: its remaining steps record NaN
+(as the run alone records after its weights turn NaN) and its rows leave
+the batch; the others go on. A run that has done all its steps leaves too,
+so runs of different lengths share a group.
+
+Each run's :class:`~tuneahead_lint.probe.lora.TrainTrace` is the one
+``probe.lora.train`` records: loss and pre-clip gradient norm every step,
+gradient cosine and sparsity and MLP activation sparsity for its first
+``stats_steps`` steps, and ``on_step`` called after each step.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneahead_lint.probe.data import IGNORE, Encoded, collate
+from tuneahead_lint.probe.lora import ACT_NAMES, ACT_ZERO_ABS, TrainTrace, grad_stats, sync
+
+
+@dataclass
+class GroupRun:
+    """One run of a group: its slot, its batches, its hyperparameters (``HParams``)."""
+
+    slot: int
+    batches: Sequence[Sequence[Encoded]]
+    hp: Any
+    on_step: Callable[[int, float], None] | None = None
+    stats_steps: int | None = None  # None: every step
+    trace: TrainTrace = field(default_factory=TrainTrace)
+    diverged: bool = False
+    prev_grad: Any = None
+    late: list = field(default_factory=list)  # (loss, norm) tensors after stats_steps
+
+    def wants_stats(self, step: int) -> bool:
+        return self.stats_steps is None or step <= self.stats_steps
+
+
+class RowActivationMeter:
+    """``probe.lora.ActivationMeter`` per run: near-zero MLP activations on
+    each run's non-padding tokens (``take`` returns one sparsity per run)."""
+
+    def __init__(self, model) -> None:
+        self.mask = self.row_run = None
+        self.n_runs = 0
+        self.zero: Any = 0.0
+        self.total: Any = 0.0
+        self._handles = [m.register_forward_hook(self._hook) for n, m in model.named_modules()
+                         if n.rsplit(".", 1)[-1] in ACT_NAMES and "mlp" in n]
+        self.found = bool(self._handles)
+
+    def _hook(self, _module, _inputs, out) -> None:
+        if self.mask is None or out.dim() != 3:
+            return
+        keep = self.mask.to(out.device, dtype=bool).unsqueeze(-1)
+        zero = ((out.detach().abs() < ACT_ZERO_ABS) & keep).sum(dim=(1, 2)).double()
+        total = keep.sum(dim=(1, 2)).double() * out.shape[-1]
+        self.zero = self.zero + self._per_run(zero)
+        self.total = self.total + self._per_run(total)
+
+    def _per_run(self, per_row):
+        import torch
+
+        return torch.zeros(self.n_runs, dtype=per_row.dtype, device=per_row.device).index_add_(
+            0, self.row_run, per_row)
+
+    def take(self) -> list[float]:
+        if isinstance(self.total, float):
+            return [math.nan] * self.n_runs
+        zero, total = self.zero.cpu().tolist(), self.total.cpu().tolist()
+        self.zero = self.total = 0.0
+        return [z / t if t else math.nan for z, t in zip(zero, total)]
+
+    def close(self) -> None:
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+
+def train_group(multi, runs: Sequence[GroupRun], device: str, pad_id: int) -> None:
+    """Train every run of ``runs`` (slots of ``multi``, freshly reset) to its
+    last step; fills each run's ``trace``."""
+    import torch
+
+    from tuneahead_lint.meta.evalsuite import body_and_head
+    from tuneahead_lint.meta.multilora import StackedAdamW
+
+    params = multi.params()
+    starts = {r.slot: multi.slot_flat(r.slot) for r in runs}
+    lr, wd = [0.0] * multi.k, [0.0] * multi.k
+    for r in runs:
+        lr[r.slot], wd[r.slot] = r.hp.lr, r.hp.weight_decay
+    opt = StackedAdamW(params, lr, wd, tuple(runs[0].hp.betas))
+    max_norm = torch.ones(multi.k, device=params[0].device)
+    for r in runs:
+        max_norm[r.slot] = r.hp.max_grad_norm
+    _, body, head = body_and_head(multi.model)
+    meter = RowActivationMeter(multi.model)
+    for r in runs:
+        r.trace.act_found = meter.found
+    multi.model.train()
+    try:
+        for step in range(1, max(len(r.batches) for r in runs) + 1):
+            active = [r for r in runs if step <= len(r.batches) and not r.diverged]
+            for r in runs:
+                if r.diverged and step <= len(r.batches):
+                    _record_nan(r, step)
+            if active:
+                _group_step(multi, active, step, body, head, opt, max_norm, meter, device, pad_id)
+    finally:
+        meter.close()
+        multi.model.eval()
+        multi.layout.set([], [])
+    for r in runs:
+        _finish_trace(r, multi, starts[r.slot])
+
+
+def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_norm, meter, device: str,
+                pad_id: int) -> None:
+    """One optimizer step of every run in ``active``."""
+    import torch
+
+    sync(device)
+    t0 = time.perf_counter()
+    stats = any(r.wants_stats(step) for r in active)
+    items = [e for r in active for e in r.batches[step - 1]]
+    counts = [len(r.batches[step - 1]) for r in active]
+    multi.layout.set([r.slot for r in active], counts)
+    batch = {k: v.to(device) for k, v in collate(items, pad_id).items()}
+    row_run = torch.repeat_interleave(torch.arange(len(active), device=device),
+                                      torch.tensor(counts, device=device))
+    meter.mask, meter.row_run, meter.n_runs = (batch["attention_mask"], row_run, len(active)) if stats else (
+        None, None, 0)
+    losses = _run_losses(body, head, batch, row_run, len(active))
+    finite = torch.isfinite(losses)
+    if bool(finite.any()):
+        losses[finite].sum().backward()
+    norms = _clip_and_stats(multi, active, step, max_norm)
+    ok = finite.cpu().tolist()
+    opt.step([r.slot for r, good in zip(active, ok) if good])
+    multi.zero_grad()
+    sync(device)
+    _record(active, step, losses, norms, ok, meter.take() if stats else None, time.perf_counter() - t0)
+    meter.mask = None
+    for r, good in zip(active, ok):
+        if not good:  # as the run alone: a non-finite loss leaves non-finite weights
+            multi.poison(r.slot)
+
+
+def _run_losses(body, head, batch, row_run, n_runs: int):
+    """Mean target-token cross-entropy of each run's rows ([n_runs], float32):
+    what ``model(**batch).loss`` gives for each run's batch alone."""
+    import torch
+    import torch.nn.functional as F
+
+    labels = batch["labels"][:, 1:]
+    rows, cols = (labels != IGNORE).nonzero(as_tuple=True)
+    hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    logits = head(hidden[rows, cols]).float()
+    ce = F.cross_entropy(logits, labels[rows, cols], reduction="none")
+    tok_run = row_run[rows]
+    sums = torch.zeros(n_runs, dtype=ce.dtype, device=ce.device).index_add(0, tok_run, ce)
+    counts = torch.zeros(n_runs, dtype=ce.dtype, device=ce.device).index_add(0, tok_run, torch.ones_like(ce))
+    return sums / counts
+
+
+def _clip_and_stats(multi, active: list[GroupRun], step: int, max_norm):
+    """Gradient statistics of the runs that still record them, then per-slot
+    clipping; the pre-clip norms of every slot ([K] tensor)."""
+    from tuneahead_lint.meta.multilora import clip_per_slot
+
+    for r in active:
+        if r.wants_stats(step):
+            grad = multi.slot_flat(r.slot, grads=True)
+            r.trace.grad_norms.append(None)  # placeholder: the norm below is the same number
+            _, cos, sparsity = grad_stats(grad, r.prev_grad)
+            if step > 1:
+                r.trace.grad_cosines.append(cos)
+                r.trace.grad_sparsity.append(sparsity)
+            r.prev_grad = grad
+    return clip_per_slot(multi.params(), multi.k, max_norm)
+
+
+def _record(active: list[GroupRun], step: int, losses, norms, ok: list[bool], act, step_s: float) -> None:
+    loss_list = losses.detach().cpu().tolist()
+    for j, r in enumerate(active):
+        norm = norms[r.slot] if ok[j] else norms.new_tensor(math.nan)
+        if r.wants_stats(step):
+            r.trace.losses.append(loss_list[j])
+            r.trace.grad_norms[-1] = float(norm)
+            r.trace.act_sparsity.append(act[j] if act is not None else math.nan)
+        else:
+            r.late.append((losses[j].detach(), norm.detach()))
+        r.trace.step_s.append(step_s)
+        if not ok[j]:
+            r.diverged = True
+        if r.on_step:
+            r.on_step(step, loss_list[j] if r.wants_stats(step) else math.nan)
+
+
+def _record_nan(r: GroupRun, step: int) -> None:
+    """A step of a diverged run: NaN loss and norm (as the run alone would record)."""
+    import torch
+
+    if r.stats_steps is None or len(r.trace.losses) < r.stats_steps:
+        r.trace.losses.append(math.nan)
+        r.trace.grad_norms.append(math.nan)
+        if r.trace.losses[:-1]:
+            r.trace.grad_cosines.append(math.nan)
+            r.trace.grad_sparsity.append(math.nan)
+        r.trace.act_sparsity.append(math.nan)
+    else:
+        nan = torch.tensor(math.nan)
+        r.late.append((nan, nan))
+    r.trace.step_s.append(0.0)
+    if r.on_step:
+        r.on_step(step, math.nan)
+
+
+def _finish_trace(r: GroupRun, multi, start) -> None:
+    import torch
+
+    if r.late:
+        losses, norms = (torch.stack([t[i].float().cpu() for t in r.late]).tolist() for i in (0, 1))
+        r.trace.losses += losses
+        r.trace.grad_norms += norms
+        r.late = []
+    r.trace.param_change_norm = float((multi.slot_flat(r.slot) - start).norm())
