@@ -154,8 +154,9 @@ def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_n
     opt.step([r.slot for r, good in zip(active, ok) if good])
     multi.zero_grad()
     sync(device)
-    _record(active, step, losses, norms, ok, meter.take() if stats else None, time.perf_counter() - t0)
-    meter.mask = None
+    act = meter.take() if stats else None
+    meter.mask = None  # the probe's forwards inside on_step are not training steps
+    _record(active, step, losses, norms, ok, act, time.perf_counter() - t0)
     for r, good in zip(active, ok):
         if not good:  # as the run alone: a non-finite loss leaves non-finite weights
             multi.poison(r.slot)
@@ -240,3 +241,27 @@ def _finish_trace(r: GroupRun, multi, start) -> None:
         r.trace.grad_norms += norms
         r.late = []
     r.trace.param_change_norm = float((multi.slot_flat(r.slot) - start).norm())
+
+
+def step_peak_bytes(multi, k: int, batch_size: int, max_len: int, device: str) -> int:
+    """Peak CUDA memory above what was allocated of one training step of
+    ``k`` runs with ``batch_size`` rows of ``max_len`` tokens, all targets."""
+    import torch
+
+    from tuneahead_lint.meta.evalsuite import body_and_head
+
+    _, body, head = body_and_head(multi.model)
+    torch.cuda.synchronize(device)
+    before = torch.cuda.memory_allocated(device)
+    torch.cuda.reset_peak_memory_stats(device)
+    ids = torch.randint(0, head.weight.shape[0], (k * batch_size, max_len), device=device)
+    batch = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "labels": ids}
+    multi.layout.set(list(range(k)), [batch_size] * k)
+    row_run = torch.arange(k, device=device).repeat_interleave(batch_size)
+    multi.model.train()
+    _run_losses(body, head, batch, row_run, k).sum().backward()
+    multi.model.eval()
+    multi.zero_grad()
+    multi.layout.set([], [])
+    torch.cuda.synchronize(device)
+    return torch.cuda.max_memory_allocated(device) - before
