@@ -51,7 +51,7 @@ def alone(specs: list[RunSpec], c: runner.WorkerConfig) -> list[runner.RunOutcom
 
 
 def together(specs: list[RunSpec], c: runner.WorkerConfig) -> list[runner.RunOutcome]:
-    runner.reset_worker()
+    grouprun.reset_group_worker()
     outs = grouprun.execute_group([s.to_json() for s in specs], c)
     assert all(o.ok for o in outs), [o.error for o in outs]
     return outs
@@ -128,3 +128,18 @@ def test_groups_keep_order_and_split_by_lora_shape(tiny_model_dir):
     assert ids == [[specs[0].run_id, specs[1].run_id, specs[2].run_id], [other.run_id], [specs[3].run_id],
                    [dropout.run_id]]
     assert [len(g) for g in grouprun.make_groups(specs, 1)] == [1, 1, 1, 1]
+
+
+def test_build_in_groups_commits_every_run_and_resumes(tiny_model_dir, tmp_path):
+    from tuneahead_lint.meta.build import build
+    from tuneahead_lint.meta.store import Store
+
+    specs = group_specs(tiny_model_dir)
+    with Store(tmp_path / "g.sqlite") as st:
+        res = build(specs, st, cfg(), "t", workers=0, group_size=3, log=lambda _: None)
+        assert (res.done, res.failed) == (4, 0)
+        sizes = {r["run_id"]: r["value"] for r in st.query("SELECT run_id, value FROM metrics WHERE name='group_size'")}
+        assert sorted(sizes.values()) == [1.0, 3.0, 3.0, 3.0]
+        assert st.query("SELECT diverged FROM runs WHERE run_id=?", (specs[2].run_id,))[0]["diverged"] == 1
+        again = build(specs, st, cfg(), "t", workers=0, group_size=3, log=lambda _: None)
+        assert (again.skipped, again.done) == (4, 0)

@@ -35,7 +35,6 @@ from tuneahead_lint.meta.runner import (
     start_run_probe,
     weighted_mean,
     worker_device,
-    worker_model,
 )
 from tuneahead_lint.meta.spec import RunSpec
 
@@ -89,13 +88,35 @@ class _Member:
 
 @dataclass
 class _Group:
-    """What a worker keeps between groups: the stacked adapters on its model."""
+    """What a worker keeps between groups: its own copy of the base model
+    (loaded once; not the one-by-one runs' model, which carries peft's
+    adapters) and the stacked adapters on it."""
 
+    model_key: tuple | None = None
+    model: Any = None
+    tok: Any = None
     multi: Any = None
     key: tuple | None = None
 
 
 _GROUP = _Group()
+
+
+def reset_group_worker() -> None:
+    """Forget the group model (the next group loads it again)."""
+    global _GROUP
+    _GROUP = _Group()
+
+
+def group_model(base_model: str, device: str):
+    """(base model, tokenizer) of this worker's groups, loaded on first use."""
+    from tuneahead_lint.basemodel import load_causal_lm
+
+    if _GROUP.model_key != (base_model, device):
+        reset_group_worker()
+        _GROUP.model, _GROUP.tok = load_causal_lm(base_model, device)
+        _GROUP.model_key = (base_model, device)
+    return _GROUP.model, _GROUP.tok
 
 
 def execute_group(specs_json: Sequence[str], cfg: WorkerConfig) -> list[RunOutcome]:
@@ -133,7 +154,7 @@ def _execute_group(specs: list[RunSpec], cfg: WorkerConfig) -> list[RunOutcome]:
     setup_worker(cfg.threads)
     device = worker_device(cfg)
     t0 = time.perf_counter()
-    model, tok = worker_model(specs[0].base_model, device)
+    model, tok = group_model(specs[0].base_model, device)
     members = [_prepare(s, j, cfg, tok) for j, s in enumerate(specs)]
     live = [m for m in members if not m.error]
     outcomes = {m.spec.run_id: RunOutcome(m.spec.run_id, False, error=m.error) for m in members if m.error}
@@ -292,7 +313,7 @@ def fit_group_size(spec_json: str, cfg: WorkerConfig, workers: int = 1, cap: int
     device = worker_device(cfg)
     if not device.startswith("cuda"):
         return min(cap, CPU_GROUP)
-    model, tok = worker_model(spec.base_model, device)
+    model, _ = group_model(spec.base_model, device)
     multi = group_multi(model, spec, 2)
     one, two = (step_peak_bytes(multi, k, spec.hp.batch_size, spec.hp.max_len, device) for k in (1, 2))
     per_run, fixed = max(1, two - one), max(0, 2 * one - two)
