@@ -201,15 +201,35 @@ def _run_live(live: list[_Member], multi, cfg: WorkerConfig, tok, device: str) -
     runs = []
     for m in live:
         m.probe = start_run_probe(m.spec, cfg, m.examples, SlotModel(multi, m.slot), tok, device)
-        runs.append(GroupRun(m.slot, m.batches, m.spec.hp, m.probe.on_step if m.probe else None,
-                             m.probe.cfg.steps if m.probe else 1))
+        runs.append(GroupRun(m.slot, m.batches, m.spec.hp, None, m.probe.cfg.steps if m.probe else 1))
     t = time.perf_counter()
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
-    train_group(multi, runs, device, pad)
+    budget = batch_tokens_for(cfg, device)
+    train_group(multi, runs, device, pad, lambda step: _probe_step(live, multi, tok, device, budget, step))
     times["train_s"] = time.perf_counter() - t - sum(m.probe.hook_s for m in live if m.probe)
     for m, r in zip(live, runs):
         m.trace, m.diverged = r.trace, r.diverged
     return times
+
+
+def _probe_step(live: list[_Member], multi, tok, device: str, budget: int, step: int) -> None:
+    """After ``step``: the batched probe measurements of the runs whose probe ends there."""
+    from tuneahead_lint.meta.groupprobe import measure_at_probe_step
+
+    due = {m.slot: m.probe for m in live if m.probe and m.probe.cfg.steps == step}
+    if due:
+        measure_at_probe_step(multi, due, tok, device, budget)
+
+
+def _contrast(live: list[_Member], multi, cfg: WorkerConfig, tok, device: str) -> float:
+    """Every run's contrast pairs in shared batches (base model); seconds per run."""
+    from tuneahead_lint.meta.groupprobe import contrast_pairs
+
+    t0 = time.perf_counter()
+    probes = {m.slot: m.probe for m in live if m.probe}
+    if probes:
+        contrast_pairs(multi, probes, tok, device, batch_tokens_for(cfg, device))
+    return (time.perf_counter() - t0) / max(1, len(probes))
 
 
 def _outcomes(live: list[_Member], multi, cfg: WorkerConfig, tok, device: str, times: dict, t0: float,
@@ -224,6 +244,10 @@ def _outcomes(live: list[_Member], multi, cfg: WorkerConfig, tok, device: str, t
     t = time.perf_counter()
     nll, tokens = _indomain(live, scored, multi, cfg, tok, device)
     times["indomain_s"] = time.perf_counter() - t
+    contrast_s = _contrast(live, multi, cfg, tok, device)
+    for m in live:
+        if m.probe:
+            m.probe.hook_s += contrast_s
     out = []
     for m in live:
         fit = fit_result(m.trace, len(m.encoded), m.batches, finite_w[m.slot], times["train_s"] / n)

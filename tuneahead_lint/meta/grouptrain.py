@@ -91,9 +91,11 @@ class RowActivationMeter:
         self._handles = []
 
 
-def train_group(multi, runs: Sequence[GroupRun], device: str, pad_id: int) -> None:
+def train_group(multi, runs: Sequence[GroupRun], device: str, pad_id: int,
+                after_step: Callable[[int], None] | None = None) -> None:
     """Train every run of ``runs`` (slots of ``multi``, freshly reset) to its
-    last step; fills each run's ``trace``."""
+    last step; fills each run's ``trace``. ``after_step(step)``: called after
+    every step (the group's batched probe measurements)."""
     import torch
 
     from tuneahead_lint.meta.evalsuite import body_and_head
@@ -121,6 +123,9 @@ def train_group(multi, runs: Sequence[GroupRun], device: str, pad_id: int) -> No
                     _record_nan(r, step)
             if active:
                 _group_step(multi, active, step, body, head, opt, max_norm, meter, device, pad_id)
+            if after_step:
+                after_step(step)
+                multi.model.train()
     finally:
         meter.close()
         multi.model.eval()
