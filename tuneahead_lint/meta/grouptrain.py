@@ -150,7 +150,7 @@ def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_n
                                       torch.tensor(counts, device=device))
     meter.mask, meter.row_run, meter.n_runs = (batch["attention_mask"], row_run, len(active)) if stats else (
         None, None, 0)
-    losses = _run_losses(body, head, batch, row_run, len(active))
+    losses = run_losses(body, head, batch, row_run, len(active))
     finite = torch.isfinite(losses)
     if bool(finite.any()):
         losses[finite].sum().backward()
@@ -167,7 +167,7 @@ def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_n
             multi.poison(r.slot)
 
 
-def _run_losses(body, head, batch, row_run, n_runs: int):
+def run_losses(body, head, batch, row_run, n_runs: int):
     """Mean target-token cross-entropy of each run's rows ([n_runs], float32):
     what ``model(**batch).loss`` gives for each run's batch alone."""
     import torch
@@ -264,7 +264,7 @@ def step_peak_bytes(multi, k: int, batch_size: int, max_len: int, device: str) -
     multi.layout.set(list(range(k)), [batch_size] * k)
     row_run = torch.arange(k, device=device).repeat_interleave(batch_size)
     multi.model.train()
-    _run_losses(body, head, batch, row_run, k).sum().backward()
+    run_losses(body, head, batch, row_run, k).sum().backward()
     multi.model.eval()
     multi.zero_grad()
     multi.layout.set([], [])
