@@ -62,7 +62,7 @@ def flops_per_token(config, lengths=(64, 128, 256), rows: int = 8) -> dict:
         multi.layout.set([], [])
         with FlopCounterMode(display=False) as fc, torch.no_grad():
             body(input_ids=ids)
-        out[n] = {"train_body_per_token": train["one"] / (rows * n),
+        out[str(n)] = {"train_body_per_token": train["one"] / (rows * n),
                   "train_head_per_target": (train["all"] - train["one"]) / (rows * (n - 1)),
                   "train_step_per_token_all_targets": train["all"] / (rows * n),
                   "forward_body_per_token": fc.get_total_flops() / (rows * n)}

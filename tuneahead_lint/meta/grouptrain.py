@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tuneahead_lint.probe.data import IGNORE, Encoded, collate
-from tuneahead_lint.probe.lora import ACT_NAMES, ACT_ZERO_ABS, TrainTrace, grad_stats, sync
+from tuneahead_lint.probe.lora import ACT_NAMES, ACT_ZERO_ABS, GRAD_ZERO_REL, TrainTrace, sync
 
 
 @dataclass
@@ -43,7 +43,6 @@ class GroupRun:
     stats_steps: int | None = None  # None: every step
     trace: TrainTrace = field(default_factory=TrainTrace)
     diverged: bool = False
-    prev_grad: Any = None
     late: list = field(default_factory=list)  # (loss, norm) tensors after stats_steps
 
     def wants_stats(self, step: int) -> bool:
@@ -115,6 +114,7 @@ def train_group(multi, runs: Sequence[GroupRun], device: str, pad_id: int,
     for r in runs:
         r.trace.act_found = meter.found
     multi.model.train()
+    state: dict = {}  # the previous step's gradients, for the cosine
     try:
         for step in range(1, max(len(r.batches) for r in runs) + 1):
             active = [r for r in runs if step <= len(r.batches) and not r.diverged]
@@ -122,7 +122,7 @@ def train_group(multi, runs: Sequence[GroupRun], device: str, pad_id: int,
                 if r.diverged and step <= len(r.batches):
                     _record_nan(r, step)
             if active:
-                _group_step(multi, active, step, body, head, opt, max_norm, meter, device, pad_id)
+                _group_step(multi, active, step, body, head, opt, max_norm, meter, device, pad_id, state)
             if after_step:
                 after_step(step)
                 multi.model.train()
@@ -135,7 +135,7 @@ def train_group(multi, runs: Sequence[GroupRun], device: str, pad_id: int,
 
 
 def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_norm, meter, device: str,
-                pad_id: int) -> None:
+                pad_id: int, state: dict) -> None:
     """One optimizer step of every run in ``active``."""
     import torch
 
@@ -154,7 +154,7 @@ def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_n
     finite = torch.isfinite(losses)
     if bool(finite.any()):
         losses[finite].sum().backward()
-    norms = _clip_and_stats(multi, active, step, max_norm)
+    norms = _clip_and_stats(multi, active, step, max_norm, state)
     ok = finite.cpu().tolist()
     opt.step([r.slot for r, good in zip(active, ok) if good])
     multi.zero_grad()
@@ -184,21 +184,41 @@ def run_losses(body, head, batch, row_run, n_runs: int):
     return sums / counts
 
 
-def _clip_and_stats(multi, active: list[GroupRun], step: int, max_norm):
-    """Gradient statistics of the runs that still record them, then per-slot
-    clipping; the pre-clip norms of every slot ([K] tensor)."""
+def _clip_and_stats(multi, active: list[GroupRun], step: int, max_norm, state: dict):
+    """Gradient statistics (``probe.lora.grad_stats`` per slot, for every
+    slot at once) while a run still records them, then per-slot clipping;
+    the pre-clip norms of every slot ([K] tensor)."""
     from tuneahead_lint.meta.multilora import clip_per_slot
 
-    for r in active:
-        if r.wants_stats(step):
-            grad = multi.slot_flat(r.slot, grads=True)
-            r.trace.grad_norms.append(None)  # placeholder: the norm below is the same number
-            _, cos, sparsity = grad_stats(grad, r.prev_grad)
-            if step > 1:
-                r.trace.grad_cosines.append(cos)
-                r.trace.grad_sparsity.append(sparsity)
-            r.prev_grad = grad
+    if any(r.wants_stats(step) for r in active):
+        cos, sparsity, state["prev"] = slot_grad_stats(multi.params(), multi.k, state.get("prev"))
+        cos, sparsity = cos.cpu().tolist(), sparsity.cpu().tolist()
+        for r in active:
+            if r.wants_stats(step) and step > 1:
+                r.trace.grad_cosines.append(cos[r.slot])
+                r.trace.grad_sparsity.append(sparsity[r.slot])
     return clip_per_slot(multi.params(), multi.k, max_norm)
+
+
+def slot_grad_stats(params, k: int, prev):
+    """Per slot of stacked ``params``' gradients: (cosine with ``prev``, the
+    share of coordinates with ``|g| < GRAD_ZERO_REL * rms``) as [K] tensors,
+    and a copy of the gradients (the next step's ``prev``)."""
+    import torch
+
+    grads = [(p.grad if p.grad is not None else torch.zeros_like(p)).detach().float() for p in params]
+    flat = [g.reshape(k, -1) for g in grads]
+    numel = sum(g.shape[1] for g in flat)
+    norm = sum(g.pow(2).sum(1) for g in flat).sqrt()
+    thr = (GRAD_ZERO_REL * norm / math.sqrt(numel))[:, None]
+    zero = sum((g.abs() < thr).sum(1) for g in flat)
+    sparsity = torch.where(thr[:, 0] > 0, zero / numel, torch.ones_like(norm))
+    cos = torch.full_like(norm, math.nan)
+    if prev is not None:
+        dot = sum((g * q).sum(1) for g, q in zip(flat, prev))
+        prev_norm = sum(q.pow(2).sum(1) for q in prev).sqrt()
+        cos = dot / torch.clamp(norm * prev_norm, min=1e-30)
+    return cos, sparsity, [g.clone() for g in flat]
 
 
 def _record(active: list[GroupRun], step: int, losses, norms, ok: list[bool], act, step_s: float) -> None:
@@ -207,7 +227,7 @@ def _record(active: list[GroupRun], step: int, losses, norms, ok: list[bool], ac
         norm = norms[r.slot] if ok[j] else norms.new_tensor(math.nan)
         if r.wants_stats(step):
             r.trace.losses.append(loss_list[j])
-            r.trace.grad_norms[-1] = float(norm)
+            r.trace.grad_norms.append(float(norm))
             r.trace.act_sparsity.append(act[j] if act is not None else math.nan)
         else:
             r.late.append((losses[j].detach(), norm.detach()))
