@@ -143,3 +143,11 @@ def test_build_in_groups_commits_every_run_and_resumes(tiny_model_dir, tmp_path)
         assert st.query("SELECT diverged FROM runs WHERE run_id=?", (specs[2].run_id,))[0]["diverged"] == 1
         again = build(specs, st, cfg(), "t", workers=0, group_size=3, log=lambda _: None)
         assert (again.skipped, again.done) == (4, 0)
+
+
+def test_a_run_with_lora_dropout_runs_alone_on_peft(tiny_model_dir):
+    s = spec(tiny_model_dir, replace(HP, lora_dropout=0.1, max_steps=2))
+    runner.reset_worker()
+    (out,) = grouprun.execute_group([s.to_json()], cfg())
+    assert out.ok, out.error
+    assert "group_size" not in dict(out.metrics) and dict(out.metrics)["worker_run"] == 1

@@ -26,6 +26,7 @@ from tuneahead_lint.meta.runner import (
     base_indomain,
     batch_tokens_for,
     compute_feature_set,
+    execute,
     finite,
     heldout_sources,
     load_suite,
@@ -123,6 +124,8 @@ def execute_group(specs_json: Sequence[str], cfg: WorkerConfig) -> list[RunOutco
     """Run the specs as one group; never raises (a failure comes back as each
     run's ``RunOutcome.error``)."""
     specs = [RunSpec.from_json(s) for s in specs_json]
+    if len(specs) == 1 and group_key(specs[0]) is None:  # LoRA dropout: peft's path, alone
+        return [execute(specs_json[0], cfg)]
     try:
         return _execute_group(specs, cfg)
     except Exception as exc:  # noqa: BLE001 - one failed group must not stop the build
