@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -106,13 +107,33 @@ def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: i
 
 def run_batches(tokenizer, examples: Sequence[Example], hp: HParams, seed: int):
     """(encoded usable records, each step's batch of them) of a run."""
-    from tuneahead_lint.probe.data import encode, usable
+    from tuneahead_lint.probe.data import usable
 
     recs = usable(examples)
     if not recs:
         raise ValueError("no usable records (every response is empty)")
-    encoded = [encode(tokenizer, ex, hp.max_len) for ex in recs]
+    encoded = [encoded_record(tokenizer, ex, hp.max_len) for ex in recs]
     return encoded, [[encoded[i] for i in idx] for idx in hp.plan(len(encoded), seed)]
+
+
+_ENCODED = weakref.WeakKeyDictionary()  # tokenizer -> {(turns, max_len): Encoded}, per worker process
+_ENCODED_MAX = 500_000
+
+
+def encoded_record(tokenizer, ex: Example, max_len: int):
+    """``probe.data.encode`` of a record, remembered by its turns: the variants
+    of one source share most of their records, and a worker encodes each once
+    (the chat template and the tokenizer cost more than the training step)."""
+    from tuneahead_lint.probe.data import encode
+
+    memo = _ENCODED.setdefault(tokenizer, {})
+    key = (ex.turns, max_len)
+    hit = memo.get(key)
+    if hit is None:
+        if len(memo) >= _ENCODED_MAX:
+            memo.clear()
+        hit = memo[key] = encode(tokenizer, ex, max_len)
+    return hit
 
 
 def fit_result(trace, records: int, batches, weights_finite: bool, train_s: float) -> FitResult:
