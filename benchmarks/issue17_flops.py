@@ -11,8 +11,8 @@ and one forward of the decoder, at 64/128/256 tokens. Token counts come from
 the real data: the first ``--runs`` runs of the gpu-v2 preset are built
 (``build_variant``, timed: CPU work per run) and encoded; their padded
 training tokens are counted one by one (each step padded to its own batch)
-and in groups of ``--group`` consecutive runs (each step padded to the
-group's longest row); the full ARC-Easy and PIQA suites as the scorer sees
+and in groups of ``--group`` runs as ``meta build --group-size`` forms them
+(each step in length bands, each band padded to its longest row); the full ARC-Easy and PIQA suites as the scorer sees
 them (shared contexts once); 200 held-out records per source; the probe's
 contrast, forgetting and flatness items. The GPU estimate in
 ``benchmarks/results/issue17_batch.md`` is FLOPs / an assumed sustained rate.
@@ -92,20 +92,26 @@ def run_tokens(specs, data_dir: str, tok) -> list[dict]:
     return out
 
 
-def grouped_padded(runs: list[dict], k: int) -> list[int]:
-    """Padded training tokens of each run when ``k`` consecutive runs share each
-    step's batch (padded to the group's longest row; a run's share by its rows)."""
-    share = []
-    for g in range(0, len(runs), k):
-        group = runs[g:g + k]
-        total = [0] * len(group)
-        for step in range(max(r["steps"] for r in group)):
-            live = [(j, r["batches"][step]) for j, r in enumerate(group) if step < r["steps"]]
-            width = max(len(e.input_ids) for _, b in live for e in b)
-            for j, b in live:
-                total[j] += len(b) * width
-        share += total
-    return share
+def grouped_padded(specs, runs: list[dict], k: int) -> list[int]:
+    """Padded training tokens of each run in groups of ``k`` (``grouprun.make_groups``):
+    each step in length bands (``grouptrain.length_bands``), each band padded
+    to its longest row; a run's share by its rows."""
+    from tuneahead_lint.meta.grouprun import make_groups
+    from tuneahead_lint.meta.grouptrain import BANDS, length_bands
+
+    by_id = {r["run_id"]: r for r in runs}
+    share = {}
+    for group in make_groups(specs, k):
+        rs = [by_id[s.run_id] for s in group]
+        total = [0] * len(rs)
+        for step in range(max(r["steps"] for r in rs)):
+            live = [(j, r["batches"][step]) for j, r in enumerate(rs) if step < r["steps"]]
+            for band in length_bands([b for _, b in live], min(BANDS, *(len(b) for _, b in live))):
+                width = max(len(e.input_ids) for rows in band for e in rows)
+                for (j, _), rows in zip(live, band):
+                    total[j] += len(rows) * width
+        share.update({r["run_id"]: t for r, t in zip(rs, total)})
+    return [share[r["run_id"]] for r in runs]
 
 
 def scoring_tokens(eval_dir: str, tok, max_len: int = 512) -> dict:
@@ -210,7 +216,7 @@ def main() -> None:
     data_dir, eval_dir = str(default_data_dir()), str(default_eval_dir())
     specs = PRESETS["gpu-v2"].specs(DEFAULT_BASE_MODEL)[: a.runs]
     res = {"flops": flops_per_token(config), "runs": run_tokens(specs, data_dir, tok)}
-    for r, g in zip(res["runs"], grouped_padded(res["runs"], a.group)):
+    for r, g in zip(res["runs"], grouped_padded(specs, res["runs"], a.group)):
         r["padded_grouped"] = g
         del r["batches"]
     res["group"] = a.group

@@ -5,9 +5,9 @@ repeated once per adapter), each run ending as the same
 :class:`~tuneahead_lint.meta.runner.RunOutcome` the run alone gives
 (``tests/meta/test_group.py`` compares them).
 
-Runs share a group when they share the base model, suite, LoRA shape and
-``max_len`` (:func:`group_key`); data, size, learning rate, weight decay,
-seed and step count may differ. Times in a run's row are the group's
+Runs share a group when they share the base model, suite, LoRA shape,
+``max_len`` and batch size (:func:`group_key`); data, size, learning rate,
+weight decay, seed and step count may differ. Times in a run's row are the group's
 divided by its runs (so runs/min add up); ``group_wall_s`` is the group's.
 """
 
@@ -48,7 +48,8 @@ def group_key(spec: RunSpec) -> tuple | None:
     hp = spec.hp
     if hp.lora_dropout:
         return None
-    return (spec.base_model, spec.suite, hp.lora_r, hp.lora_alpha, hp.target_modules, hp.max_len, hp.betas)
+    return (spec.base_model, spec.suite, hp.lora_r, hp.lora_alpha, hp.target_modules, hp.max_len, hp.betas,
+            hp.batch_size)
 
 
 def make_groups(specs: Sequence[RunSpec], k: int) -> list[list[RunSpec]]:
@@ -329,12 +330,12 @@ CPU_GROUP = 8  # group size on CPU when asked to choose (0): batching pays littl
 
 def fit_group_size(spec_json: str, cfg: WorkerConfig, workers: int = 1, cap: int = MAX_GROUP) -> int:
     """How many runs like ``spec`` one group may hold: on CUDA, measured
-    (peak memory of one training step of 1 and of 2 runs at full length,
-    every token a target) against 80% of the free memory shared by
+    (peak memory of one length band of a training step of 1 and of 2 runs
+    at full length, every token a target) against 80% of the free memory shared by
     ``workers`` workers; on CPU :data:`CPU_GROUP`."""
     import torch
 
-    from tuneahead_lint.meta.grouptrain import step_peak_bytes
+    from tuneahead_lint.meta.grouptrain import BANDS, step_peak_bytes
 
     spec = RunSpec.from_json(spec_json)
     device = worker_device(cfg)
@@ -342,7 +343,8 @@ def fit_group_size(spec_json: str, cfg: WorkerConfig, workers: int = 1, cap: int
         return min(cap, CPU_GROUP)
     model, _ = group_model(spec.base_model, device)
     multi = group_multi(model, spec, 2)
-    one, two = (step_peak_bytes(multi, k, spec.hp.batch_size, spec.hp.max_len, device) for k in (1, 2))
+    rows = -(-spec.hp.batch_size // min(BANDS, spec.hp.batch_size))  # one length band of a run's batch
+    one, two = (step_peak_bytes(multi, k, rows, spec.hp.max_len, device) for k in (1, 2))
     per_run, fixed = max(1, two - one), max(0, 2 * one - two)
     free = torch.cuda.mem_get_info(torch.device(device))[0]
     return max(1, min(cap, int((0.8 * free / max(1, workers) - fixed) // per_run)))

@@ -134,26 +134,26 @@ def train_group(multi, runs: Sequence[GroupRun], device: str, pad_id: int,
         _finish_trace(r, multi, starts[r.slot])
 
 
+BANDS = 4  # length bands per step (a forward and backward each): less padding, less memory
+
+
 def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_norm, meter, device: str,
                 pad_id: int, state: dict) -> None:
-    """One optimizer step of every run in ``active``."""
+    """One optimizer step of every run in ``active``: a forward and backward
+    per length band (:func:`length_bands`), the gradients summed, then the
+    per-run clipping and AdamW step."""
     import torch
 
     sync(device)
     t0 = time.perf_counter()
     stats = any(r.wants_stats(step) for r in active)
-    items = [e for r in active for e in r.batches[step - 1]]
-    counts = [len(r.batches[step - 1]) for r in active]
-    multi.layout.set([r.slot for r in active], counts)
-    batch = {k: v.to(device) for k, v in collate(items, pad_id).items()}
-    row_run = torch.repeat_interleave(torch.arange(len(active), device=device),
-                                      torch.tensor(counts, device=device))
-    meter.mask, meter.row_run, meter.n_runs = (batch["attention_mask"], row_run, len(active)) if stats else (
-        None, None, 0)
-    losses = run_losses(body, head, batch, row_run, len(active))
+    batches = [r.batches[step - 1] for r in active]
+    targets = torch.tensor([sum(_targets(e) for e in b) for b in batches], dtype=torch.float32, device=device)
+    sums = torch.zeros(len(active), dtype=torch.float32, device=device)
+    for band in length_bands(batches, min(BANDS, *(len(b) for b in batches))):
+        sums += _band_backward(multi, active, band, body, head, targets, meter if stats else None, device, pad_id)
+    losses = sums / targets
     finite = torch.isfinite(losses)
-    if bool(finite.any()):
-        losses[finite].sum().backward()
     norms = _clip_and_stats(multi, active, step, max_norm, state)
     ok = finite.cpu().tolist()
     opt.step([r.slot for r, good in zip(active, ok) if good])
@@ -167,9 +167,52 @@ def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_n
             multi.poison(r.slot)
 
 
+def _targets(e: Encoded) -> int:
+    """Tokens the causal-LM loss scores (labels shifted by one)."""
+    return sum(1 for x in e.labels[1:] if x != IGNORE)
+
+
+def length_bands(batches: Sequence[Sequence[Encoded]], n: int) -> list[list[list[Encoded]]]:
+    """``n`` bands of rows: band ``b`` holds, of each run's batch sorted by
+    length, the rows ranked ``[b*m/n, (b+1)*m/n)`` (``m``: its batch size), so
+    every run has rows in every band and each band pads to its own longest."""
+    ranked = [sorted(b, key=lambda e: len(e.input_ids)) for b in batches]
+    return [[rows[j * len(rows) // n:(j + 1) * len(rows) // n] for rows in ranked] for j in range(n)]
+
+
+def _band_backward(multi, active: list[GroupRun], band, body, head, targets, meter, device: str, pad_id: int):
+    """Forward and backward of one band; each run's summed target cross-entropy ([runs], detached)."""
+    import torch
+
+    counts = [len(rows) for rows in band]
+    multi.layout.set([r.slot for r in active], counts)
+    batch = {k: v.to(device) for k, v in collate([e for rows in band for e in rows], pad_id).items()}
+    row_run = torch.repeat_interleave(torch.arange(len(active), device=device), torch.tensor(counts, device=device))
+    if meter is not None:
+        meter.mask, meter.row_run, meter.n_runs = batch["attention_mask"], row_run, len(active)
+    sums = run_loss_sums(body, head, batch, row_run, len(active))
+    part = sums / targets  # this band's share of each run's mean loss
+    finite = torch.isfinite(part)
+    if bool(finite.any()):
+        part[finite].sum().backward()
+    if meter is not None:
+        meter.mask = None
+    return sums.detach()
+
+
 def run_losses(body, head, batch, row_run, n_runs: int):
     """Mean target-token cross-entropy of each run's rows ([n_runs], float32):
     what ``model(**batch).loss`` gives for each run's batch alone."""
+    import torch
+
+    labels = batch["labels"][:, 1:]
+    counts = torch.zeros(n_runs, dtype=torch.float32, device=labels.device).index_add(
+        0, row_run, (labels != IGNORE).sum(dim=1).float())
+    return run_loss_sums(body, head, batch, row_run, n_runs) / counts
+
+
+def run_loss_sums(body, head, batch, row_run, n_runs: int):
+    """Summed target-token cross-entropy of each run's rows ([n_runs], float32)."""
     import torch
     import torch.nn.functional as F
 
@@ -178,10 +221,7 @@ def run_losses(body, head, batch, row_run, n_runs: int):
     hidden = body(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     logits = head(hidden[rows, cols]).float()
     ce = F.cross_entropy(logits, labels[rows, cols], reduction="none")
-    tok_run = row_run[rows]
-    sums = torch.zeros(n_runs, dtype=ce.dtype, device=ce.device).index_add(0, tok_run, ce)
-    counts = torch.zeros(n_runs, dtype=ce.dtype, device=ce.device).index_add(0, tok_run, torch.ones_like(ce))
-    return sums / counts
+    return torch.zeros(n_runs, dtype=ce.dtype, device=ce.device).index_add(0, row_run[rows], ce)
 
 
 def _clip_and_stats(multi, active: list[GroupRun], step: int, max_norm, state: dict):
