@@ -21,6 +21,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from tuneahead_lint.checks import CheckContext, streamed
@@ -39,6 +40,13 @@ def words(text: str) -> list[str]:
     and punctuation removed. Cached: TA117-TA119 read the same texts (do not
     modify the returned list)."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def enough_words(text: str, n: int) -> bool:
+    """``len(words(text)) >= n``, without building the list (stops at the n-th word)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).casefold()
+    return n <= 0 or next(islice(_WORD.finditer(text), n - 1, None), None) is not None
 
 
 def prompt_key(ex: Example) -> str:
@@ -238,8 +246,8 @@ def open_ending(text: str, min_words: int, min_fragment: int = 6, after_code: bo
     words or more, follows a finished one (a lone title or label is not
     judged) and is not title case or a sign-off ("Yours, Dracula"). Prose
     after a response's last closed code block is judged the same way."""
-    body = _HASHTAGS.sub("", text.rstrip())
-    if ends_terminal(body) or len(words(body)) < min_words:
+    body = _HASHTAGS.sub("", text.rstrip()) if "#" in text else text.rstrip()  # the sub scans every space
+    if ends_terminal(body) or not enough_words(body, min_words):
         return False
     if is_code(text):
         tail = prose_after_code(body)
@@ -324,7 +332,7 @@ def dangling(text: str, min_words: int) -> bool:
     article, conjunction or possessive ("... with its", "... and the"); judged
     in every file, whatever its punctuation habits."""
     body = text.rstrip()
-    if not body or ends_terminal(body) or len(words(body)) < min_words or is_code(text):
+    if not body or ends_terminal(body) or not enough_words(body, min_words) or is_code(text):
         return False
     last = body.splitlines()[-1]
     tail = _SENTENCE_END.split(last)[-1]
@@ -355,7 +363,7 @@ def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]
 
 
 def _prose(response: str, min_words: int) -> bool:
-    return len(words(response)) >= min_words and not is_code(response)
+    return enough_words(response, min_words) and not is_code(response)
 
 
 @streamed("truncated_response")
