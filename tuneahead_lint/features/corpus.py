@@ -472,7 +472,6 @@ class Corpus:
         end.update({r: float(e) for r, e in zip(ends, score.end_logp[n:])})
         return PairPmi.from_scores(cand, pmi, width), end
 
-
     @cached_property
     def sample_rows(self) -> np.ndarray:
         """Seeded sample of rows for perplexity (sorted; all rows if fewer)."""

@@ -62,7 +62,8 @@ class Row:
 def pair_scores(prompts: Sequence[str], responses: Sequence[str], tails: Sequence[bool],
                 cfg: FeatureConfig) -> tuple[PairScore, dict[str, Any]]:
     """Scores per (prompt, response) pair: a tail row where ``tails`` is
-    true, else a head row; run info (pairs, scored rows, tokens)."""
+    true, else a head row; run info (pairs, rows scored now, tokens of the
+    distinct rows)."""
     from tuneahead_lint.basemodel import fast_tokenizer, model_id
     from tuneahead_lint.cache import VectorCache, cached_values, namespace
 
@@ -79,9 +80,8 @@ def pair_scores(prompts: Sequence[str], responses: Sequence[str], tails: Sequenc
     finally:
         cache.close()
     v = np.array(values, np.float64).reshape(-1, 3)
-    tokens = sum(len(by_key[k].ids) for k in dict.fromkeys(keys)) if scored else 0
-    return PairScore(v[:, 0], v[:, 1], v[:, 2]), {**params, "pairs": len(keys), "scored": scored,
-                                                  "scored_tokens_max": tokens}
+    tokens = sum(len(row.ids) for row in by_key.values())
+    return PairScore(v[:, 0], v[:, 1], v[:, 2]), {**params, "pairs": len(keys), "scored": scored, "tokens": tokens}
 
 
 def _key(prompt: str, response: str, row: Row) -> str:
