@@ -70,6 +70,7 @@ PMI_CANDIDATE_Z = -1.0  # TA207: own cosine at this robust z or below may be sco
 RANDOM_PAIRS = 512  # seeded records a pair is compared with (random_share)
 PMI_MIN_SHARE = 0.01  # TA207: pairs that beat more random pairs than 99% are not scored
 PMI_OTHER_PROMPTS = 3  # TA207: prompts nearest to a candidate response it is also scored after
+PMI_MIN_WORDS = 5  # TA207: a per-token PMI of a shorter response is noise ("List", "The")
 
 
 @dataclass(frozen=True, slots=True)
@@ -404,12 +405,12 @@ class Corpus:
     def pmi_candidates(self) -> np.ndarray:
         """Corpus rows whose pair the base model checks (TA207): own cosine
         at robust z ``PMI_CANDIDATE_Z`` or below, random share at least
-        :data:`PMI_MIN_SHARE`, a non-empty response; at most
+        :data:`PMI_MIN_SHARE`, a response of :data:`PMI_MIN_WORDS` or more; at most
         ``cfg.pmi_candidates``, the most random-looking first (sorted)."""
         rows, _, z, _, _ = self.pair_scores
         share = self.random_share
         keep = np.flatnonzero((z <= PMI_CANDIDATE_Z) & (share >= PMI_MIN_SHARE))
-        keep = np.array([k for k in keep if self.responses[rows[k]].strip()], np.int64)
+        keep = np.array([k for k in keep if len(self.responses[rows[k]].split()) >= PMI_MIN_WORDS], np.int64)
         keep = keep[np.argsort(-share[keep], kind="stable")[:max(self.cfg.pmi_candidates, 0)]]
         return np.sort(rows[keep]) if len(keep) else np.zeros(0, np.int64)
 
