@@ -21,7 +21,7 @@ from tuneahead_lint.meta.variants import Recipe
 SUITE = SuiteSpec(("arc_easy", "piqa"), 6)
 HP = HParams(lr=1e-2, batch_size=2, max_len=64, max_steps=4)
 PROBE = (("contrast_pairs", 2), ("forgetting_items", 4), ("flatness_items", 2))
-REL = 2e-5  # float32; measured worst 1.9e-6 (probe loss decay rate): padding and summation orders differ
+REL = 2e-5  # float32; measured worst 3.8e-6 (probe loss decay rate): padding, bands and summation orders differ
 
 
 def spec(model_dir: str, hp: HParams = HP, seed: int = 0, size: int = 8, **recipe) -> RunSpec:
