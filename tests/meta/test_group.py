@@ -1,5 +1,5 @@
-"""K runs trained and scored as one group (stacked adapters, one forward and
-backward per step) equal the same runs one by one, in float32 on CPU with the
+"""K runs trained and scored as one group (stacked adapters, the same
+forward and backward passes for all) equal the same runs one by one, in float32 on CPU with the
 tiny random model: loss curves, gradient norms, held-out NLL, benchmark
 accuracies and margins, and the probe features read from each run's first
 steps; a run that diverges inside the group finishes as diverged and leaves
