@@ -336,6 +336,7 @@ class DivergenceSkill:
     brier_skill_se: float | None = None
     auc: float | None = None
     auc_se: float | None = None
+    auc_pooled: float | None = None  # AUC of each repeat's pooled out-of-fold predictions, mean over repeats
     runs: int | None = None
     diverged_runs: int | None = None
 

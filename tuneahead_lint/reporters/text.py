@@ -434,6 +434,8 @@ def divergence_text(cv: DivergenceSkill | None) -> str:
     if cv is None or cv.brier is None:
         return "the model card records no grouped cross-validation"
     auc = "n/a" if cv.auc is None else f"{cv.auc:.2f} ± {_se(cv.auc_se)}"
+    if cv.auc_pooled is not None:
+        auc += f" per fold, {cv.auc_pooled:.2f} pooled"
     skill = "n/a" if cv.brier_skill is None else f"{cv.brier_skill:+.2f} ± {_se(cv.brier_skill_se)}"
     return (f"grouped-CV Brier {cv.brier:.3f} vs {number(cv.brier_base)} for the base rate (skill {skill}), "
             f"AUC {auc}; {cv.diverged_runs} of {cv.runs} training runs diverged")
