@@ -170,7 +170,8 @@ def _write_plot(report, path: str) -> None:
 
     try:
         waterfall(path, detail.attributions, detail.expected_score, report.prediction.score,
-                  detail.points_per_unit, title=f"{report.prediction.model}: SHAP attributions (points)")
+                  detail.points_per_unit, title=f"{report.prediction.model}: SHAP attributions ({detail.unit})",
+                  unit=detail.unit)
     except OSError as exc:
         raise UserError(f"{path}: cannot write plot: {exc.strerror or exc}") from None
 

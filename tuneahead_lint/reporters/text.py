@@ -24,8 +24,8 @@ from tuneahead_lint.reporters._common import (
 )
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import (
-    Attribution, DivergencePrediction, DivergenceSkill, Finding, Measure, ModelSkill, Prediction, PredictionDetail,
-    ProbeRun, Report, Summary, TargetPrediction,
+    SHOWN_ATTRIBUTION, Attribution, DivergencePrediction, DivergenceSkill, Finding, Measure, ModelSkill, Prediction,
+    PredictionDetail, ProbeRun, Report, Summary, TargetPrediction,
 )
 
 SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
@@ -352,10 +352,6 @@ def _prediction_detail(detail: PredictionDetail) -> list[RenderableType]:
         rows.append(attributions_table(detail.attributions, detail.expected_score, detail.points_per_unit,
                                        detail.unit))
     return rows
-
-
-# attributions shown: at least 0.005 points (two decimals), or 1e-5 nats (v2 NLL targets move ~0.1 nats)
-SHOWN_ATTRIBUTION = {"points": 0.005, "nats": 1e-5}
 
 
 def attributions_table(attributions: Sequence[Attribution], expected: float | None,
