@@ -21,14 +21,21 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def test_dup_candidates_take_close_rows_and_the_closest_share() -> None:
+def test_candidate_pairs_take_static_and_lexical_neighbours() -> None:
     rng = np.random.default_rng(0)
     x = _unit(rng.normal(size=(200, 32)).astype(np.float32))
     x[150] = _unit(x[7:8] + 0.05 * rng.normal(size=(1, 32)).astype(np.float32))[0]
-    rows = cascade.dup_candidates(x, share=0.0, threshold=0.9)
-    assert set(rows.tolist()) == {7, 150}
-    wider = cascade.dup_candidates(x, share=0.1, threshold=0.9)
-    assert len(wider) == 20 and {7, 150} <= set(wider.tolist())
+    prompts = [f"question number {k} about topic {k * 7}" for k in range(200)]
+    responses = [f"answer {k}: " + " ".join(f"w{k}x{m}" for m in range(12)) for k in range(200)]
+    prompts[42], responses[42] = prompts[3], responses[3] + " extra"  # lexical copy, static far
+    i, j = cascade.candidate_pairs(x, 0.9, prompts, responses, jaccard=0.5)
+    assert set(zip(i.tolist(), j.tolist())) == {(7, 150), (3, 42)}
+
+
+def test_pair_cosines_pair_rows_of_two_matrices() -> None:
+    a = _unit(np.array([[1, 0], [1, 0.1], [0, 1]], np.float32))
+    sims = cascade.pair_cosines(a, a[::-1], np.array([0, 2]), np.array([0, 1]), block=1)
+    assert sims.tolist() == pytest.approx([0.0, 0.0995], abs=1e-4)
 
 
 def test_standard_errors_vanish_only_for_a_full_sample() -> None:

@@ -29,10 +29,16 @@ class FeatureConfig:
         feature detail); larger datasets run the cascade
         (:mod:`~tuneahead_lint.features.embed.cascade`). 0 (default): every
         record, no cascade.
-    :param dup_candidate_share: cascade: share of records, closest static
-        neighbour first, that MiniLM checks for near-duplicates.
-    :param dup_candidate_cosine: cascade: records whose closest static
-        neighbour is at least this close are checked too.
+    :param dup_candidate_cosine: cascade: pairs of records whose static
+        vectors are at least this close are near-duplicate candidates.
+    :param dup_candidate_jaccard: cascade: so are pairs sharing a MinHash
+        LSH bucket at this word 3-gram Jaccard (datasketch).
+    :param dup_prompt_cosine: cascade: MiniLM embeds the candidates'
+        prompts first; only pairs whose prompts are at least this close have
+        their responses embedded and their record cosine checked.
+    :param dup_cross_cosine: cascade: so have pairs where one record's
+        static prompt is this close to the other's static response (a
+        conversation split into records, one turn's answer the next prompt).
     :param mismatch_candidate_z: cascade: records whose static prompt/response
         cosine has a robust z at or below this are rescored by MiniLM (TA207).
     :param mismatch_partners: cascade: static nearest prompts per such
@@ -62,8 +68,10 @@ class FeatureConfig:
     outlier_sigma: float = 3.0
     outlier_k: int = 10
     semantic_sample: int = 0
-    dup_candidate_share: float = 0.2
-    dup_candidate_cosine: float = 0.9
+    dup_candidate_cosine: float = 0.83
+    dup_candidate_jaccard: float = 0.5
+    dup_prompt_cosine: float = 0.75
+    dup_cross_cosine: float = 0.95
     mismatch_candidate_z: float = -1.0
     mismatch_partners: int = 8
     mismatch_z: float = 2.0
