@@ -8,7 +8,13 @@ threads): imports, each pipeline stage, and inside the features each
 CPU seconds are what to compare on a shared machine; wall seconds there
 include waiting for the CPU.
 
-``python benchmarks/profile_cold.py PATH [--out results.json] [--config K=V ...]``
+``--threads 1`` runs torch and ONNX Runtime on one thread: on a shared
+machine a second thread spin-waits for the first while it is descheduled,
+which inflates the CPU seconds of a 2-thread run (measured: reference
+perplexity of alpaca_5k_subset 62 CPU s on 2 threads at load 14, 26 on one),
+so one thread measures the work itself.
+
+``python benchmarks/profile_cold.py PATH [--out results.json] [--threads 1] [--config K=V ...]``
 """
 
 from __future__ import annotations
@@ -67,15 +73,36 @@ def patch_corpus_stage(clock: Clock, feature_rows: dict[str, list[float]]) -> No
     corpus.Corpus.stage = stage
 
 
+def one_thread() -> None:
+    """torch and ONNX Runtime (every session) on one intra-op thread."""
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+    import onnxruntime
+    import torch
+
+    torch.set_num_threads(1)
+    base = onnxruntime.SessionOptions
+
+    class OneThread(base):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self.intra_op_num_threads = 1
+            self.inter_op_num_threads = 1
+
+    onnxruntime.SessionOptions = OneThread
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("path")
     ap.add_argument("--out")
+    ap.add_argument("--threads", type=int, default=0, help="1: torch and ONNX Runtime on one thread")
     ap.add_argument("--config", nargs="*", default=[], help="config keys, e.g. semantic-sample=0")
     args = ap.parse_args(argv)
     os.environ["TUNEAHEAD_CACHE"] = cache = cold_cache()
     clock = Clock()
     clock.switch("imports")
+    if args.threads == 1:
+        one_thread()
     from tuneahead_lint.config import Config
     from tuneahead_lint.pipeline import LintOptions, lint
 
@@ -86,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     report = lint([args.path], config, LintOptions(), on_stage=clock.switch)
     clock.switch("end")
     shutil.rmtree(cache, ignore_errors=True)
-    out = {"path": args.path, "config": args.config,
+    out = {"path": args.path, "config": args.config, "threads": args.threads,
            "stages": {k: [round(w, 2), round(c, 2)] for k, (w, c) in clock.rows.items()},
            "feature_stages": {k: [round(w, 2), round(c, 2)] for k, (w, c) in feature_rows.items()},
            "total": [round(sum(r[0] for r in clock.rows.values()), 2),

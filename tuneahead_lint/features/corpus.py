@@ -165,8 +165,9 @@ class Corpus:
     @property
     def cascade(self) -> bool:
         """MiniLM embeds a sample and candidates, not every record: the
-        dataset has more valid records than ``semantic_sample`` (> 0)."""
-        return 0 < self.cfg.semantic_sample < len(self)
+        dataset has more than twice ``semantic_sample`` (> 0) valid records
+        (below that the sample and the candidates cover most records anyway)."""
+        return 0 < self.cfg.semantic_sample and 2 * self.cfg.semantic_sample < len(self)
 
     @cached_property
     def semantic_rows(self) -> np.ndarray:
@@ -334,15 +335,39 @@ class Corpus:
             return outlier_scores(x)
 
     @cached_property
-    def local_outlier_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(cosine distance to the k-th nearest record, z, robust z) per row
-        of :attr:`semantic_rows`, k = ``outlier_k`` (scaled to the sample in
-        the cascade): the evidence of TA202 and of ``fix``."""
+    def outlier_rows(self) -> np.ndarray:
+        """Rows TA202 scores: every row, or in the cascade the seeded sample
+        plus the static candidates, rows whose local-density score on the
+        static vectors of every record (k = ``outlier_k``) has a z or robust
+        z above ``outlier_candidate_z``."""
         from tuneahead_lint.features.embed.index import local_outlier_scores
 
-        x = self.sample_vectors.record
+        if not self.cascade:
+            return np.arange(len(self))
+        with self.stage("candidates"):
+            _, z, robust = local_outlier_scores(self.static_vectors.record, self.cfg.outlier_k)
+            static = np.flatnonzero(np.maximum(z, robust) > self.cfg.outlier_candidate_z)
+        self.samples["outlier_candidates"] = len(static)
+        return np.union1d(self.semantic_rows, static)
+
+    @cached_property
+    def local_outlier_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cosine distance to the k-th nearest record, z, robust z) per row
+        of :attr:`outlier_rows`, k = ``outlier_k``: the evidence of TA202 and
+        of ``fix``. In the cascade (MiniLM) the distance is to the k-th
+        nearest sampled record, k scaled to the sample, and the scores are
+        against the sampled records' own distances
+        (:func:`~.cascade.sample_density_scores`)."""
+        from tuneahead_lint.features.embed.cascade import sample_density_scores
+        from tuneahead_lint.features.embed.index import local_outlier_scores
+
+        if not self.cascade:
+            x = self.sample_vectors.record
+            with self.stage("outliers"):
+                return local_outlier_scores(x, self.outlier_k)
+        sample, query = self.sample_vectors.record, self.embed_rows(self.outlier_rows).record
         with self.stage("outliers"):
-            return local_outlier_scores(x, self.outlier_k)
+            return sample_density_scores(query, self.outlier_rows, sample, self.semantic_rows, self.outlier_k)
 
     @property
     def outlier_k(self) -> int:
@@ -381,12 +406,13 @@ class Corpus:
         with self.stage("candidates"):
             static = mismatch_candidates(st.prompt, st.response, self.cfg.mismatch_candidate_z)
         # Records MiniLM embeds anyway (sample, near-duplicate candidates) are scored too.
-        return np.union1d(static, np.union1d(self.semantic_rows, self.dup_rows))
+        return np.union1d(static, np.union1d(self.outlier_rows, self.dup_rows))
 
     def _best_other_prompt(self, rows: np.ndarray, searched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """best_other_prompt over the prompts the search may reach: every
         prompt, or in the cascade the static nearest prompts of the searched
-        responses (plus the searched rows themselves)."""
+        responses (plus the searched rows themselves), of which MiniLM
+        embeds only the prompts."""
         from tuneahead_lint.features.embed.cascade import partner_rows
         from tuneahead_lint.features.embed.index import best_other_prompt
 
@@ -395,10 +421,10 @@ class Corpus:
         pool = np.arange(len(self)) if not self.cascade else np.union1d(
             searched, partner_rows(self.static_vectors.prompt, self.static_vectors.response,
                                    searched, self.cfg.mismatch_partners))
-        pv = self.embed_rows(pool)
         at = {int(r): k for k, r in enumerate(pool)}
         qrows = np.array([at[int(r)] for r in searched], np.int64)
-        best_q, row_q = best_other_prompt(pv.prompt, pv.response, same[pool], rows=qrows)
+        prompts, responses = self._pool_vectors(pool, qrows)
+        best_q, row_q = best_other_prompt(prompts, responses, same[pool], rows=qrows)
         best = np.full(len(rows), np.nan)
         row = np.full(len(rows), -1, np.int64)
         where = {int(r): k for k, r in enumerate(rows)}
@@ -406,6 +432,18 @@ class Corpus:
             best[where[int(r)]] = best_q[q]
             row[where[int(r)]] = pool[row_q[q]] if row_q[q] >= 0 else -1
         return best, row
+
+    def _pool_vectors(self, pool: np.ndarray, qrows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """MiniLM prompts of the ``pool`` rows and responses of its rows at
+        ``qrows`` (the only ones searched; zero rows elsewhere)."""
+        if not self.cascade:
+            v = self.embed_rows(pool)
+            return v.prompt, v.response
+        prompts = self.embed_texts([self.prompts[r] for r in pool.tolist()])
+        responses = np.zeros_like(prompts)
+        if len(qrows):
+            responses[qrows] = self.embed_texts([self.responses[r] for r in pool[qrows].tolist()])
+        return prompts, responses
 
     # --- base model --------------------------------------------------------------
 

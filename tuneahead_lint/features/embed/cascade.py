@@ -104,6 +104,27 @@ def pair_cosines(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, blo
     return out
 
 
+def sample_density_scores(query: np.ndarray, query_rows: np.ndarray, sample: np.ndarray,
+                          sample_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TA202's local-density scores against a seeded sample: per query row,
+    the cosine distance to its ``k``-th nearest sample row (itself
+    excluded), and its z and robust z against the sample rows' own such
+    distances (as :func:`~.index.local_outlier_scores` on the sample)."""
+    from tuneahead_lint.features.embed.index import knn_distances
+
+    ref = knn_distances(sample, k).astype(np.float64)
+    k = min(k, len(sample) - 1)
+    if k < 1 or not len(query):
+        zero = np.zeros(len(query))
+        return zero, zero, zero
+    sims, _ = _flat(sample).search(np.ascontiguousarray(query, np.float32), k + 1)
+    col = np.where(np.isin(query_rows, sample_rows), k, k - 1)  # a sampled row finds itself first
+    dist = np.clip(1.0 - sims[np.arange(len(query)), col].astype(np.float64), 0.0, 2.0)
+    std = ref.std()
+    z = (dist - ref.mean()) / std if std > 0 else np.zeros_like(dist)
+    return dist, z, robust_z(dist, ref)
+
+
 def robust_z(values: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
     """(v - median) / (1.4826 MAD) of ``ref`` (default: ``values``); 0 when MAD is 0."""
     ref = values if ref is None else ref
