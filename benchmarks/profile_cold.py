@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -118,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
            "feature_stages": {k: [round(w, 2), round(c, 2)] for k, (w, c) in feature_rows.items()},
            "total": [round(sum(r[0] for r in clock.rows.values()), 2),
                      round(sum(r[1] for r in clock.rows.values()), 2)],
+           "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
            "findings": len(report.findings),
            "score": report.prediction.score if report.prediction else None}
     print(json.dumps(out, indent=1))

@@ -112,3 +112,18 @@ def test_cascade_keeps_the_swapped_responses(tmp_path) -> None:
     # (static prompt/response cosine z > -1) or their partner is not a static top-8 prompt
     assert found <= swapped and len(found) >= 16
     assert not math.isnan(result.value("io_semantic_similarity"))
+
+
+def test_sample_density_scores_flag_a_far_record_and_match_the_sample() -> None:
+    from tuneahead_lint.features.embed.index import local_outlier_scores
+
+    rng = np.random.default_rng(2)
+    centre = _unit(rng.normal(size=(1, 16)).astype(np.float32))
+    x = _unit(centre + 0.3 * rng.normal(size=(300, 16)).astype(np.float32))
+    x[299] = -centre[0]  # opposite the cloud
+    sample_rows = cascade.seeded_rows(299, 100, 0)
+    query_rows = np.union1d(sample_rows, [299])
+    dist, z, robust = cascade.sample_density_scores(x[query_rows], query_rows, x[sample_rows], sample_rows, 3)
+    own_dist, own_z, own_robust = local_outlier_scores(x[sample_rows], 3)
+    assert np.allclose(dist[:-1], own_dist, atol=1e-6) and np.allclose(robust[:-1], own_robust, atol=1e-5)
+    assert robust[-1] > 10 and robust[:-1].max() < robust[-1]
