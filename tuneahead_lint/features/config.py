@@ -49,6 +49,10 @@ class FeatureConfig:
     :param mismatch_z: TA207 ``z``: in the cascade only responses whose
         MiniLM prompt/response cosine is this many robust deviations low
         are searched for a better-fitting prompt.
+    :param pmi_candidates: most pairs TA207 has the base model check (own
+        prompt and 3 nearest prompts each, cached); 0 turns that check off.
+    :param end_candidates: most open-ending responses whose end-of-turn
+        probability the base model scores for TA118; 0 turns that off.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -79,6 +83,8 @@ class FeatureConfig:
     mismatch_candidate_z: float = -1.0
     mismatch_partners: int = 8
     mismatch_z: float = 2.0
+    pmi_candidates: int = 0
+    end_candidates: int = 0
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128
