@@ -127,3 +127,14 @@ def test_sample_density_scores_flag_a_far_record_and_match_the_sample() -> None:
     own_dist, own_z, own_robust = local_outlier_scores(x[sample_rows], 3)
     assert np.allclose(dist[:-1], own_dist, atol=1e-6) and np.allclose(robust[:-1], own_robust, atol=1e-5)
     assert robust[-1] > 10 and robust[:-1].max() < robust[-1]
+
+
+def test_the_cascade_runs_by_default_above_twice_the_sample() -> None:
+    from tuneahead_lint.features.corpus import Corpus
+
+    recs = [{"instruction": f"q{k}", "output": f"a{k}"} for k in range(2001)]
+    cfg = FeatureConfig()
+    assert cfg.semantic_sample == 1000
+    assert Corpus(examples_of(recs), cfg).cascade
+    assert not Corpus(examples_of(recs[:2000]), cfg).cascade
+    assert not Corpus(examples_of(recs), replace(cfg, semantic_sample=0)).cascade
