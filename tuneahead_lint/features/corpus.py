@@ -352,7 +352,7 @@ class Corpus:
         with self.stage("candidates"):
             _, z, robust = local_outlier_scores(self.static_vectors.record, self.cfg.outlier_k)
             static = np.flatnonzero(np.maximum(z, robust) > self.cfg.outlier_candidate_z)
-        self.samples["outlier_candidates"] = len(static)
+        self.stats["outlier_candidates"] = int(len(static))
         return np.union1d(self.semantic_rows, static)
 
     @cached_property
