@@ -51,6 +51,9 @@ _TOP_LEVEL: dict[str, Any] = {
     "semantic-sample": {"type": "integer", "minimum": 0, "default": 0,
                         "description": "Records MiniLM embeds for the sampled semantic features and TA202; "
                                        "larger datasets run the static-embedding cascade. 0 (default) = every record, no cascade."},
+    "ray-address": {"type": "string", "minLength": 1,
+                    "description": "Run the embedding and the candidate search on a Ray cluster: 'local' "
+                                   "(start one here), 'auto' or ray://host:10001. Same results as without."},
     "format": {"enum": list(FORMATS), "description": "Force an input format for every file."},
     "min-score": {"type": "number", "description": "Gate: no-go when the prediction interval's upper end is below this (default: the base model's score)."},
     "max-lines-shown": {"type": "integer", "minimum": 1, "default": 5,

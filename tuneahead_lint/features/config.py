@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tuneahead_lint.basemodel import cache_root
 from tuneahead_lint.features.embed.index import EXACT_MAX
+from tuneahead_lint.features.embed.neighbours import NPROBE, STATIC_EXACT_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,14 @@ class FeatureConfig:
     :param mismatch_z: TA207 ``z``: in the cascade only responses whose
         MiniLM prompt/response cosine is this many robust deviations low
         are searched for a better-fitting prompt.
+    :param static_exact_max: cascade: records up to which the static
+        candidate search is exact; beyond, an IVF search
+        (:mod:`~tuneahead_lint.features.embed.neighbours`).
+    :param static_nprobe: inverted lists each record searches beyond
+        ``static_exact_max``.
+    :param ray_address: ``--ray-address``: run the embedding and the
+        candidate search as Ray tasks (``local``, ``auto`` or
+        ``ray://host:port``); the numbers are the same as without it.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -67,6 +76,9 @@ class FeatureConfig:
     mismatch_candidate_z: float = -1.0
     mismatch_partners: int = 8
     mismatch_z: float = 2.0
+    static_exact_max: int = STATIC_EXACT_MAX
+    static_nprobe: int = NPROBE
+    ray_address: str | None = None
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -211,7 +211,7 @@ class Corpus:
             cache = VectorCache(self.cfg.cache_path(), namespace("embedding", emb.get_params()))
             try:
                 texts = [self.prompts[r] for r in todo] + [self.responses[r] for r in todo]
-                mat, counts = embed_texts(texts, emb, cache)
+                mat, counts = embed_texts(texts, emb, cache, encode=self._encode_misses(emb))
             finally:
                 cache.close()
             n = len(todo)
@@ -223,6 +223,22 @@ class Corpus:
                 info[key] += value
             info["backend"] = getattr(emb, "backend_", "cache")
             info["records"] = len(self._minilm)
+
+    @cached_property
+    def _map(self):
+        """Where embedding and candidate-search blocks run (``ray_address``)."""
+        from tuneahead_lint.features.embed.blocks import block_map
+
+        return block_map(self.cfg.ray_address)
+
+    def _encode_misses(self, emb: Any):
+        """The MiniLM encode of the cache misses: on the Ray cluster when
+        ``ray_address`` is set (and the embedder is the built-in kind)."""
+        from tuneahead_lint.features.embed.embedder import Embedder, encode_on
+
+        if not self.cfg.ray_address or not isinstance(emb, Embedder):
+            return None
+        return partial(encode_on, self._map, emb)
 
     @cached_property
     def vectors(self) -> Vectors:
@@ -240,7 +256,7 @@ class Corpus:
         from tuneahead_lint.features.embed.static import static_encode
 
         with self.stage("static-embed"):
-            mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens)
+            mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens, self._map)
             n = len(self)
             return Vectors(mat[:n], mat[n:], _unit(mat[:n] + mat[n:]))
 
@@ -249,12 +265,18 @@ class Corpus:
         """Rows the near-duplicate search runs over: every row, or in the
         cascade the static candidates (:func:`~.cascade.dup_candidates`)."""
         from tuneahead_lint.features.embed.cascade import dup_candidates
+        from tuneahead_lint.features.embed.neighbours import nearest_other, search_method
 
         if not self.cascade:
             return np.arange(len(self))
-        x = self.static_vectors.record
+        x, cfg = self.static_vectors.record, self.cfg
         with self.stage("candidates"):
-            return dup_candidates(x, self.cfg.dup_candidate_share, self.cfg.dup_candidate_cosine)
+            nearest = partial(nearest_other, exact_max=cfg.static_exact_max, nprobe=cfg.static_nprobe,
+                              seed=cfg.seed, mapper=self._map)
+            rows = dup_candidates(x, cfg.dup_candidate_share, cfg.dup_candidate_cosine, nearest=nearest)
+            self.stats["candidates"] = {"method": search_method(len(x), cfg.static_exact_max, cfg.static_nprobe),
+                                        "records": len(x), "candidates": int(len(rows))}
+            return rows
 
     @cached_property
     def pairs(self) -> Pairs:

@@ -20,10 +20,11 @@ Recall of the candidates against exact all-pairs MiniLM is measured on the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
-_BLOCK = 4096
+from tuneahead_lint.features.embed.neighbours import nearest_other
 
 
 def _flat(x: np.ndarray):
@@ -34,22 +35,13 @@ def _flat(x: np.ndarray):
     return index
 
 
-def nearest_other(x: np.ndarray) -> np.ndarray:
-    """Cosine of each row to its nearest other row (exact; -1 when alone)."""
-    if len(x) < 2:
-        return np.full(len(x), -1.0, np.float32)
-    index, xs = _flat(x), np.ascontiguousarray(x, np.float32)
-    out = np.empty(len(x), np.float32)
-    for start in range(0, len(x), _BLOCK):
-        sims, _ = index.search(xs[start:start + _BLOCK], 2)
-        out[start:start + _BLOCK] = sims[:, 1]  # column 0 is the row itself (or a copy)
-    return out
-
-
-def dup_candidates(x: np.ndarray, share: float, threshold: float) -> np.ndarray:
+def dup_candidates(x: np.ndarray, share: float, threshold: float,
+                   nearest: Callable[[np.ndarray], np.ndarray] = nearest_other) -> np.ndarray:
     """Rows (ascending) whose nearest static neighbour has cosine >=
-    ``threshold``, or is among the closest ``share`` of the dataset."""
-    top = nearest_other(x)
+    ``threshold``, or is among the closest ``share`` of the dataset.
+    ``nearest``: each row's cosine to its nearest other row
+    (:func:`~.neighbours.nearest_other`: exact, or IVF for large inputs)."""
+    top = nearest(x)
     keep = top >= threshold
     ranked = np.argsort(-top, kind="stable")[:math.ceil(share * len(x))]
     keep[ranked] = True

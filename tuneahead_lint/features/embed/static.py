@@ -17,6 +17,7 @@ from functools import cache
 
 import numpy as np
 
+from tuneahead_lint.features.embed.blocks import BlockMap, local_map
 from tuneahead_lint.resources import data_dir
 
 STATIC_MODEL = "static-minilm-l6-v2"
@@ -31,11 +32,23 @@ def static_model():
     return StaticModel.from_pretrained(str(data_dir("models") / STATIC_MODEL))
 
 
-def static_encode(texts: Sequence[str], max_tokens: int = 128) -> np.ndarray:
-    """(len(texts), 256) float32 unit vectors, in input order."""
+BLOCK_TEXTS = 16_384  # texts per block (a multiple of model2vec's 1,024-text batches)
+
+
+def static_encode(texts: Sequence[str], max_tokens: int = 128, mapper: BlockMap = local_map) -> np.ndarray:
+    """(len(texts), 256) float32 unit vectors, in input order, encoded in
+    blocks of :data:`BLOCK_TEXTS` by ``mapper`` (this process, or Ray
+    tasks). A text's vector is the mean of its pieces' vectors, so it does
+    not depend on the block it lands in."""
     if not texts:
         return np.zeros((0, 256), np.float32)
-    vecs = static_model().encode(list(texts), max_length=max_tokens, use_multiprocessing=False)
+    blocks = [list(texts[i:i + BLOCK_TEXTS]) for i in range(0, len(texts), BLOCK_TEXTS)]
+    return np.concatenate(mapper(encode_block, blocks, max_tokens))
+
+
+def encode_block(texts: list[str], max_tokens: int) -> np.ndarray:
+    """Unit static vectors of one block of texts."""
+    vecs = static_model().encode(texts, max_length=max_tokens, use_multiprocessing=False)
     return unit(np.asarray(vecs, np.float32))
 
 

@@ -1,0 +1,79 @@
+"""``ray_address``: the embedding and the candidate search run as Ray tasks
+on a local cluster (1 and 2 workers) and give the same features as in-process."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tests.features.conftest import examples_of, planted_records
+from tuneahead_lint.features import FeatureConfig, compute_features
+from tuneahead_lint.features.embed.blocks import RayMap, local_map
+from tuneahead_lint.features.embed.neighbours import nearest_other
+
+ray = pytest.importorskip("ray", reason="pip install 'tuneahead-lint[ray]'")
+
+NO_PPL = frozenset({"base_model"})
+
+
+def _comparable(result) -> str:
+    """The feature result without its wall-clock timings."""
+    out = result.to_dict()
+    del out["timings"]
+    return json.dumps(out, sort_keys=True, default=str)
+
+
+def _on_cluster(cpus: int, monkeypatch, fn):
+    """``fn()`` with a fresh local Ray cluster of ``cpus`` workers; returns
+    its value and the names of the functions run as Ray tasks."""
+    shipped: list[str] = []
+    real = ray.remote
+
+    def spy(*args, **kwargs):
+        wrap = real(*args, **kwargs)
+        return lambda f: shipped.append(f"{f.__module__}.{f.__name__}") or wrap(f)
+
+    monkeypatch.setattr(ray, "remote", spy)
+    ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+    try:
+        return fn(), shipped
+    finally:
+        ray.shutdown()
+        monkeypatch.setattr(ray, "remote", real)
+
+
+@pytest.mark.slow
+def test_ray_workers_give_the_in_process_features(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    recs, dups, _ = planted_records()
+    examples = examples_of(recs)
+    # cascade on (40-record sample), the static search forced onto its IVF path
+    cfg = FeatureConfig(skip=NO_PPL, semantic_sample=40, static_exact_max=50, seed=3)
+    local = compute_features(examples, replace(cfg, cache_dir=str(tmp_path / "local")))
+    assert {tuple(line for _, line in c.members) for c in local.clusters} == {(a + 1, b + 1) for a, b in dups}
+    assert dict(local.stats)["candidates"]["method"].startswith("ivf(")
+    for cpus in (1, 2):
+        run = replace(cfg, cache_dir=str(tmp_path / f"ray{cpus}"), ray_address="auto")
+        result, shipped = _on_cluster(cpus, monkeypatch, lambda: compute_features(examples, run))
+        assert _comparable(result) == _comparable(local), f"{cpus} worker(s)"
+        assert {"tuneahead_lint.features.embed.static.encode_block",
+                "tuneahead_lint.features.embed.neighbours._ivf_block",
+                "tuneahead_lint.features.embed.embedder.encode_block"} <= set(shipped)
+
+
+@pytest.mark.slow
+def test_exact_search_blocks_run_on_workers_and_match(monkeypatch) -> None:
+    monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    x = np.random.default_rng(0).normal(size=(9000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        pids = RayMap("auto")(lambda block: os.getpid(), range(4))  # a lambda travels by value
+        assert os.getpid() not in pids
+        assert np.array_equal(nearest_other(x, mapper=RayMap("auto")), nearest_other(x, mapper=local_map))
+    finally:
+        ray.shutdown()
