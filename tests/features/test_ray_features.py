@@ -27,9 +27,9 @@ def _comparable(result) -> str:
     return json.dumps(out, sort_keys=True, default=str)
 
 
-def _on_cluster(cpus: int, monkeypatch, fn):
-    """``fn()`` with a fresh local Ray cluster of ``cpus`` workers; returns
-    its value and the names of the functions run as Ray tasks."""
+def _on_cluster(cpus: int, monkeypatch, fn, also=None):
+    """``fn()`` (then ``also()``) with a fresh local Ray cluster of ``cpus``
+    workers; returns its value and the names of the functions run as Ray tasks."""
     shipped: list[str] = []
     real = ray.remote
 
@@ -40,10 +40,21 @@ def _on_cluster(cpus: int, monkeypatch, fn):
     monkeypatch.setattr(ray, "remote", spy)
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
     try:
-        return fn(), shipped
+        out = fn()
+        if also:
+            also()
+        return out, shipped
     finally:
         ray.shutdown()
         monkeypatch.setattr(ray, "remote", real)
+
+
+def _exact_search_on_workers() -> None:
+    """Blocks leave this process, and the exact search's blocks match."""
+    assert os.getpid() not in RayMap("auto")(lambda block: os.getpid(), range(4))  # a lambda travels by value
+    x = np.random.default_rng(0).normal(size=(9000, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    assert np.array_equal(nearest_other(x, mapper=RayMap("auto")), nearest_other(x, mapper=local_map))
 
 
 @pytest.mark.slow
@@ -52,28 +63,15 @@ def test_ray_workers_give_the_in_process_features(tmp_path, monkeypatch) -> None
     recs, dups, _ = planted_records()
     examples = examples_of(recs)
     # cascade on (40-record sample), the static search forced onto its IVF path
-    cfg = FeatureConfig(skip=NO_PPL, semantic_sample=40, static_exact_max=50, seed=3)
-    local = compute_features(examples, replace(cfg, cache_dir=str(tmp_path / "local")))
+    cfg = FeatureConfig(skip=NO_PPL, semantic_sample=40, static_exact_max=50, seed=3, use_cache=False)
+    local = compute_features(examples, cfg)
     assert {tuple(line for _, line in c.members) for c in local.clusters} == {(a + 1, b + 1) for a, b in dups}
     assert dict(local.stats)["candidates"]["method"].startswith("ivf(")
     for cpus in (1, 2):
-        run = replace(cfg, cache_dir=str(tmp_path / f"ray{cpus}"), ray_address="auto")
-        result, shipped = _on_cluster(cpus, monkeypatch, lambda: compute_features(examples, run))
+        run = replace(cfg, ray_address="auto")
+        result, shipped = _on_cluster(cpus, monkeypatch, lambda: compute_features(examples, run),
+                                      _exact_search_on_workers if cpus == 2 else None)
         assert _comparable(result) == _comparable(local), f"{cpus} worker(s)"
         assert {"tuneahead_lint.features.embed.static.encode_block",
                 "tuneahead_lint.features.embed.neighbours._ivf_block",
                 "tuneahead_lint.features.embed.embedder.encode_block"} <= set(shipped)
-
-
-@pytest.mark.slow
-def test_exact_search_blocks_run_on_workers_and_match(monkeypatch) -> None:
-    monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-    x = np.random.default_rng(0).normal(size=(9000, 16)).astype(np.float32)
-    x /= np.linalg.norm(x, axis=1, keepdims=True)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        pids = RayMap("auto")(lambda block: os.getpid(), range(4))  # a lambda travels by value
-        assert os.getpid() not in pids
-        assert np.array_equal(nearest_other(x, mapper=RayMap("auto")), nearest_other(x, mapper=local_map))
-    finally:
-        ray.shutdown()

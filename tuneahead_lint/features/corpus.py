@@ -222,6 +222,8 @@ class Corpus:
             for key, value in counts.items():
                 info[key] += value
             info["backend"] = getattr(emb, "backend_", "cache")
+            if self._encode_misses(emb) is not None and counts["encoded"]:  # encoded on the cluster
+                info["backend"] = emb.resolved_backend()
             info["records"] = len(self._minilm)
 
     @cached_property

@@ -156,20 +156,23 @@ class Embedder:
         self.dim_ = int(st.get_sentence_embedding_dimension())
 
     def _load_onnx(self, source: str, quantized: bool) -> None:
-        from tokenizers import Tokenizer
-
         from tuneahead_lint.features.embed import onnx_export
 
         ort = onnx_export.offline_onnxruntime()
         path = onnx_export.exported_model(source, quantized)
-        tok = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
-        tok.no_padding()
-        tok.enable_truncation(self.max_tokens)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session_ = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.tok_ = tok
+        self.tok_ = self._onnx_tokenizer(source)
         self.dim_ = int(json.loads((Path(source) / "config.json").read_text())["hidden_size"])
+
+    def _onnx_tokenizer(self, source: str):
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
+        tok.no_padding()
+        tok.enable_truncation(self.max_tokens)
+        return tok
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dim) float32, unit norm, in input order."""
@@ -213,15 +216,13 @@ class Embedder:
         length-sorted batches on ONNX; on torch, length-sorted chunks of
         the batch rows. :meth:`encode_batches` on any grouping of them gives
         the same vectors as ONNX :meth:`encode` (each batch is computed the
-        same way wherever it runs)."""
-        if not hasattr(self, "backend_"):
-            self.load()
-        if self.backend_ == "torch":
+        same way wherever it runs). Needs the tokenizer only, not the model."""
+        if self.resolved_backend() == "torch":
             rows = max(1, (self.batch_tokens or TORCH_BATCH_TOKENS) // self.max_tokens)
             order = np.argsort([-len(t) for t in texts], kind="stable")
             return [order[i:i + rows] for i in range(0, len(order), rows)]
-        lengths = _lengths(self.tok_.encode_batch(list(texts)))
-        return length_batches(lengths, self.batch_tokens or ONNX_BATCH_TOKENS)
+        tok = getattr(self, "tok_", None) or self._onnx_tokenizer(resolve_embedder(self.model)[1])
+        return length_batches(_lengths(tok.encode_batch(list(texts))), self.batch_tokens or ONNX_BATCH_TOKENS)
 
     def encode_batches(self, texts: Sequence[str], batches: Sequence[np.ndarray]) -> np.ndarray:
         """Vectors of ``texts`` computed batch by batch as ``batches`` (index
@@ -300,8 +301,9 @@ def encode_on(mapper: BlockMap, embedder: Embedder, texts: Sequence[str]) -> np.
             start += len(batch)
         blocks.append(([texts[i] for i in idx], local))
         rows.append(idx)
-    out = np.zeros((len(texts), embedder.dim_), np.float32)
-    for idx, vecs in zip(rows, mapper(encode_block, blocks, embedder.spec())):
+    done = mapper(encode_block, blocks, embedder.spec())
+    out = np.zeros((len(texts), done[0].shape[1] if done else 0), np.float32)
+    for idx, vecs in zip(rows, done):
         out[idx] = vecs
     progress.advance(len(texts))
     return out
