@@ -260,7 +260,9 @@ class Corpus:
         with self.stage("static-embed"):
             mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens, self._map)
             n = len(self)
-            return Vectors(mat[:n], mat[n:], _unit(mat[:n] + mat[n:]))
+            record = mat[:n] + mat[n:]
+            record /= np.maximum(np.linalg.norm(record, axis=1, keepdims=True), 1e-12)  # in place: 1M rows are 1 GB
+            return Vectors(mat[:n], mat[n:], record)
 
     @cached_property
     def dup_rows(self) -> np.ndarray:
