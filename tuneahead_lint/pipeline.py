@@ -167,6 +167,10 @@ def _run_features(valid: Sequence[Example], config: Config, opts: LintOptions, b
                         **{"embed_backend": config.get("embed-backend", "auto"),
                            "semantic_sample": int(config.get("semantic-sample", 0)),
                            "ray_address": _pick(opts.ray_address, config, "ray-address"), **opts.feature_params})
+    if cfg.ray_address:
+        from tuneahead_lint.features.embed.blocks import connect
+
+        connect(cfg.ray_address)  # a missing Ray or an unreachable cluster fails before any model loads
     result = (compute or compute_features)(valid, cfg)
     return Provided(result, frozenset({"embeddings", "base_model"}))
 

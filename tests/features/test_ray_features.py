@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -75,3 +77,22 @@ def test_ray_workers_give_the_in_process_features(tmp_path, monkeypatch) -> None
         assert {"tuneahead_lint.features.embed.static.encode_block",
                 "tuneahead_lint.features.embed.neighbours._ivf_block",
                 "tuneahead_lint.features.embed.embedder.encode_block"} <= set(shipped)
+
+
+def test_ray_address_from_config_and_command_line(tmp_path, monkeypatch, capsys) -> None:
+    from tuneahead_lint import features as features_mod
+    from tuneahead_lint.cli import main
+
+    data = Path(__file__).resolve().parents[1] / "fixtures" / "features" / "alpaca_120.jsonl"
+    (tmp_path / ".tuneahead.toml").write_text('ray-address = "ray://head:10001"\n')
+    seen: list[FeatureConfig] = []
+    monkeypatch.setattr(features_mod, "compute_features", lambda ex, cfg: (seen.append(cfg), None)[1])
+    monkeypatch.setitem(sys.modules, "ray", None)  # Ray not installed: a one-line usage error
+    args = ["lint", "--config", str(tmp_path / ".tuneahead.toml"), "--format", "json", str(data)]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "tuneahead-lint: error: --ray-address needs Ray: pip install 'tuneahead-lint[ray]'"
+    monkeypatch.setattr("tuneahead_lint.features.embed.blocks.connect", lambda address: None)
+    main(args)
+    main([*args[:1], "--ray-address", "auto", *args[1:]])
+    assert [c.ray_address for c in seen] == ["ray://head:10001", "auto"]
