@@ -64,11 +64,13 @@ def test_ray_workers_give_the_in_process_features(tmp_path, monkeypatch) -> None
     monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     recs, dups, _ = planted_records()
     examples = examples_of(recs)
-    # cascade on (40-record sample), the static search forced onto its IVF path
-    cfg = FeatureConfig(skip=NO_PPL, semantic_sample=40, static_exact_max=50, seed=3, use_cache=False)
+    # cascade on (40-record sample), the static search and the MiniLM pair search forced onto their IVF paths
+    cfg = FeatureConfig(skip=NO_PPL, semantic_sample=40, static_exact_max=50, exact_max=10, seed=3,
+                        use_cache=False)
     local = compute_features(examples, cfg)
     assert {tuple(line for _, line in c.members) for c in local.clusters} == {(a + 1, b + 1) for a, b in dups}
     assert dict(local.stats)["candidates"]["method"].startswith("ivf(")
+    assert "ivf-join" in dict(local.stats)["search"]["method"]
     for cpus in (1, 2):
         run = replace(cfg, ray_address="auto")
         result, shipped = _on_cluster(cpus, monkeypatch, lambda: compute_features(examples, run),
@@ -76,6 +78,7 @@ def test_ray_workers_give_the_in_process_features(tmp_path, monkeypatch) -> None
         assert _comparable(result) == _comparable(local), f"{cpus} worker(s)"
         assert {"tuneahead_lint.features.embed.static.encode_block",
                 "tuneahead_lint.features.embed.neighbours._ivf_block",
+                "tuneahead_lint.features.embed.index._join_lists",
                 "tuneahead_lint.features.embed.embedder.encode_block"} <= set(shipped)
 
 

@@ -291,7 +291,7 @@ class Corpus:
         x = self.embed_rows(self.dup_rows).record
         with self.stage("near-duplicates"):
             pairs = similar_pairs(x, self.cfg.dup_threshold, exact_max=self.cfg.exact_max,
-                                  assign=self.cfg.ivf_assign, seed=self.cfg.seed)
+                                  assign=self.cfg.ivf_assign, seed=self.cfg.seed, mapper=self._map)
             method = pairs.method if not self.cascade else \
                 f"cascade: {pairs.method} among {len(x)} static candidates"
             info: dict[str, Any] = {"method": method, "pairs": int(len(pairs.i)),
