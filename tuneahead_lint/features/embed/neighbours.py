@@ -27,7 +27,7 @@ from tuneahead_lint.features.embed.blocks import BlockMap, local_map
 BLOCK = 4096  # query rows per block of the exact search
 LISTS_PER_TASK = 64  # inverted lists per block of the IVF search
 STATIC_EXACT_MAX = 100_000
-NPROBE = 8
+NPROBE = 16
 _SIMS_BUDGET = 1 << 24  # floats of one similarity block (64 MB)
 
 
