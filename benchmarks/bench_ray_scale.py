@@ -73,6 +73,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = ap.parse_args(argv)
     os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    os.environ.setdefault("RAY_worker_niceness", "0")  # as --ray-address local: workers not niced
     valid = [e for p in discover([args.file]) for e in read(p) if e.ok]
     data = ([e.prompt for e in valid], [e.response for e in valid], args.minilm_records)
     local = stages(local_map, *data)

@@ -62,6 +62,7 @@ def _exact_search_on_workers() -> None:
 @pytest.mark.slow
 def test_ray_workers_give_the_in_process_features(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    monkeypatch.setenv("RAY_worker_niceness", "0")  # as --ray-address local does
     recs, dups, _ = planted_records()
     examples = examples_of(recs)
     # cascade on (40-record sample), the static search and the MiniLM pair search forced onto their IVF paths

@@ -14,6 +14,7 @@ imported only by :class:`RayMap`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -62,6 +63,8 @@ def connect(address: str):
     except ImportError:
         raise RayError("--ray-address needs Ray: pip install 'tuneahead-lint[ray]'") from None
     if not ray.is_initialized():
+        if address == "local":  # Ray nices its workers (15): a busy machine would starve the lint's own work
+            os.environ.setdefault("RAY_worker_niceness", "0")
         try:
             ray.init(address=None if address == "local" else address, include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
