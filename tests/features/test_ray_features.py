@@ -54,7 +54,7 @@ def _on_cluster(cpus: int, monkeypatch, fn, also=None):
 def _exact_search_on_workers() -> None:
     """Blocks leave this process, and the exact search's blocks match."""
     assert os.getpid() not in RayMap("auto")(lambda block: os.getpid(), range(4))  # a lambda travels by value
-    x = np.random.default_rng(0).normal(size=(9000, 16)).astype(np.float32)
+    x = np.random.default_rng(0).normal(size=(9000, 64)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     assert np.array_equal(nearest_other(x, mapper=RayMap("auto")), nearest_other(x, mapper=local_map))
 

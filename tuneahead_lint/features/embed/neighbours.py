@@ -1,7 +1,7 @@
 """Nearest other row of every row of unit vectors: the static candidate
 search of the semantic cascade (:func:`~.cascade.dup_candidates`).
 
-Up to ``exact_max`` rows the search is exact (faiss brute force, blocks of
+Up to ``exact_max`` rows the search is exact (brute force, blocks of
 :data:`BLOCK` query rows). Beyond, it is an inverted-file search (IVF):
 seeded spherical k-means (faiss) cuts the space into ``nlist`` lists, each
 row lives in the list of its nearest centroid and is compared with the rows
@@ -49,10 +49,17 @@ def search_method(n: int, exact_max: int = STATIC_EXACT_MAX, nprobe: int = NPROB
 
 
 def _exact_block(start: int, x: np.ndarray) -> np.ndarray:
-    import faiss
-
-    sims, _ = faiss.knn(x[start:start + BLOCK], x, 2, faiss.METRIC_INNER_PRODUCT)
-    return sims[:, 1].astype(np.float32)  # column 0 is the row itself (or a copy)
+    """Second-best cosine (the best is the row itself or a copy) of the rows
+    ``start`` .. ``start + BLOCK`` against every row. numpy's matrix
+    product, not faiss: faiss's result moves in the last bit with its
+    thread count, numpy's does not (a Ray worker runs one thread)."""
+    q = x[start:start + BLOCK]
+    top = np.full((len(q), 2), -np.inf, np.float32)
+    step = max(2, _SIMS_BUDGET // BLOCK)
+    for first in range(0, len(x), step):
+        sims = np.concatenate([top, q @ x[first:first + step].T], axis=1)
+        top = np.partition(sims, sims.shape[1] - 2, axis=1)[:, -2:]
+    return top.min(axis=1)
 
 
 def n_lists(n: int) -> int:
