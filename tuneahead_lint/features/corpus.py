@@ -261,7 +261,9 @@ class Corpus:
             mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens, self._map)
             n = len(self)
             record = mat[:n] + mat[n:]
-            record /= np.maximum(np.linalg.norm(record, axis=1, keepdims=True), 1e-12)  # in place: 1M rows are 1 GB
+            for start in range(0, n, 65536):  # in place, by blocks: 1M rows are 1 GB, and so is a temporary
+                part = record[start:start + 65536]
+                part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
             return Vectors(mat[:n], mat[n:], record)
 
     @cached_property
