@@ -77,7 +77,8 @@ def ta207(mismatches) -> set:
     from tuneahead_lint.ruleset.registry import find_rule
 
     opts = find_rule("TA207").defaults()
-    return {m.ref for m in mismatches if misplaced(m, float(opts["min_margin"]), float(opts["z"]))}
+    return {m.ref for m in mismatches if misplaced(m, float(opts["min_margin"]), float(opts["z"]),
+                                                    float(opts["pmi_margin"]))}
 
 
 def ta202(outliers) -> set:

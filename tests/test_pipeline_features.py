@@ -32,7 +32,9 @@ def test_rule_defaults_match_feature_defaults() -> None:
     assert got == {"dup_threshold": FeatureConfig().dup_threshold,
                    "outlier_sigma": FeatureConfig().outlier_sigma,
                    "outlier_k": FeatureConfig().outlier_k,
-                   "mismatch_z": FeatureConfig().mismatch_z}
+                   "mismatch_z": FeatureConfig().mismatch_z,
+                   "pmi_candidates": FeatureConfig().pmi_candidates,
+                   "end_candidates": FeatureConfig().end_candidates}
 
 
 def test_config_overrides_reach_feature_config(tmp_path, monkeypatch) -> None:

@@ -75,6 +75,10 @@ def cli() -> None:
 @click.option("--min-score", type=float,
               help="Gate: verdict no-go (exit 1) when the prediction interval's upper end is below this "
                    "[config min-score; default: the base model's score].")
+@click.option("--gate-target",
+              help="Target of a multi-target predictor bundle the gate reads (verdict, exit code, TA401, "
+                   "--min-score in its units), e.g. y_indomain [config gate-target; default: the bundle's "
+                   "top-level target, else y_general_acc].")
 @click.option("--model", help="Predictor folder, or name under models/ [tuneahead-smollm2-135m].")
 @click.option("--plot", type=click.Path(dir_okay=False),
               help="Write a waterfall plot of the prediction's SHAP attributions (.png or .svg).")
@@ -88,7 +92,8 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
              input_format: str | None, fast: bool, show_features: bool, base_model: str | None,
              embedder: str | None, seed: int | None, probe: bool | None, probe_steps: int | None,
              lr: float | None, batch_size: int | None, lora_r: int | None,
-             lora_alpha: int | None, max_len: int | None, min_score: float | None, model: str | None, plot: str | None,
+             lora_alpha: int | None, max_len: int | None, min_score: float | None, gate_target: str | None,
+             model: str | None, plot: str | None,
              eval_sets: tuple[str, ...], color: bool | None, show_all: bool = False,
              baseline: str | None = None, write_baseline: str | None = None,
              ray_address: str | None = None) -> None:
@@ -107,7 +112,8 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
     opts = LintOptions(input_format=input_format, features=False if fast else None, probe=probe,
                        base_model=base_model, embedder=embedder, seed=seed,
                        probe_params=probe_params, progress=sys.stderr.isatty(),
-                       model=model, min_score=min_score, ray_address=ray_address)
+                       model=model, min_score=min_score, gate_target=gate_target,
+                       ray_address=ray_address)
     if plot and Path(plot).suffix.lower() not in (".png", ".svg"):
         raise UserError(f"{plot}: --plot writes .png or .svg")
     accepted = _load_baseline(baseline) if baseline else None  # a bad file fails before the lint

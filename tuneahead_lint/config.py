@@ -56,6 +56,8 @@ _TOP_LEVEL: dict[str, Any] = {
                                    "(start one here), 'auto' or ray://host:10001. Same results as without."},
     "format": {"enum": list(FORMATS), "description": "Force an input format for every file."},
     "min-score": {"type": "number", "description": "Gate: no-go when the prediction interval's upper end is below this (default: the base model's score)."},
+    "gate-target": {"type": "string", "minLength": 1,
+                    "description": "Target of a multi-target predictor bundle the gate (verdict, exit code, TA401, min-score) reads, e.g. y_indomain (default: the bundle's top-level target, else y_general_acc)."},
     "max-lines-shown": {"type": "integer", "minimum": 1, "default": 5,
                         "description": "Lines listed per finding before '... and N more'."},
     "seed": {"type": "integer", "minimum": 0, "default": 0},

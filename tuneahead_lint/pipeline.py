@@ -36,6 +36,7 @@ class LintOptions:
     progress: bool = False
     model: str | None = None  # predictor folder or name under models/ (None: shipped default)
     min_score: float | None = None
+    gate_target: str | None = None  # target of a multi-target bundle the gate reads (None: config, default)
     ray_address: str | None = None  # embedding and candidate search on a Ray cluster
 
 
@@ -113,7 +114,7 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
         features = Provided(missing=(("embeddings", _FEATURES_OFF), ("base_model", _FEATURES_OFF)))
     if with_probe:
         stage("probe")
-        probe = _run_probe(valid, config, _with_probe_defaults(opts), base_model, stages.probe)
+        probe = _run_probe(valid, config, _with_probe_defaults(opts, config), base_model, stages.probe)
     else:
         probe = Provided(missing=(("probe", "needs --probe"),))
     values = tuple(getattr(features.result, "values", ()) or ()) + tuple(getattr(probe.result, "values", ()) or ())
@@ -131,6 +132,7 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
         findings=tuple(result.findings), skipped=tuple(result.skipped), features=values,
         prediction=outcome.prediction if outcome else None, config_path=config.path,
         prediction_detail=outcome.detail if outcome else None, probe_run=probe_run(probe.result),
+        targets=outcome.targets if outcome else (), divergence=outcome.divergence if outcome else None,
     )
 
 
@@ -208,13 +210,14 @@ def _run_probe(valid: Sequence[Example], config: Config, opts: LintOptions, base
         return Provided(missing=(("probe", f"probe failed: {exc}"),))
 
 
-def _with_probe_defaults(opts: LintOptions) -> LintOptions:
-    """Probe with the predictor's recorded probe recipe (command-line values win)."""
+def _with_probe_defaults(opts: LintOptions, config: Config) -> LintOptions:
+    """Probe with the gate model's recorded probe recipe (command-line values win)."""
     try:
         from tuneahead_lint.predict.stage import probe_defaults
     except ImportError:  # pragma: no cover - the ml extra is missing
         return opts
-    return replace(opts, probe_params={**probe_defaults(opts.model), **opts.probe_params})
+    recipe = probe_defaults(opts.model, _pick(opts.gate_target, config, "gate-target"))
+    return replace(opts, probe_params={**recipe, **opts.probe_params})
 
 
 def _run_predict(values, probe_ran: bool, config: Config, opts: LintOptions, base_model: str | None,
@@ -229,7 +232,8 @@ def _run_predict(values, probe_ran: bool, config: Config, opts: LintOptions, bas
     try:
         outcome = (predict or predict_stage)(values, model=opts.model, probe=probe_ran,
                                 min_score=_pick(opts.min_score, config, "min-score"),
-                                hparams=hparams, base_model=base_model)
+                                hparams=hparams, base_model=base_model,
+                                gate_target=_pick(opts.gate_target, config, "gate-target"))
     except (PredictError, ImportError) as exc:
         return Provided(missing=(("predictor", str(exc)),))
     return Provided(outcome, frozenset({"predictor"}))

@@ -304,6 +304,59 @@ class PredictionDetail:
     out_of_range: tuple[FeatureRange, ...] = ()
     hparams: tuple[HParam, ...] = ()
     model_skill: ModelSkill | None = None
+    unit: str = "points"  # report unit of attributions and skill: "points", or "nats" (v2 NLL targets)
+
+
+@dataclass(frozen=True, slots=True)
+class TargetPrediction:
+    """One target of a multi-target bundle (y_indomain, y_general ...):
+    its prediction and detail as for the gate target, its report unit
+    ("nats" or "points": values shown are target units x
+    ``detail.points_per_unit``) and whether the gate reads it."""
+
+    target: str
+    unit: str
+    gate: bool
+    prediction: Prediction
+    detail: PredictionDetail
+
+
+@dataclass(frozen=True, slots=True)
+class DivergenceSkill:
+    """The divergence classifier's grouped cross-validation (its card):
+    Brier score against always predicting the training base rate, Brier
+    skill 1 - Brier/Brier_base, ROC AUC (mean ± SE over repeats; None when a
+    repeat's held-out runs hold one class only), runs and diverged runs."""
+
+    protocol: str | None = None
+    brier: float | None = None
+    brier_se: float | None = None
+    brier_base: float | None = None
+    brier_skill: float | None = None
+    brier_skill_se: float | None = None
+    auc: float | None = None
+    auc_se: float | None = None
+    runs: int | None = None
+    diverged_runs: int | None = None
+
+    @classmethod
+    def from_card(cls, cv: Mapping[str, Any]) -> DivergenceSkill:
+        return cls(**{f.name: cv.get(f.name) for f in fields(cls)})
+
+    @property
+    def no_skill(self) -> bool:
+        """True when the Brier skill is not positive by more than its standard error."""
+        return self.brier_skill is None or not self.brier_skill > (self.brier_skill_se or 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class DivergencePrediction:
+    """The predicted probability that the fine-tune diverges (NaN or
+    exploding loss), from the bundle's y_diverged classifier."""
+
+    probability: float
+    model: str
+    skill: DivergenceSkill | None = None
 
 
 Refs = tuple[tuple[str, int], ...]
@@ -312,11 +365,16 @@ Refs = tuple[tuple[str, int], ...]
 @dataclass(frozen=True, slots=True)
 class PredictOutcome:
     """Everything the predict stage found, for the rules and the report;
-    ``refs`` maps a feature name to its evidence lines."""
+    ``refs`` maps a feature name to its evidence lines. ``prediction`` and
+    ``detail`` are the gate target's; ``targets`` every target of a
+    multi-target bundle (empty for a single-target one); ``divergence``
+    the classifier's probability when the bundle holds one."""
 
     prediction: Prediction
     detail: PredictionDetail
     refs: Mapping[str, Refs] = field(default_factory=dict)
+    targets: tuple[TargetPrediction, ...] = ()
+    divergence: DivergencePrediction | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,3 +407,5 @@ class Report:
     config_path: str | None = None
     prediction_detail: PredictionDetail | None = None
     probe_run: ProbeRun | None = None
+    targets: tuple[TargetPrediction, ...] = ()  # every target of a multi-target bundle
+    divergence: DivergencePrediction | None = None

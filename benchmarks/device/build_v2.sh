@@ -16,13 +16,16 @@
 # Static features are device-independent: fill them on CPU afterwards
 # (`meta features --kinds static`), then refit (`meta fit --target y_...`).
 #
-# Expected pace (not yet measured on a GPU): per worker at 12 workers about
-# 125 s training (gpu-v2: ~250 steps at the ~0.5 s/step the v1 lease saw at
-# 11 workers, less now that statistics and syncs stop after the probe's
-# steps), ~20 s scoring 4,214 items, ~3 s held-out NLL, ~18 s probe extras
-# (contrast, slice NLL, flatness; its steps are the run's), no model load:
-# ~4-5 runs/min, ~35-40 runs per call. Runs of v1 length (48 steps) would
-# take ~65 s instead of 127 s. BUILD_MPS=1 may raise it (untried).
+# Runs train in groups (issue 17, meta/grouprun.py): each of BUILD_WORKERS
+# (default 3) persistent workers stacks K LoRA adapters on its copy of the
+# base model and trains K runs in one forward/backward per step, then scores
+# them in shared batches; K (BUILD_GROUP, default 0 = auto) is sized by the
+# first worker from the peak memory of one training step of 1 and 2 runs,
+# against 80% of free GPU memory split over the workers. Three workers so
+# that one builds and tokenizes its next group's data (CPU, about K x 1-3 s)
+# while the others train. A group is committed run by run when it ends; the
+# deadline abandons only the groups in flight. Estimated pace (not measured
+# on a GPU; benchmarks/results/issue17_batch.md): see the FLOP table there.
 #
 # LEASE_SMOKE=1: the same steps on CPU in about a minute: preset tiny-all,
 # the test fixtures as data, SMOKE_BASE_MODEL (a model path) or the
@@ -39,7 +42,7 @@ export PYTHONPATH=/tmp/site:$PWD TUNEAHEAD_CACHE=$W/cache PYTHONUNBUFFERED=1 TOK
 if [ "$SMOKE" = 1 ]; then
   PY=${LEASE_PY:-python3}
   DATA=$PWD/tests/fixtures/meta/instruct; EVAL=$PWD/tests/fixtures/meta/eval
-  BUILD="--preset tiny-all --workers 1 --limit ${SMOKE_LIMIT:-11}"
+  BUILD="--preset tiny-all --workers 1 --group-size ${BUILD_GROUP:-0} --limit ${SMOKE_LIMIT:-11}"
   [ -n "${SMOKE_BASE_MODEL:-}" ] && BUILD="$BUILD --base-model $SMOKE_BASE_MODEL"
 else
   PY=python3
@@ -50,8 +53,8 @@ else
   sha256sum $GGUF
   [ -d $W/data/instruct ] || tar -xJf .carry/b/data.tar.xz -C $W/data
   DATA=$W/data/instruct; EVAL=$W/data/eval
-  # 12 persistent workers on 16 cores: each loads the model once, 1 CPU thread
-  BUILD="--preset gpu-v2 --workers ${BUILD_WORKERS:-12}"
+  # persistent workers on 16 cores, each with its group of K runs (K from GPU memory)
+  BUILD="--preset gpu-v2 --workers ${BUILD_WORKERS:-3} --group-size ${BUILD_GROUP:-0}"
   # BUILD_MPS=1: CUDA MPS, so the workers' small kernels run side by side
   # instead of time-sliced (untried on this machine: opt-in)
   [ "${BUILD_MPS:-0}" = 1 ] && nvidia-cuda-mps-control -d && echo "MPS on"
@@ -68,6 +71,7 @@ echo "[$(el)s] meta build $BUILD, deadline ${DEADLINE}s"
 B0=$(date +%s)
 timeout $((LIMIT - $(el) - 45)) $PY -m tuneahead_lint meta build $BUILD --features probe --threads 1 \
     --store $STORE --data-dir $DATA --eval-dir $EVAL --deadline $DEADLINE > $W/build.log 2>&1 &
+# BUILD_GROUP=1 runs one by one (the path before issue 17), e.g. to compare rates
 BUILD_PID=$!
 while kill -0 $BUILD_PID 2>/dev/null; do
   sleep 15

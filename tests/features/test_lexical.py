@@ -10,6 +10,7 @@ from tuneahead_lint.features.static.lexical import (
     clause_depth,
     grounded_share,
     ngram_repetition,
+    verbatim_loop,
 )
 
 
@@ -17,6 +18,19 @@ def test_ngram_repetition() -> None:
     assert ngram_repetition("a b c d e".split()) == 0.0
     assert ngram_repetition("a b c a b c a b c".split()) == pytest.approx(1 - 3 / 7)
     assert ngram_repetition(["a", "b"]) is None
+
+
+def test_verbatim_loop_finds_the_passage_repeated_most_often() -> None:
+    opening = "the story starts here and then goes on for a while".split()
+    loop = "looks like you will be here late tonight".split()
+    assert verbatim_loop(opening + loop + "he said".split() + loop * 6) == (8, 6.0)
+    assert verbatim_loop(opening + loop * 2 + opening) == (8, 2.0)
+    assert verbatim_loop(opening) == (0, 0.0)
+
+
+def test_verbatim_loop_ignores_passages_of_few_distinct_words() -> None:
+    row = "tr td td td td td td td td tr".split()  # an HTML table row, 2 distinct words
+    assert verbatim_loop(["table", *row * 3, "table"]) == (0, 0.0)
 
 
 def test_clause_depth_counts_markers_and_brackets() -> None:

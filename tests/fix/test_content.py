@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tuneahead_lint.config import Config
-from tuneahead_lint.fix import FixOptions, run_fix
-from tuneahead_lint.ruleset.registry import load_rules
+from tuneahead_lint.fix import FixOptions, plan, run_fix
+from tuneahead_lint.ruleset.registry import OptionError, load_rules
 
 CLEAN = [
     {"instruction": "Give three tips for staying healthy.", "output": "Eat a balanced diet, exercise regularly and sleep well."},
@@ -95,3 +97,33 @@ def test_fix_drops_clear_loops_but_keeps_structured_answers(tmp_path):
     records = CLEAN + [LOOP, TRUTH_TABLE]
     result = _fix(_write(tmp_path, records), tmp_path / "out.jsonl")
     assert {a.record: (a.action, a.rule_id) for a in result.plan.actions} == {len(CLEAN) + 1: ("drop", "TA204")}
+
+
+# planted16 line 307 (an Alpaca story, one sentence looped 11 times after a sound opening):
+# rep-3 0.63, under fix's 0.8 floor, but one 10-word passage back to back 11 times
+LOOP_AFTER_OPENING = {
+    "instruction": "Write a 'Choose Your Own Adventure' type story.",
+    "output": "You're sitting at your desk at work. Supervisor Steve walks by and drops a fresh stack of "
+              "accounts receivable in your incoming tray. \"Looks like you'll be here late tonight,\" he "
+              "sneers. You throw him a troubled glare as he trots away. You pull the first page off the "
+              "stack of papers and quickly skim over its contents. "
+              + " ".join(["\"Looks like you'll be here late tonight,\" he sneers."] * 11)}
+# code_alpaca_2k line 5592: HTML table, rep-3 0.77, one 10-word row three times (2 distinct words)
+HTML_TABLE = {"instruction": "Generate HTML to display a table with 3 rows and 4 columns.",
+              "output": "<table>\n" + "  <tr>\n    <td></td><td></td><td></td><td></td>\n  </tr>\n" * 3
+              + "</table>"}
+
+
+def test_fix_drops_a_loop_after_a_sound_opening_but_keeps_tables(tmp_path):
+    """Under the 0.8 floor fix drops what TA204 flags only when a passage of
+    5+ distinct-enough words repeats 3 times in a row."""
+    records = CLEAN + [LOOP_AFTER_OPENING, HTML_TABLE, TRUTH_TABLE]
+    result = _fix(_write(tmp_path, records), tmp_path / "out.jsonl")
+    assert {a.record: (a.action, a.rule_id) for a in result.plan.actions} == {len(CLEAN) + 1: ("drop", "TA204")}
+
+
+def test_undeclared_rule_option_is_an_option_error(tmp_path, monkeypatch):
+    """fix reads rule options through the same RuleOptions as the lint."""
+    monkeypatch.setitem(plan.DROP_AT_LEAST, "repetitive-responses", {"max_repetition_typo": 0.8})
+    with pytest.raises(OptionError, match="max_repetition_typo"):
+        _fix(_write(tmp_path, CLEAN + [LOOP]), tmp_path / "out.jsonl")

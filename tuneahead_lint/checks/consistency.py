@@ -21,6 +21,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from tuneahead_lint.checks import CheckContext, streamed
@@ -39,6 +40,13 @@ def words(text: str) -> list[str]:
     and punctuation removed. Cached: TA117-TA119 read the same texts (do not
     modify the returned list)."""
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+def enough_words(text: str, n: int) -> bool:
+    """``len(words(text)) >= n``, without building the list (stops at the n-th word)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).casefold()
+    return n <= 0 or next(islice(_WORD.finditer(text), n - 1, None), None) is not None
 
 
 def prompt_key(ex: Example) -> str:
@@ -238,8 +246,8 @@ def open_ending(text: str, min_words: int, min_fragment: int = 6, after_code: bo
     words or more, follows a finished one (a lone title or label is not
     judged) and is not title case or a sign-off ("Yours, Dracula"). Prose
     after a response's last closed code block is judged the same way."""
-    body = _HASHTAGS.sub("", text.rstrip())
-    if ends_terminal(body) or len(words(body)) < min_words:
+    body = _HASHTAGS.sub("", text.rstrip()) if "#" in text else text.rstrip()  # the sub scans every space
+    if ends_terminal(body) or not enough_words(body, min_words):
         return False
     if is_code(text):
         tail = prose_after_code(body)
@@ -324,7 +332,7 @@ def dangling(text: str, min_words: int) -> bool:
     article, conjunction or possessive ("... with its", "... and the"); judged
     in every file, whatever its punctuation habits."""
     body = text.rstrip()
-    if not body or ends_terminal(body) or len(words(body)) < min_words or is_code(text):
+    if not body or ends_terminal(body) or not enough_words(body, min_words) or is_code(text):
         return False
     last = body.splitlines()[-1]
     tail = _SENTENCE_END.split(last)[-1]
@@ -355,7 +363,7 @@ def terminal_rate(responses: Sequence[str], min_words: int) -> tuple[float, int]
 
 
 def _prose(response: str, min_words: int) -> bool:
-    return len(words(response)) >= min_words and not is_code(response)
+    return enough_words(response, min_words) and not is_code(response)
 
 
 @streamed("truncated_response")
@@ -370,6 +378,9 @@ class TruncatedResponse:
         self.min_words = int(ctx.options["min_words"])
         self.min_rate = float(ctx.options["min_terminal_rate"])
         self.min_records = int(ctx.options["min_records"])
+        self.ends = end_logps(ctx.features)
+        self.max_end = float(ctx.options["max_end_logp"])
+        self.min_end = float(ctx.options["min_end_logp"])
         self.prose: Counter[str] = Counter()
         self.terminal: Counter[str] = Counter()
 
@@ -384,7 +395,8 @@ class TruncatedResponse:
         counted = self.prose[ex.path]
         rate = self.terminal[ex.path] / counted if counted else 0.0
         learned = counted >= self.min_records and rate >= self.min_rate
-        reason = truncation(ex.response, self.min_words, learned)
+        end = self.ends.get((ex.path, ex.line, text_hash(ex.prompt, ex.response)))
+        reason = judged_by_model(truncation(ex.response, self.min_words, learned), end, self.max_end, self.min_end)
         if reason:
             yield Hit(ex.path, (ex.line,), (
                 ("reason", reason), ("rate", f"{rate:.0%}"), ("ending", _tail(ex.response))),
@@ -392,6 +404,30 @@ class TruncatedResponse:
 
     def finish(self) -> Iterable[Hit]:
         return ()
+
+
+LEARNED_REASONS = frozenset({"no terminal punctuation", "stops inside a parenthesis"})
+
+
+def end_logps(features: Any) -> dict[tuple[str, int, str], float]:
+    """(path, line, content key) -> base-model log p(end of turn) after the
+    response, for the records the full lint scored (empty otherwise)."""
+    return {(e.ref[0], e.ref[1], e.content_key): e.end_logp for e in getattr(features, "endings", ())}
+
+
+def judged_by_model(reason: str, end: float | None, max_end: float, min_end: float) -> str:
+    """The text heuristics' ``reason`` with the base model's view of ending
+    there (``end``, log p; None when not scored): a learned-habit reason is
+    dropped when the model finds the ending natural (``min_end`` or more);
+    a response no heuristic flags is reported when the model expects more
+    (``max_end`` or less)."""
+    if end is None:
+        return reason
+    if reason in LEARNED_REASONS and end >= min_end:
+        return ""
+    if not reason and end <= max_end:
+        return f"the base model expects it to go on (log p(end of turn) {end:.1f})"
+    return reason
 
 
 def truncation(response: str, min_words: int, learned: bool) -> str:
@@ -454,10 +490,15 @@ def _tail(text: str, width: int = 30) -> str:
     return one if len(one) <= width else "..." + one[-(width - 3):]
 
 
-# --- mismatched pairs (embeddings) --------------------------------------------------
+# --- mismatched pairs (embeddings, base model) ---------------------------------------
 
 
-def misplaced(m: object, margin: float, limit: float) -> bool:
+def misplaced(m: object, margin: float, limit: float, pmi_margin: float) -> bool:
+    """Reported by TA207: :func:`partnered` or :func:`unexplained`."""
+    return partnered(m, margin, limit) or unexplained(m, pmi_margin)
+
+
+def partnered(m: object, margin: float, limit: float) -> bool:
     """The response fits the other prompt ``margin`` better than it fits its
     own prompt and ``margin`` better than the other record's own response
     does, and its own cosine is ``limit`` robust deviations below the
@@ -465,6 +506,24 @@ def misplaced(m: object, margin: float, limit: float) -> bool:
     MiniLM pairs loosely with every prompt, from being reported.)"""
     return (m.other - m.own >= margin and m.other - m.partner_own >= margin
             and m.robust_z <= -limit)
+
+
+def unexplained(m: object, pmi_margin: float) -> bool:
+    """The base model finds the response ``pmi_margin`` nats per token less
+    likely after its own prompt than, on average, after the prompts nearest
+    to it (full lint; never when the pair was not scored: NaN)."""
+    return m.pmi_gap <= -pmi_margin
+
+
+def mismatch_reason(m: object, margin: float, limit: float, pmi_margin: float, where: str) -> str:
+    """The message's reason: the better-fitting prompt, the PMI gap, or both."""
+    parts = []
+    if partnered(m, margin, limit):
+        parts.append(f"it fits the prompt at {where} (cosine {m.other:.3f}) better than its own")
+    if unexplained(m, pmi_margin):
+        parts.append(f"the base model finds it less likely after its own prompt than after the prompts nearest "
+                     f"to it (PMI {m.pmi_gap:+.3f} nats/token against them)")
+    return "; ".join(parts)
 
 
 def _partner(m: object, numbers: dict[tuple[str, int, str], int]) -> str:
@@ -487,23 +546,27 @@ def _mismatch_refs(features: Any) -> Iterator[tuple[str, int]]:
 def _mismatch_hits(index: dict[tuple[str, int, str], list[int]], ctx: CheckContext) -> Iterator[Hit]:
     margin = float(ctx.options["min_margin"])
     limit = float(ctx.options["z"])
+    pmi_margin = float(ctx.options["pmi_margin"])
     numbers = {key: found[-1] for key, found in index.items()}  # the last record of a place and content
     for m in getattr(ctx.features, "mismatches", ()):
-        if not misplaced(m, margin, limit):
+        if not misplaced(m, margin, limit, pmi_margin):
             continue
         record = numbers.get((m.ref[0], m.ref[1], m.content_key))
-        related = () if m.other_ref[0] == m.ref[0] else (m.other_ref,)
+        partner = partnered(m, margin, limit)
+        related = (m.other_ref,) if partner and m.other_ref[0] != m.ref[0] else ()
         where = _partner(m, numbers)
         yield Hit(m.ref[0], (m.ref[1],), (
-            ("own", round(m.own, 3)), ("other", round(m.other, 3)), ("other_line", where),
-            ("z", round(m.robust_z, 2)), ("margin", margin)),
+            ("own", round(m.own, 3)), ("z", round(m.robust_z, 2)),
+            ("other_line", where if partner else ""), ("margin", margin),
+            ("reason", mismatch_reason(m, margin, limit, pmi_margin, where))),
             key=text_hash("mismatch", m.content_key)[:32], related=related,
             records=(record,) if record else ())
 
 
 @streamed("mismatched_pair")
 def mismatched_pair(ctx: CheckContext) -> RecordCheck:
-    """One hit per record whose response is much closer to another record's
-    prompt than to its own, and whose own prompt/response cosine is low for
-    the dataset (robust z at or below ``-z``)."""
+    """One hit per record whose response answers another prompt: much closer
+    to another record's prompt than to its own (own cosine robust z at or
+    below ``-z``), or (full lint) less likely to the base model after its own
+    prompt than after the prompts nearest to it."""
     return FeatureIndexed(ctx, _mismatch_refs, _mismatch_hits)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -56,16 +57,12 @@ class Texts:
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Texts:
-        vocab: dict[str, int] = {}
-        ids: list[int] = []
-        sizes = []
-        for t in texts:
-            ws = words(t)
-            ids.extend([vocab.setdefault(w, len(vocab)) for w in ws])
-            sizes.append(len(ws))
+        per_text = [words(t) for t in texts]
+        every = list(itertools.chain.from_iterable(per_text))
+        vocab = {w: i for i, w in enumerate(dict.fromkeys(every))}
         table = np.fromiter((word_hash(w) for w in vocab), np.uint64, len(vocab))
-        hashes = table[np.asarray(ids, np.int64)] if ids else np.zeros(0, np.uint64)
-        return cls(hashes, np.repeat(np.arange(len(texts)), sizes))
+        ids = np.fromiter(map(vocab.__getitem__, every), np.int64, len(every))
+        return cls(table[ids], np.repeat(np.arange(len(texts)), [len(ws) for ws in per_text]))
 
 
 def windows(t: Texts, n: int) -> tuple[np.ndarray, np.ndarray]:

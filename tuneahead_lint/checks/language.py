@@ -117,7 +117,7 @@ class OffLanguage:
             return
         limit = _SCRIPT_LIMIT if file_script == "Latin" and foreign_letters(_text_of(ex), "Latin") >= 0.3 \
             else self.max_main  # English terms and code sit in texts of any script; the reverse is rare
-        if (lid.code != main and lid.share(main) <= limit and not _TRANSLATE.search(user_text(ex))
+        if (lid.code != main and lid.share(main) <= limit and not _asks_language(user_text(ex), file_script)
                 and reads_better(_text_of(ex), lid.code, main)):
             yield record_hit(ex, "offlang", (("lang", lid.code), ("percent", lid.share(lid.code)),
                                              ("main", main), ("text", snippet(ex.response or ex.prompt))))
@@ -127,6 +127,14 @@ class OffLanguage:
 
 
 _MIN_SCRIPT_LETTERS = 10
+
+
+def _asks_language(prompt: str, file_script: str | None) -> bool:
+    """The prompt asks for a translation or names a language, and is itself
+    written in the file's script: "请修改下列英文作文" (Chinese, naming English)
+    in an English file is as off-language as any other Chinese record."""
+    script = main_script(prompt)
+    return bool(_TRANSLATE.search(prompt)) and (file_script is None or script in (None, file_script))
 
 
 def foreign_letters(text: str, file_script: str | None) -> float:
@@ -171,19 +179,55 @@ def language_mismatch(examples: Sequence[Example], ctx: CheckContext) -> Iterato
         whole = identify(_text_of(ex))
         if whole.reliable and len(whole.percents) == 1:  # CLD2 found one language in the whole record
             continue
-        prompt, response = user_text(ex), ex.response
-        p, r = _identified(prompt, min_chars), _identified(response, min_chars)
-        if r is None and len(response.strip()) >= min_chars and foreign_script(prompt, response, 0.5):
-            r = identify(response)  # the script is certain where CLD2 is unsure of the language
-            r = r if r.code != "un" else None
-        if not (p and r and p.code != r.code) or _TRANSLATE.search(prompt) or is_code(response):
-            continue
-        if list_like(response):
-            continue
-        limit = _SCRIPT_LIMIT if foreign_script(prompt, response) else max_other
-        if r.share(p.code) <= limit and p.share(r.code) <= limit and reads_better(response, r.code, p.code):
-            yield record_hit(ex, "langmismatch", (("prompt_lang", p.code), ("response_lang", r.code),
-                                                  ("text", snippet(response))))
+        langs = _mismatch(user_text(ex), ex.response, min_chars, max_other)
+        if langs is not None:
+            yield record_hit(ex, "langmismatch", (("prompt_lang", langs[0]), ("response_lang", langs[1]),
+                                                  ("text", snippet(ex.response))))
+
+
+def _mismatch(prompt: str, response: str, min_chars: int, max_other: int) -> tuple[str, str] | None:
+    """(prompt language, response language) when they differ."""
+    if _TRANSLATE.search(prompt) or is_code(response):
+        return None
+    p, r = _identified(prompt, min_chars), _identified(response, min_chars)
+    if r is None and len(response.strip()) >= min_chars and foreign_script(prompt, response, 0.5):
+        r = identify(response)  # the script is certain where CLD2 is unsure of the language
+        r = r if r.code != "un" else None
+    if not (p and r and p.code != r.code) or list_like(response):
+        return cjk_answer(prompt, response)
+    limit = _SCRIPT_LIMIT if foreign_script(prompt, response) else max_other
+    if r.share(p.code) <= limit and p.share(r.code) <= limit and reads_better(response, r.code, p.code):
+        return p.code, r.code
+    return cjk_answer(prompt, response)
+
+
+# A CJK sentence, not a name: 4+ CJK characters with a Chinese function word or Japanese kana
+# ("如果你正在学习", "的全名是"); names and idioms quoted in English text rarely have either.
+_CJK_CLAUSE = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]*"
+                         "[\u3040-\u309f\u7684\u662f\u4e86\u5728\u8fd9\u4f60\u6211\u4ed6\u5979\u4eec"
+                         "\u6709\u5417\u5462\u5427\u4e5f\u5c31\u90fd\u8981\u4f1a\u4e0d]"
+                         "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]*")
+_KANA = re.compile("[\u3040-\u30ff]")
+_CJK_MIN_SHARE = 0.15  # of the response's letters: a Han character carries about a word
+
+
+def cjk_answer(prompt: str, response: str) -> tuple[str, str] | None:
+    """(prompt language, response language) when a Latin-script prompt without
+    CJK gets an answer written in CJK sentences. CLD2 misses these: the English
+    names and commands inside ("以下几本书籍 ... 'Calculus' by James Stewart")
+    make such an answer 62% English to it, and a short one ("UX的全名是User
+    Experience") is unknown."""
+    if main_script(prompt) != "Latin" or "CJK" in scripts(prompt):
+        return None
+    letters = scripts(response)
+    if letters.get("CJK", 0) < _CJK_MIN_SHARE * sum(letters.values()):
+        return None
+    if not any(len(m.group(0)) >= 4 for m in _CJK_CLAUSE.finditer(response)):
+        return None
+    p, r = identify(prompt), identify(response)
+    kana = "ja" if _KANA.search(response) else "zh"
+    cjk = next((code for code, _ in r.percents if code in ("zh", "zh-Hant", "ja")), kana)
+    return (p.code, cjk) if p.code not in ("un", cjk) else None
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://\S*|www\.\S+")

@@ -139,9 +139,16 @@ _TOKEN = re.compile(r"[^\s\"'`<>()\[\]{},;]+")
 _B64 = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 _HEX = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}[ :]){31,}[0-9a-fA-F]{2}(?![0-9A-Za-z])")
 @lru_cache(maxsize=8)
-def _maybe_blob(min_chars: int) -> re.Pattern[str]:
-    """Cheap test that a text may hold a blob: a long enough run, or spaced hex bytes."""
-    return re.compile(r"[A-Za-z0-9+/]{%d}|(?:[0-9a-fA-F]{2}[ :]){31}" % min_chars)
+def _maybe_blob(min_chars: int) -> Any:
+    """Cheap test that a text may hold a blob: a long enough run, or spaced hex bytes
+    (RE2: one linear pass, 3x faster than Python's re, which retries the run at every letter)."""
+    pattern = r"[A-Za-z0-9+/]{%d}|(?:[0-9a-fA-F]{2}[ :]){31}" % min_chars
+    try:
+        import re2
+
+        return re2.compile(pattern)
+    except ImportError:  # pragma: no cover - google-re2 is a core dependency
+        return re.compile(pattern)
 # byte lists written as 0x literals ("0x48, 0x65, ...") and hex-dump rows
 # (hexdump -C / xxd / od: an offset, then byte columns, then maybe the ASCII column)
 _DUMP_START = re.compile(r"^[ \t]*(?:0x)?[0-9a-fA-F]{4,8}:?[ \t]+[0-9a-fA-F]{2}", re.M)
@@ -241,8 +248,12 @@ _BOILERPLATE_KEYS = ("rights reserved", "privacy", "terms of", "cookie", "skip t
                      "navigation", "javascript", "back to top", "powered by", "read more", "©")
 _ASKS_MARKUP = re.compile(
     r"html|css|xml|svg|markup|mark-up|web ?page|web ?site|javascript|\bjs\b|react|jsx|\bvue\b|"
-    r"angular|php|\bdom\b|\bweb\b|\btags?\b|scrap(?:e|ing)|hyperlink|\bcode\b|program|script|"
+    r"angular|php|\bdom\b|\bweb\b|\btags?\b|scrap(?:e|ing)|hyperlink|flask|django|template|"
     r"email template|newsletter|privacy policy|footer|cookie|markdown|\bfont|\bbold|italic|<\w+", re.I)
+# Code in general may be web code, unless the prompt names a language that is not
+_ASKS_CODE = re.compile(r"\bcode\b|program|script", re.I)
+_NOT_WEB_LANGUAGE = re.compile(r"\b(?:python|java|c\+\+|c#|golang|rust|ruby|kotlin|swift|haskell|perl|bash|"
+                               r"shell|sql|matlab|fortran|scala)\b(?!script)", re.I)
 
 
 def markup_evidence(response: str, min_tags: int, min_phrases: int) -> tuple[int, str] | None:
@@ -275,7 +286,10 @@ def markup_boilerplate(examples: Sequence[Example], ctx: CheckContext) -> Iterat
 
 
 def _asked_for_markup(prompt: str) -> bool:
-    return bool(_ASKS_MARKUP.search(prompt)) or is_code(prompt)
+    """The prompt asks for web markup, or for code in a language that may be web code."""
+    if _ASKS_MARKUP.search(prompt) or is_code(prompt):
+        return True
+    return bool(_ASKS_CODE.search(prompt)) and not _NOT_WEB_LANGUAGE.search(prompt)
 
 
 # --- TA115 mojibake --------------------------------------------------------
@@ -410,6 +424,18 @@ _AI_WORDS = re.compile(r"\bAI\b|artificial intelligence|language model|人工智
                        r"\bИИ\b|языковая модель|modelo de lingua|intelligenza artificiale|inteligência artificial")
 
 
+# "AI" naming a field, not what the assistant is: "an AI ethics expert" is a person
+_AI_FIELD = re.compile(r"\b(?:AI|artificial intelligence) (?:ethic|safety|research|polic|law|regulat|governance|"
+                       r"expert|engineer|scien|develop|special|consult|professor|teacher|journalist|enthusiast|"
+                       r"startup|compan|industry|product manager)", re.I)
+
+
+def casts_as_ai(prompt: str) -> bool:
+    """The prompt names the assistant an AI ("You are an AI assistant",
+    "Roleplay as a futuristic AI therapist"), not only a field of AI."""
+    return any(not _AI_FIELD.match(prompt, m.start()) for m in _AI_WORDS.finditer(prompt))
+
+
 @lru_cache(maxsize=16)
 def _key_rx(languages: tuple[str, ...]) -> Any:
     """Any of the literal keys of ``languages`` (a cheap test before the patterns)."""
@@ -432,7 +458,7 @@ def find_refusal(text: str, languages: tuple[str, ...]) -> re.Match[str] | None:
     lower = text.lower()
     if not _key_rx(languages).search(lower):
         return None
-    hit = tuple(lang for lang in languages if _key_rx((lang,)).search(lower))
+    hit = tuple(lang for lang in languages if any(k in lower for k in REFUSAL_KEYS[lang]))  # no re-encoding
     return _refusal_rx(hit).search(text) if hit else None
 
 
@@ -443,7 +469,7 @@ def refusal(examples: Sequence[Example], ctx: CheckContext) -> Iterator[Hit]:
     for ex in valid(examples):
         for turn, t in assistant_turns(ex):
             m = find_refusal(t.content, langs)
-            if m and _AI_WORDS.search(m.group(0)) and _AI_WORDS.search(user_text(ex)):
+            if m and _AI_WORDS.search(m.group(0)) and casts_as_ai(user_text(ex)):
                 continue  # the prompt casts the assistant as an AI (role-play): saying so is asked for
             if m:
                 yield record_hit(ex, "refusal", (("text", snippet(m.group(0))), ("turn", turn)))

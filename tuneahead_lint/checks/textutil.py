@@ -41,7 +41,9 @@ _SCRIPTS = (
     ("CJK", "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff"),  # Han with Japanese kana
 )
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
-_SCRIPT_RX = tuple((name, re.compile(f"[{chars}]")) for name, chars in _SCRIPTS)
+_ASCII_LETTER_BYTES = string.ascii_letters.encode("ascii")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+_SCRIPT_RUNS = tuple((name, re.compile(f"[{chars}]+")) for name, chars in _SCRIPTS)
 
 
 def valid(examples: Sequence[Example]) -> Iterator[Example]:
@@ -85,11 +87,21 @@ def is_code(text: str) -> bool:
 
 @text_cache(maxsize=8192)
 def scripts(text: str) -> Counter[str]:
-    """Letters per script (ASCII text: all Latin, counted without a scan)."""
+    """Letters per script. ASCII letters are counted on the UTF-8 bytes (one
+    C pass); only the non-ASCII rest is searched script by script."""
     if text.isascii():
-        return Counter({"Latin": len(_ASCII_LETTER.findall(text))})
-    counts = Counter({name: len(rx.findall(text)) for name, rx in _SCRIPT_RX})
+        return Counter({"Latin": ascii_letters(text)})
+    rest = "".join(_NON_ASCII.findall(text))
+    counts = Counter({name: sum(map(len, rx.findall(rest))) for name, rx in _SCRIPT_RUNS})
+    counts["Latin"] += ascii_letters(text)
     return +counts
+
+
+def ascii_letters(text: str) -> int:
+    """How many ASCII letters ``text`` has: in UTF-8 every byte below 0x80 is
+    an ASCII character, so deleting the letters' bytes counts them."""
+    raw = text.encode("utf-8", "surrogatepass")
+    return len(raw) - len(raw.translate(None, _ASCII_LETTER_BYTES))
 
 
 def main_script(text: str, share: float = 0.8) -> str | None:

@@ -26,7 +26,7 @@ from tuneahead_lint.features.corpus import Corpus, InstructionGroup
 from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
 from tuneahead_lint.types import Example, Measure
 
-__all__ = ["FEATURES", "FEATURE_NAMES", "DupCluster", "FeatureConfig", "FeatureResult", "Mismatch",
+__all__ = ["FEATURES", "FEATURE_NAMES", "DupCluster", "Ending", "FeatureConfig", "FeatureResult", "Mismatch",
            "Outlier", "compute_features"]
 
 REQUIREMENTS = frozenset({"records", "tokenizer", "embeddings", "base_model"})
@@ -136,6 +136,17 @@ class Mismatch:
     content_key: str = ""
     partner_own: float = float("nan")  # cosine of other_ref's prompt and its own response
     other_key: str = ""  # content key of the other record (tells records on one line apart)
+    pmi_gap: float = float("nan")  # base-model PMI with its own prompt minus with the nearest others (full lint)
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """The base model's log-probability of the end of turn right after a
+    record's response (TA118, full lint; :mod:`~.pmi`)."""
+
+    ref: tuple[str, int]
+    content_key: str
+    end_logp: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +166,7 @@ class FeatureResult:
     threshold: float = 0.95
     mismatches: tuple[Mismatch, ...] = ()  # candidates for TA207 (own < other)
     instruction: InstructionGroup | None = None  # the most common instruction's records (TA203)
+    endings: tuple[Ending, ...] = ()  # end-of-turn log-probabilities (TA118)
 
     def value(self, name: str) -> float:
         return dict(self.values)[name].value
@@ -172,7 +184,8 @@ class FeatureResult:
                        for k, m in self.values},
             "clusters": [asdict(c) for c in self.clusters],
             "outliers": [asdict(o) for o in self.outliers],
-            "mismatches": [asdict(m) for m in self.mismatches],
+            "mismatches": [{k: num(v) for k, v in asdict(m).items()} for m in self.mismatches],
+            "endings": [asdict(e) for e in self.endings],
             "samples": dict(self.samples),
             "stats": dict(self.stats),
             "timings": {k: round(v, 3) for k, v in self.timings},
@@ -192,12 +205,14 @@ def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = No
     values = tuple((f.name, _run(f, corpus)) for f in FEATURES)
     clusters, outliers = _evidence(corpus, cfg)
     mismatches = _mismatches(corpus, cfg)
+    endings = _endings(corpus, cfg)
     return FeatureResult(
         values=values, clusters=clusters, outliers=outliers,
         samples=tuple(sorted(corpus.samples.items())),
         stats=tuple(sorted(corpus.stats.items())),
         timings=tuple(corpus.timings.items()),
         threshold=cfg.dup_threshold, mismatches=mismatches, instruction=corpus.instruction_group,
+        endings=endings,
     )
 
 
@@ -226,16 +241,43 @@ def _evidence(corpus: Corpus, cfg: FeatureConfig) -> tuple[tuple[DupCluster, ...
 
 
 def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
-    """Records whose response is closer to another prompt than to its own
-    (every candidate; TA207 applies its margin and z limits)."""
+    """Records whose response is closer to another prompt than to its own,
+    and the records whose pair the base model scored (every candidate; TA207
+    applies its margin, z and PMI limits)."""
     if "embeddings" in cfg.skip or len(corpus) < 3:
         return ()
     rows, own, z, best, row = corpus.pair_scores
+    pmi = _pmi(corpus, cfg)
+    scored = set(pmi.rows.tolist()) if pmi is not None else set()
+    found = [k for k in range(len(rows)) if (row[k] >= 0 and best[k] > own[k]) or int(rows[k]) in scored]
+    return tuple(_mismatch(corpus, k, pmi) for k in found)
+
+
+def _pmi(corpus: Corpus, cfg: FeatureConfig) -> Any:
+    """The PMI gaps of TA207's candidates (None when the base model is skipped)."""
+    if "base_model" in cfg.skip or cfg.pmi_candidates <= 0:
+        return None
+    return corpus.base_scores[0]
+
+
+def _mismatch(corpus: Corpus, k: int, pmi: Any) -> Mismatch:
+    rows, own, z, best, row = corpus.pair_scores
     refs, keys = corpus.refs, corpus.content_keys
-    found = [k for k in range(len(rows)) if row[k] >= 0 and best[k] > own[k]]
-    return tuple(Mismatch(refs[rows[k]], round(float(own[k]), 4), round(float(best[k]), 4),
-                          refs[int(row[k])], round(float(z[k]), 3), keys[rows[k]],
-                          round(float(_own(corpus, int(row[k]))), 4), keys[int(row[k])]) for k in found)
+    i, j = int(rows[k]), int(row[k])
+    gap = round(pmi.at(i), 4) if pmi is not None else float("nan")
+    if j < 0:  # scored by the base model only
+        return Mismatch(refs[i], round(float(own[k]), 4), float("nan"), refs[i], round(float(z[k]), 3), keys[i],
+                        pmi_gap=gap)
+    return Mismatch(refs[i], round(float(own[k]), 4), round(float(best[k]), 4), refs[j], round(float(z[k]), 3),
+                    keys[i], round(float(_own(corpus, j)), 4), keys[j], gap)
+
+
+def _endings(corpus: Corpus, cfg: FeatureConfig) -> tuple[Ending, ...]:
+    """End-of-turn log-probabilities the base-model pass produced (TA118)."""
+    if "base_model" in cfg.skip or (cfg.end_candidates <= 0 and cfg.pmi_candidates <= 0) or not len(corpus):
+        return ()
+    _, end = corpus.base_scores
+    return tuple(Ending(corpus.refs[r], corpus.content_keys[r], round(e, 4)) for r, e in sorted(end.items()))
 
 
 def _own(corpus: Corpus, row: int) -> float:

@@ -41,6 +41,10 @@ class FeatureConfig:
     :param mismatch_z: TA207 ``z``: in the cascade only responses whose
         MiniLM prompt/response cosine is this many robust deviations low
         are searched for a better-fitting prompt.
+    :param pmi_candidates: most pairs TA207 has the base model check (own
+        prompt and 3 nearest prompts each, cached); 0 turns that check off.
+    :param end_candidates: most open-ending responses whose end-of-turn
+        probability the base model scores for TA118; 0 turns that off.
     :param static_exact_max: cascade: records up to which the static
         candidate search is exact; beyond, an IVF search
         (:mod:`~tuneahead_lint.features.embed.neighbours`).
@@ -76,6 +80,8 @@ class FeatureConfig:
     mismatch_candidate_z: float = -1.0
     mismatch_partners: int = 8
     mismatch_z: float = 2.0
+    pmi_candidates: int = 0
+    end_candidates: int = 0
     static_exact_max: int = STATIC_EXACT_MAX
     static_nprobe: int = NPROBE
     ray_address: str | None = None

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from tuneahead_lint.features.config import FeatureConfig
     from tuneahead_lint.features.embed.index import Cluster, Pairs
+    from tuneahead_lint.features.pmi import PairPmi
 
 WORD = re.compile(r"\w+")
 
@@ -65,6 +66,10 @@ def instruction_group(examples: Sequence[Example]) -> InstructionGroup | None:
     return InstructionGroup(top, tuple((e.path, e.line) for e in group), tuple(e.index + 1 for e in group),
                             len(valid))
 MAX_REFS = 10
+PMI_CANDIDATE_Z = -1.0  # TA207: own cosine at this robust z or below may be scored by the base model
+RANDOM_PAIRS = 512  # seeded records a pair is compared with (random_share)
+PMI_MIN_SHARE = 0.01  # TA207: pairs that beat more random pairs than 99% are not scored
+PMI_OTHER_PROMPTS = 3  # TA207: prompts nearest to a candidate response it is also scored after
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,7 +405,100 @@ class Corpus:
             row[where[int(r)]] = pool[row_q[q]] if row_q[q] >= 0 else -1
         return best, row
 
+    @cached_property
+    def random_share(self) -> np.ndarray:
+        """Per row of :attr:`pair_scores` (0 above ``PMI_CANDIDATE_Z``): of
+        :data:`RANDOM_PAIRS` seeded records of the semantic sample, the share
+        of responses at least as close to the row's prompt as its own
+        response, and of prompts at least as close to its response; the
+        smaller of the two. A random pairing scores about 0.5, an answer 0."""
+        rows, own, z, _, _ = self.pair_scores
+        share = np.zeros(len(rows))
+        low = np.flatnonzero(z <= PMI_CANDIDATE_Z)
+        if not len(low):
+            return share
+        s = self.sample_vectors
+        rng = np.random.default_rng(self.cfg.seed)
+        pick = np.sort(rng.choice(len(s.prompt), size=min(RANDOM_PAIRS, len(s.prompt)), replace=False))
+        v = self.embed_rows(rows[low])
+        with self.stage("pairs"):
+            mine = own[low, None]
+            by_response = (v.prompt @ s.response[pick].T >= mine).mean(1)
+            by_prompt = (v.response @ s.prompt[pick].T >= mine).mean(1)
+            share[low] = np.minimum(by_response, by_prompt)
+        return share
+
+    @cached_property
+    def pmi_candidates(self) -> np.ndarray:
+        """Corpus rows whose pair the base model checks (TA207): own cosine
+        at robust z ``PMI_CANDIDATE_Z`` or below, random share at least
+        :data:`PMI_MIN_SHARE`, a non-empty response; at most
+        ``cfg.pmi_candidates``, the most random-looking first (sorted)."""
+        rows, _, z, _, _ = self.pair_scores
+        share = self.random_share
+        keep = np.flatnonzero((z <= PMI_CANDIDATE_Z) & (share >= PMI_MIN_SHARE))
+        keep = np.array([k for k in keep if self.responses[rows[k]].strip()], np.int64)
+        keep = keep[np.argsort(-share[keep], kind="stable")[:max(self.cfg.pmi_candidates, 0)]]
+        return np.sort(rows[keep]) if len(keep) else np.zeros(0, np.int64)
+
+    def nearest_other_prompts(self, cand: np.ndarray) -> list[list[int]]:
+        """Per candidate row, the :data:`PMI_OTHER_PROMPTS` prompts (of the
+        rows MiniLM embedded) most similar to its response, other prompt
+        texts only."""
+        pool = self.pair_scores[0]
+        pv, cv = self.embed_rows(pool), self.embed_rows(cand)
+        sims = cv.response @ pv.prompt.T
+        out = []
+        for k, r in enumerate(cand):
+            order = pool[np.argsort(-sims[k], kind="stable")[:64]]
+            out.append([int(j) for j in order if self.prompts[j] != self.prompts[r]][:PMI_OTHER_PROMPTS])
+        return out
+
     # --- base model --------------------------------------------------------------
+
+    @cached_property
+    def end_candidates(self) -> np.ndarray:
+        """Corpus rows whose end-of-turn probability is scored (TA118): open
+        endings (:func:`~.pmi.open_ending`); at most ``cfg.end_candidates``
+        (a seeded sample of them beyond that)."""
+        from tuneahead_lint.features.pmi import open_ending
+
+        rows = np.array([i for i, r in enumerate(self.responses) if open_ending(r)], np.int64)
+        cap = max(self.cfg.end_candidates, 0)
+        if len(rows) > cap:
+            rows = np.sort(np.random.default_rng(self.cfg.seed).choice(rows, size=cap, replace=False))
+        return rows
+
+    @cached_property
+    def base_scores(self) -> tuple[PairPmi, dict[int, float]]:
+        """One base-model pass over the pairs of TA207 and TA118: the PMI gap
+        of each :attr:`pmi_candidates` row (own prompt against its nearest
+        other prompts) and the end-of-turn log-probability per corpus row of
+        :attr:`end_candidates`, and of every PMI candidate whose whole
+        response fits (that row serves both)."""
+        from tuneahead_lint.features.pmi import PairPmi, pair_scores
+
+        wanted = self.cfg.pmi_candidates > 0 and "embeddings" not in self.cfg.skip
+        cand = self.pmi_candidates if wanted else np.zeros(0, np.int64)
+        if not len(cand) and not len(self.end_candidates):
+            return PairPmi(cand, np.zeros(0)), {}
+        others = self.nearest_other_prompts(cand) if len(cand) else []
+        full = [k for k, near in enumerate(others) if len(near) == PMI_OTHER_PROMPTS]
+        cand, others = cand[full], [others[k] for k in full]
+        width = 1 + PMI_OTHER_PROMPTS
+        ends = [int(r) for r in self.end_candidates]
+        prompts = [self.prompts[j] for r, near in zip(cand, others) for j in (r, *near)] + \
+            [self.prompts[r] for r in ends]
+        responses = [self.responses[r] for r in cand for _ in range(width)] + [self.responses[r] for r in ends]
+        tails = [False] * (len(cand) * width) + [True] * len(ends)
+        with self.stage("pair-scores"):
+            score, info = pair_scores(prompts, responses, tails, self.cfg)
+            self.stats["pair_scores"] = {**info, "pmi_candidates": len(cand), "end_candidates": len(ends)}
+        own_end = score.end_logp[:len(cand) * width:width]
+        end = {int(r): float(e) for r, e in zip(cand, own_end) if not np.isnan(e)}
+        end.update({r: float(e) for r, e in zip(ends, score.end_logp[len(cand) * width:])})
+        return PairPmi.from_scores(cand, score, width), end
+
 
     @cached_property
     def sample_rows(self) -> np.ndarray:

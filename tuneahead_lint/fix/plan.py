@@ -8,8 +8,9 @@ Remedies run in this order, each over the records the previous ones kept:
 4. empty responses / prompts (TA101, TA102, also when stripping emptied them): dropped
 5. content rules (TA114, TA113, TA108, TA109, TA107, TA110, TA111, TA112, TA116, TA204:
    secrets, PII, blobs, web markup, gibberish, off-language, language or script
-   mismatch, refusals, looping responses at rep-3 >= 0.8): dropped, the first rule
-   in that order named; with ``redact_pii`` PII is replaced by typed placeholders
+   mismatch, refusals, looping responses: rep-3 >= 0.8, or over the lint's limit with
+   a passage of >= 5 words repeated 3 times in a row): dropped, the first rule in that
+   order named; with ``redact_pii`` PII is replaced by typed placeholders
 6. exact duplicates (TA106, the same key as the check): every copy after the first dropped
 7. conflicting answers (TA117, the whole group), truncated responses (TA118) and
    benchmark-contaminated records (TA119): dropped (see ``flagged.py``)
@@ -42,7 +43,7 @@ from tuneahead_lint.checks.record import normalise
 from tuneahead_lint.fix.source import SourceFile
 from tuneahead_lint.fix.state import DROP, REDACT, REPAIR, STRIP, Action, FixOptions, Key, State, place, rule_ref
 from tuneahead_lint.fix.strip import leaks, markup, strip_record
-from tuneahead_lint.ruleset.registry import Rule, find_rule
+from tuneahead_lint.ruleset.registry import Rule, RuleOptions, find_rule
 from tuneahead_lint.types import Example, Hit, text_hash
 
 # rules whose records fix drops, in this order (the first that flags a record is named)
@@ -51,6 +52,10 @@ CONTENT_RULES = ("secret", "pii", "encoded-blob", "markup-boilerplate", "gibberi
 # fix drops only clear loops: structured answers (truth tables, regexes, scores,
 # HTML tables) repeat up to ~77% of their 3-grams in the shared sets, decoding loops 88-98%
 DROP_AT_LEAST = {"repetitive-responses": {"max_repetition": 0.8, "max_repetition_code": 0.9}}
+# ... or a prose response over the lint's limit that repeats one passage back to back this
+# often: a loop after a sound opening dilutes rep-3 to 0.6-0.8; structured answers repeat
+# 3-grams, not whole passages (see features.static.lexical.verbatim_loop)
+LOOP_COPIES = 3
 
 
 @dataclass(frozen=True)
@@ -145,7 +150,7 @@ def _hits(rule: Rule, examples: Sequence[Example],
           options: Mapping[str, Any] | None = None) -> Iterator[tuple[Example, Hit]]:
     """(example, hit) for each hit of ``rule``'s check that names one record."""
     by_key = {(ex.path, ex.index): ex for ex in examples}
-    ctx = CheckContext(options={**rule.defaults(), **(options or {})})
+    ctx = CheckContext(options=rule.option_values(options))
     for hit in CHECKS[rule.check](examples, ctx):
         for rec in hit.records[:1]:
             if (ex := by_key.get((hit.path, rec - 1))) is not None:
@@ -266,29 +271,47 @@ def _drop_flagged(state: State, names: Sequence[str],
         rule = _enabled(state, name)
         if rule is None:
             continue
-        options = _drop_options(rule, dict(state.opts.rule_options).get(rule.id, {}))
-        for ex, hit in list(records_of(rule, list(state.alive.values()), options)):
+        configured = dict(state.opts.rule_options).get(rule.id, {})
+        alive = list(state.alive.values())
+        found = list(records_of(rule, alive, _drop_options(rule, configured)))
+        if rule.name in DROP_AT_LEAST:
+            found += _loops(rule, alive, configured, found)
+        for ex, hit in found:
             if (ex.path, ex.index) not in state.alive:
                 continue
-            if name == "pii" and state.opts.redact_pii and _redact(state, ex, rule, options):
+            if name == "pii" and state.opts.redact_pii and _redact(state, ex, rule, rule.option_values(configured)):
                 continue
             state.drop(ex, (rule.id, rule.name), finding_message(rule, hit))
 
 
-def _drop_options(rule: Rule, options: Mapping[str, Any]) -> dict[str, Any]:
+def _drop_options(rule: Rule, options: Mapping[str, Any]) -> RuleOptions:
     """The rule's options for dropping: configured ones, raised to the floors of
     :data:`DROP_AT_LEAST` (the lint may warn earlier than fix drops)."""
-    merged = {**rule.defaults(), **options}
-    for key, floor in DROP_AT_LEAST.get(rule.name, {}).items():
-        merged[key] = max(float(merged[key]), floor)
-    return merged
+    merged = rule.option_values(options)
+    floors = {key: max(float(merged[key]), floor) for key, floor in DROP_AT_LEAST.get(rule.name, {}).items()}
+    return rule.option_values({**options, **floors})
+
+
+def _loops(rule: Rule, examples: Sequence[Example], options: Mapping[str, Any],
+           found: Sequence[tuple[Example, Hit]]) -> list[tuple[Example, Hit]]:
+    """The records ``rule`` flags at the lint's own options (under the floors,
+    not in ``found``) whose prose response loops: one passage :data:`LOOP_COPIES`
+    times in a row."""
+    from tuneahead_lint.checks.textutil import is_code
+    from tuneahead_lint.features.corpus import WORD
+    from tuneahead_lint.features.static.lexical import verbatim_loop
+
+    taken = {(ex.path, ex.index) for ex, _ in found}
+    return [(ex, hit) for ex, hit in _hits(rule, examples, options)
+            if (ex.path, ex.index) not in taken and not is_code(ex.response)
+            and verbatim_loop(WORD.findall(ex.response.lower()))[1] >= LOOP_COPIES]
 
 
 def _redact(state: State, ex: Example, rule: Rule, options: Mapping[str, Any]) -> bool:
     """Replace the record's PII by typed placeholders; False if that failed."""
     from tuneahead_lint.checks.pii import find_pii, redact
 
-    kinds = tuple(options.get("kinds") or rule.defaults()["kinds"])
+    kinds = tuple(options["kinds"])
     found = sorted({f.kind for t in ex.turns for f in find_pii(t.content, kinds)})
     if _rewrite(state, ex, lambda s: redact(s, kinds)) is None:
         return False

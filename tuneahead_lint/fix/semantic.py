@@ -134,25 +134,25 @@ def _drop_outliers(state: State, outliers: Sequence[Any], refs: RefIndex) -> Non
 
 
 def _drop_mismatched(state: State, mismatches: Sequence[Any], refs: RefIndex) -> None:
-    """Drop TA207 mismatched pairs (rule defaults: margin and z)."""
-    from tuneahead_lint.checks.consistency import misplaced
+    """Drop TA207 mismatched pairs (rule defaults: margin, z and PMI margin)."""
+    from tuneahead_lint.checks.consistency import misplaced, mismatch_reason
     from tuneahead_lint.ruleset.registry import find_rule
 
     rule = find_rule("mismatched-pair", tuple(state.rules))
     if rule is None:
         return
     opts = {**rule.defaults(), **dict(state.opts.rule_options).get(rule.id, {})}
-    margin, limit = float(opts["min_margin"]), float(opts["z"])
+    margin, limit, pmi_margin = float(opts["min_margin"]), float(opts["z"]), float(opts["pmi_margin"])
     taken: set[Key] = set()
     for m in sorted(mismatches, key=lambda m: (m.ref, m.content_key)):
         ex = refs.find(m.ref, m.content_key, taken)
-        if ex is None or not misplaced(m, margin, limit):
+        if ex is None or not misplaced(m, margin, limit, pmi_margin):
             continue
         taken.add((ex.path, ex.index))
         if (ex.path, ex.index) in state.alive:
+            reason = mismatch_reason(m, margin, limit, pmi_margin, f"line {m.other_ref[1]}")
             state.drop(ex, rule_ref(state.rules, rule.id),
-                       f"response fits the prompt at line {m.other_ref[1]} (cosine {m.other:.3f}) "
-                       f"better than its own (cosine {m.own:.3f}, robust z {m.robust_z:.2f})")
+                       f"response does not answer its prompt (cosine {m.own:.3f}, robust z {m.robust_z:.2f}): {reason}")
 
 
 def _embedder_name(result: Any) -> str:

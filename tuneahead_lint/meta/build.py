@@ -16,6 +16,13 @@ Workers are persistent: a local worker process loads the base model once and
 keeps it for every run it is given (``runner.worker_model``); each run starts
 from freshly initialised LoRA weights (``runner.fresh_lora``).
 
+``group_size``: runs trained together in one worker as one group
+(``meta.grouprun``: K LoRA adapters stacked on the base model, one
+forward/backward per step for all of them, scoring fanned out the same way);
+1 runs them one by one, 0 lets a worker choose (on CUDA from the memory one
+training step of one and two runs takes, shared by ``workers``). A group is
+committed run by run when it ends; a deadline abandons the groups in flight.
+
 ``deadline_s``: the build's own end, in seconds from its start (set it below
 the command's limit). No run is submitted that the median run time so far
 says cannot finish before it; at the deadline the runs still in flight are
@@ -25,6 +32,7 @@ holds every run that finished and loses only those in flight.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import statistics
 import time
@@ -96,9 +104,10 @@ class Clock:
 def build(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig, preset: str,
           workers: int = 1, ray_address: str | None = None, time_budget_s: float | None = None,
           log: Callable[[str], None] = print, deadline_s: float | None = None,
-          run_fn: Callable[[str, WorkerConfig], RunOutcome] = execute) -> BuildResult:
+          run_fn: Callable[[str, WorkerConfig], RunOutcome] = execute, group_size: int = 1) -> BuildResult:
     """Run every spec not yet in ``store``; see the module doc. ``run_fn``
-    executes one run in a worker (a module-level function: it is pickled)."""
+    executes one run in a worker (a module-level function: it is pickled);
+    with ``group_size`` other than 1, ``meta.grouprun.execute_group`` runs the groups."""
     t0 = time.monotonic()
     done_ids = store.done_ids()
     todo = [s for s in specs if s.run_id not in done_ids]
@@ -118,18 +127,47 @@ def build(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig, preset: str
         executor = _inline_executor
     else:
         executor = _local_executor(workers, cfg.threads, pool)
+    try:
+        units, unit_fn = _units(todo, cfg, group_size, run_fn, workers, pool, log)
+    except BaseException:
+        if pool is not None:
+            _close(pool, abandon=True)
+        raise
     done = failed = 0
     by_id = {s.run_id: s for s in todo}
     with progress.task("meta build", len(todo)):
-        for outcome in executor(todo, cfg, clock, run_fn):
+        for outcome in executor(units, cfg, clock, unit_fn):
             done, failed = _record(outcome, by_id[outcome.run_id], store, cfg, preset, log, done, failed, len(todo))
-            if outcome.ok:
-                clock.run_s.append(outcome.row["total_s"])
+            if outcome.ok:  # a group's runs: the group's wall time is what a submission takes
+                clock.run_s.append(dict(outcome.metrics).get("group_wall_s", outcome.row["total_s"]))
             progress.advance(1)
     stopped = done + failed < len(todo)
     if stopped:
         log(f"time limit reached: {len(todo) - done - failed} runs left; rerun the same command to resume")
     return BuildResult(len(specs), len(specs) - len(todo), done, failed, stopped, time.monotonic() - t0)
+
+
+def one_run(run_fn: Callable[[str, WorkerConfig], RunOutcome], specs_json: Sequence[str],
+            cfg: WorkerConfig) -> list[RunOutcome]:
+    """A unit of one run (``group_size`` 1): ``run_fn`` on it, as a list."""
+    return [run_fn(specs_json[0], cfg)]
+
+
+def _units(todo: Sequence[RunSpec], cfg: WorkerConfig, group_size: int, run_fn, workers: int,
+           pool: ProcessPoolExecutor | None, log) -> tuple[list[list[RunSpec]], Callable]:
+    """What the executors submit: groups of runs and the function that runs one."""
+    from tuneahead_lint.meta.grouprun import execute_group, fit_group_size, make_groups
+
+    if group_size == 1 or not todo:
+        return [[s] for s in todo], functools.partial(one_run, run_fn)
+    k = group_size
+    if k == 0:
+        largest = max(todo, key=lambda s: (s.hp.batch_size * s.hp.max_len, s.run_id))
+        args = (largest.to_json(), cfg, max(1, workers))
+        k = pool.submit(fit_group_size, *args).result() if pool is not None else fit_group_size(*args)
+        log(f"group size {k} (chosen for batch {largest.hp.batch_size} x {largest.hp.max_len} tokens, "
+            f"{max(1, workers)} worker(s))")
+    return make_groups(todo, k), execute_group
 
 
 def _suite_hash(spec: RunSpec, cfg: WorkerConfig) -> str:
@@ -162,16 +200,21 @@ def _ensure_baselines(specs: Sequence[RunSpec], store: Store, cfg: WorkerConfig,
         log("base model: " + ", ".join(f"{r.benchmark} {r.score:.3f}" for r in rows) + f" ({secs:.0f}s)")
 
 
-Executor = Callable[[Sequence[RunSpec], WorkerConfig, Clock, Callable], Iterator[RunOutcome]]
+Unit = Sequence[RunSpec]  # what one submission runs: one run, or a group trained together
+Executor = Callable[[Sequence[Unit], WorkerConfig, Clock, Callable], Iterator[RunOutcome]]
 
 
-def _inline_executor(todo: Sequence[RunSpec], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
-    """``workers=0``: every run in this process, one after the other (tests, debugging)."""
+def _jsons(unit: Unit) -> list[str]:
+    return [s.to_json() for s in unit]
+
+
+def _inline_executor(todo: Sequence[Unit], cfg: WorkerConfig, clock: Clock, unit_fn) -> Iterator[RunOutcome]:
+    """``workers=0``: every unit in this process, one after the other (tests, debugging)."""
     setup_worker(cfg.threads)
-    for spec in todo:
+    for unit in todo:
         if not clock.may_submit():
             return
-        yield run_fn(spec.to_json(), cfg)
+        yield from unit_fn(_jsons(unit), cfg)
 
 
 def _new_pool(workers: int, threads: int) -> ProcessPoolExecutor:
@@ -181,7 +224,7 @@ def _new_pool(workers: int, threads: int) -> ProcessPoolExecutor:
 
 
 def _local_executor(workers: int, threads: int, first: ProcessPoolExecutor | None = None) -> Executor:
-    def run(todo: Sequence[RunSpec], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
+    def run(todo: Sequence[Unit], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
         pending, pool = list(todo), first
         while True:
             # A worker killed from outside (out of memory) breaks the whole
@@ -193,7 +236,7 @@ def _local_executor(workers: int, threads: int, first: ProcessPoolExecutor | Non
     return run
 
 
-def _pool_round(pending: list[RunSpec], pool: ProcessPoolExecutor, workers: int, cfg: WorkerConfig,
+def _pool_round(pending: list[Unit], pool: ProcessPoolExecutor, workers: int, cfg: WorkerConfig,
                 clock: Clock, run_fn) -> Iterator[RunOutcome]:
     """Run ``pending`` (consumed in place) on ``pool`` until done, broken, or
     past the deadline (then the runs in flight are abandoned and their
@@ -204,19 +247,19 @@ def _pool_round(pending: list[RunSpec], pool: ProcessPoolExecutor, workers: int,
     try:
         while pending or running:
             while pending and len(running) < workers and clock.may_submit():
-                spec = pending.pop(0)
-                running[pool.submit(run_fn, spec.to_json(), cfg)] = spec
+                unit = pending.pop(0)
+                running[pool.submit(run_fn, _jsons(unit), cfg)] = unit
             if not running:
                 return
             finished, _ = wait(running, timeout=clock.left(), return_when=FIRST_COMPLETED)
             if not finished:  # the deadline: give up the runs in flight
                 return
             for fut in finished:
-                spec = running.pop(fut)
+                unit = running.pop(fut)
                 try:
-                    yield fut.result()
+                    yield from fut.result()
                 except BrokenProcessPool:
-                    for other in [spec, *running.values()]:
+                    for other in [s for u in [unit, *running.values()] for s in u]:
                         yield RunOutcome(other.run_id, False, error="BrokenProcessPool: a worker process "
                                          "died (killed, or out of memory); the run will be retried")
                     running.clear()
@@ -235,7 +278,7 @@ def _close(pool: ProcessPoolExecutor, abandon: bool) -> None:
 
 
 def _ray_executor(address: str, workers: int) -> Executor:
-    def run(todo: Sequence[RunSpec], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
+    def run(todo: Sequence[Unit], cfg: WorkerConfig, clock: Clock, run_fn) -> Iterator[RunOutcome]:
         try:
             import ray
         except ImportError as exc:  # pragma: no cover - depends on the extra
@@ -254,8 +297,8 @@ def _ray_executor(address: str, workers: int) -> Executor:
         running: dict = {}
         while pending or running:
             while pending and len(running) < capacity and clock.may_submit():
-                spec = pending.pop(0)
-                running[remote.remote(spec.to_json(), cfg)] = spec
+                unit = pending.pop(0)
+                running[remote.remote(_jsons(unit), cfg)] = unit
             if not running:
                 break
             ready, _ = ray.wait(list(running), num_returns=1, timeout=clock.left())
@@ -264,9 +307,10 @@ def _ray_executor(address: str, workers: int) -> Executor:
                     ray.cancel(ref, force=True)
                 return
             for ref in ready:
-                spec = running.pop(ref)
+                unit = running.pop(ref)
                 try:
-                    yield ray.get(ref)
+                    yield from ray.get(ref)
                 except ray.exceptions.RayError as exc:  # worker or node died
-                    yield RunOutcome(spec.run_id, False, error=f"{type(exc).__name__}: {exc}")
+                    for spec in unit:
+                        yield RunOutcome(spec.run_id, False, error=f"{type(exc).__name__}: {exc}")
     return run

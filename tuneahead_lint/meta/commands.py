@@ -89,11 +89,14 @@ def _store_opt(f):
                    "started that cannot finish by then, and runs still going at the deadline are abandoned "
                    "(only they are lost; rerun to resume).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), help="Also export the CSV when done.")
+@click.option("--group-size", type=click.IntRange(0), default=1, show_default=True,
+              help="Runs trained together per worker (stacked LoRA adapters, one forward/backward per step, "
+                   "same results as one by one); 0 = as many as the device memory allows.")
 def build_cmd(preset: str, store_path: str, workers: int, threads: int, device: str | None,
               ray_address: str | None, data_dir: str | None, eval_dir: str | None, base_model: str | None,
               feature_kinds: str, probe_steps: int | None, benchmarks: str | None, eval_items: int | None,
               limit: int | None, time_budget: float | None, deadline: float | None,
-              csv_path: str | None) -> None:
+              csv_path: str | None, group_size: int) -> None:
     """Fine-tune, evaluate and featurize the runs of a preset into --store.
 
     Resumable: finished runs are skipped, each run is committed when it ends.
@@ -126,7 +129,7 @@ def build_cmd(preset: str, store_path: str, workers: int, threads: int, device: 
         with Store(store_path) as store:
             with progress.enabled(sys.stderr.isatty()):
                 res = build(specs, store, cfg, preset, workers=workers, ray_address=ray_address,
-                            time_budget_s=time_budget, deadline_s=deadline, log=_echo)
+                            time_budget_s=time_budget, deadline_s=deadline, log=_echo, group_size=group_size)
             if csv_path:
                 _export(store, csv_path)
     except (VariantError, EvalError) as exc:

@@ -265,60 +265,117 @@ def continuation_logprobs(model, tokenizer, items: Sequence[MCItem], device: str
     its choices against the cached keys/values, many items per forward
     (2-3x fewer tokens for ARC, MMLU, BoolQ); off, every (context, choice) is
     one row of a padded batch. Both batch by length under ``batch_tokens``."""
+    return fanned_logprobs(model, tokenizer, items, device, None, max_len, batch_tokens, max_batch, head_rows,
+                           share_prefix)[0]
+
+
+def fanned_logprobs(model, tokenizer, items: Sequence[MCItem], device: str, fan=None, max_len: int = 512,
+                    batch_tokens: int = 8192, max_batch: int = 64, head_rows: int = 2048,
+                    share_prefix: bool | None = None) -> list[list[list[float]]]:
+    """:func:`continuation_logprobs` of several adapters at once: ``fan``
+    (``meta.multilora.Fan``) repeats every batch once per adapter slot
+    (``batch_tokens`` is the fanned batch's budget); ``out[s][i][j]`` is slot
+    ``fan.slots[s]``'s. Without ``fan``: one output, the model as it is."""
     import torch
 
     lm, body, head = body_and_head(model)
     softcap = getattr(lm.config, "final_logit_softcapping", None)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     reqs = _requests(tokenizer, items, max_len)
-    out = [[0.0] * len(it.continuations) for it in items]
-    if share_prefix is None:
-        share_prefix = True
+    k = fan.k if fan is not None else 1
+    outs = [[[0.0] * len(it.continuations) for it in items] for _ in range(k)]
+    budget = max(1, batch_tokens // k)
+    scorer = _Scorer(body, head, softcap, device, pad, fan, head_rows)
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        if share_prefix:
-            reqs = _prefix_scores(body, head, softcap, reqs, device, pad, out, batch_tokens, head_rows)
-        for batch in _batches(reqs, batch_tokens, max_batch):
-            width = max(len(r.ctx) + len(r.cont) for r in batch)
-            ids = torch.full((len(batch), width), pad, dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            rows, cols, targets = [], [], []
-            for b, r in enumerate(batch):
-                seq = r.ctx + r.cont
-                ids[b, : len(seq)] = torch.tensor(seq)
-                mask[b, : len(seq)] = 1
-                start = len(r.ctx)
-                rows += [b] * len(r.cont)
-                cols += list(range(start - 1, start - 1 + len(r.cont)))
-                targets += list(r.cont)
-            hidden = body(input_ids=ids.to(device), attention_mask=mask.to(device)).last_hidden_state
-            picked = hidden[torch.tensor(rows, device=device), torch.tensor(cols, device=device)]
-            tgt = torch.tensor(targets, device=device)
-            lp = torch.cat([token_logprobs(head, picked[k:k + head_rows], tgt[k:k + head_rows], softcap)
-                            for k in range(0, len(targets), head_rows)]).cpu()
-            k = 0
-            for r in batch:
-                out[r.item][r.choice] = float(lp[k:k + len(r.cont)].sum())
-                k += len(r.cont)
+        if share_prefix is None or share_prefix:
+            reqs = _prefix_scores(scorer, reqs, outs, budget)
+        for batch in _batches(reqs, budget, max_batch):
+            _score_rows(scorer, batch, outs)
     model.train(was_training)
-    return out
+    return outs
 
 
-def _prefix_scores(body, head, softcap, reqs: Sequence[_Request], device: str, pad: int,
-                   out: list[list[float]], batch_tokens: int = 8192, head_rows: int = 2048) -> list[_Request]:
+@dataclass(frozen=True)
+class _Scorer:
+    """What every scoring forward needs: the decoder, the head, and the fan-out."""
+
+    body: Any
+    head: Any
+    softcap: Any
+    device: str
+    pad: int
+    fan: Any
+    head_rows: int
+
+    @property
+    def k(self) -> int:
+        return self.fan.k if self.fan is not None else 1
+
+    def rep(self, t):
+        """``t`` repeated once per slot along the batch (and the layout set for it)."""
+        if self.fan is None:
+            return t
+        return t.repeat(self.k, *([1] * (t.dim() - 1)))
+
+    def rows(self, n: int) -> None:
+        if self.fan is not None:
+            self.fan.rows(n)
+
+    def logprobs(self, hidden, targets):
+        import torch
+
+        return torch.cat([token_logprobs(self.head, hidden[i:i + self.head_rows], targets[i:i + self.head_rows],
+                                         self.softcap) for i in range(0, len(targets), self.head_rows)]).cpu()
+
+
+def _score_rows(sc: _Scorer, batch: Sequence[_Request], outs) -> None:
+    """One padded batch of (context, choice) rows, every slot."""
+    import torch
+
+    width = max(len(r.ctx) + len(r.cont) for r in batch)
+    ids = torch.full((len(batch), width), sc.pad, dtype=torch.long)
+    mask = torch.zeros((len(batch), width), dtype=torch.long)
+    rows, cols, targets = [], [], []
+    for b, r in enumerate(batch):
+        seq = r.ctx + r.cont
+        ids[b, : len(seq)] = torch.tensor(seq)
+        mask[b, : len(seq)] = 1
+        start = len(r.ctx)
+        rows += [b] * len(r.cont)
+        cols += list(range(start - 1, start - 1 + len(r.cont)))
+        targets += list(r.cont)
+    sc.rows(len(batch))
+    hidden = sc.body(input_ids=sc.rep(ids).to(sc.device), attention_mask=sc.rep(mask).to(sc.device)).last_hidden_state
+    rows_t, cols_t = torch.tensor(rows, device=sc.device), torch.tensor(cols, device=sc.device)
+    picked = torch.cat([hidden[rows_t + s * len(batch), cols_t] for s in range(sc.k)])
+    lp = sc.logprobs(picked, torch.tensor(targets * sc.k, device=sc.device))
+    _fill(outs, batch, lp, len(targets))
+
+
+def _fill(outs, batch: Sequence[_Request], lp, per_slot: int) -> None:
+    """Sum each request's token log-probs into every slot's output."""
+    for s, out in enumerate(outs):
+        k = s * per_slot
+        for r in batch:
+            out[r.item][r.choice] = float(lp[k:k + len(r.cont)].sum())
+            k += len(r.cont)
+
+
+def _prefix_scores(sc: _Scorer, reqs: Sequence[_Request], outs, batch_tokens: int = 8192) -> list[_Request]:
     """Shared-context scoring, batched across items: one padded forward of
     the contexts of many items (each once), then every choice of those items
     (minus its last token) as one batch over their key/value caches, each
     row reading its own item's cache (``reorder_cache`` repeats it) at its
-    own positions. Fills ``out`` in place and returns the requests whose
+    own positions. Fills ``outs`` in place and returns the requests whose
     context is not shared (for the unshared path)."""
     import inspect
 
     groups: dict[tuple[int, tuple[int, ...]], list[_Request]] = {}
     for r in reqs:
         groups.setdefault((r.item, r.ctx), []).append(r)
-    cache_kw = "cache" if "cache" in inspect.signature(body.forward).parameters else "past_key_values"
+    cache_kw = "cache" if "cache" in inspect.signature(sc.body.forward).parameters else "past_key_values"
     # Sharing pays when the context outweighs the choices (ARC, MMLU, BoolQ),
     # not for long choices after a short question (PIQA) or unshared contexts.
     shared = [(k[1], g) for k, g in groups.items()
@@ -327,7 +384,7 @@ def _prefix_scores(body, head, softcap, reqs: Sequence[_Request], device: str, p
     alone = [r for k, g in groups.items() if k not in keys for r in g]
     shared.sort(key=lambda t: -len(t[0]))
     for chunk in _prefix_chunks(shared, batch_tokens):
-        _score_prefix_chunk(body, head, softcap, chunk, device, pad, out, cache_kw, head_rows)
+        _score_prefix_chunk(sc, chunk, outs, cache_kw)
     return alone
 
 
@@ -347,25 +404,26 @@ def _prefix_chunks(shared: list, batch_tokens: int) -> Iterator[list]:
         yield chunk
 
 
-def _score_prefix_chunk(body, head, softcap, chunk: list, device: str, pad: int, out, cache_kw: str,
-                        head_rows: int) -> None:
+def _score_prefix_chunk(sc: _Scorer, chunk: list, outs, cache_kw: str) -> None:
     import torch
 
     width = max(len(ctx) for ctx, _ in chunk)
-    ids = torch.full((len(chunk), width), pad, dtype=torch.long)
+    ids = torch.full((len(chunk), width), sc.pad, dtype=torch.long)
     mask = torch.zeros((len(chunk), width), dtype=torch.long)
     for b, (ctx, _) in enumerate(chunk):
         ids[b, : len(ctx)] = torch.tensor(ctx)
         mask[b, : len(ctx)] = 1
-    first = body(input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=True)
-    last = first.last_hidden_state[torch.arange(len(chunk)), torch.tensor([len(c) - 1 for c, _ in chunk])]
+    sc.rows(len(chunk))
+    first = sc.body(input_ids=sc.rep(ids).to(sc.device), attention_mask=sc.rep(mask).to(sc.device), use_cache=True)
+    ends = torch.tensor([len(c) - 1 for c, _ in chunk])
     rows = [(b, r) for b, (_, g) in enumerate(chunk) for r in g]
     longest = max(len(r.cont) for _, r in rows) - 1
     rest = None
     if longest > 0:
         past = getattr(first, "cache", None) or first.past_key_values
-        past.reorder_cache(torch.tensor([b for b, _ in rows], device=device))
-        ids2 = torch.full((len(rows), longest), pad, dtype=torch.long)
+        past.reorder_cache(torch.tensor([s * len(chunk) + b for s in range(sc.k) for b, _ in rows],
+                                        device=sc.device))
+        ids2 = torch.full((len(rows), longest), sc.pad, dtype=torch.long)
         mask2 = torch.zeros((len(rows), width + longest), dtype=torch.long)
         pos = torch.zeros((len(rows), longest), dtype=torch.long)
         for k, (b, r) in enumerate(rows):
@@ -374,17 +432,17 @@ def _score_prefix_chunk(body, head, softcap, chunk: list, device: str, pad: int,
             mask2[k, :n_ctx] = 1
             mask2[k, width: width + len(r.cont) - 1] = 1
             pos[k] = torch.arange(n_ctx, n_ctx + longest)
-        rest = body(input_ids=ids2.to(device), attention_mask=mask2.to(device), position_ids=pos.to(device),
-                    **{cache_kw: past}).last_hidden_state
-    hidden = torch.cat([torch.cat([last[b][None], rest[k, : len(r.cont) - 1]]) if rest is not None else last[b][None]
-                        for k, (b, r) in enumerate(rows)])
-    tgt = torch.tensor([t for _, r in rows for t in r.cont], device=device)
-    lp = torch.cat([token_logprobs(head, hidden[i:i + head_rows], tgt[i:i + head_rows], softcap)
-                    for i in range(0, len(tgt), head_rows)]).cpu()
-    k = 0
-    for _, r in rows:
-        out[r.item][r.choice] = float(lp[k:k + len(r.cont)].sum())
-        k += len(r.cont)
+        sc.rows(len(rows))
+        rest = sc.body(input_ids=sc.rep(ids2).to(sc.device), attention_mask=sc.rep(mask2).to(sc.device),
+                       position_ids=sc.rep(pos).to(sc.device), **{cache_kw: past}).last_hidden_state
+    hidden = []
+    for s in range(sc.k):
+        last = first.last_hidden_state[torch.arange(len(chunk)) + s * len(chunk), ends]
+        hidden += [torch.cat([last[b][None], rest[s * len(rows) + k, : len(r.cont) - 1]]) if rest is not None
+                   else last[b][None] for k, (b, r) in enumerate(rows)]
+    tgt = [t for _, r in rows for t in r.cont]
+    lp = sc.logprobs(torch.cat(hidden), torch.tensor(tgt * sc.k, device=sc.device))
+    _fill(outs, [r for _, r in rows], lp, len(tgt))
 
 
 def token_logprobs(head, hidden, targets, softcap):
@@ -455,6 +513,16 @@ def evaluate(model, tokenizer, suite: dict[str, list[MCItem]], device: str,
     return {name: accuracy(items, continuation_logprobs(model, tokenizer, items, device,
                                                         batch_tokens=batch_tokens, max_batch=max_batch))
             for name, items in suite.items() if items}
+
+
+def evaluate_fanned(model, tokenizer, suite: dict[str, list[MCItem]], device: str, fan,
+                    batch_tokens: int = 8192, max_batch: int = 64) -> list[dict[str, BenchScore]]:
+    """:func:`evaluate` for each slot of ``fan`` (``meta.multilora.Fan``) in
+    the same forwards; one result per slot, in ``fan.slots`` order."""
+    per_bench = {name: fanned_logprobs(model, tokenizer, items, device, fan, batch_tokens=batch_tokens,
+                                       max_batch=max_batch)
+                 for name, items in suite.items() if items}
+    return [{name: accuracy(suite[name], outs[s]) for name, outs in per_bench.items()} for s in range(fan.k)]
 
 
 def write_slice(src_dir: str | Path, out_dir: str | Path, n_items: int,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -88,16 +89,9 @@ def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: i
     (``probe.lora.train``; None: all)."""
     import torch
 
-    from tuneahead_lint.probe.data import encode, usable
     from tuneahead_lint.probe.lora import attach_lora, lora_params, train
 
-    recs = usable(examples)
-    if not recs:
-        raise ValueError("no usable records (every response is empty)")
-    encoded = [encode(tokenizer, ex, hp.max_len) for ex in recs]
-    steps = hp.steps(len(encoded))
-    plan = hp.plan(len(encoded), seed)
-    batches = [[encoded[i] for i in idx] for idx in plan]
+    encoded, batches = run_batches(tokenizer, examples, hp, seed)
     if lora_model is None:
         torch.manual_seed(seed)
         peft_model = attach_lora(model, hp)
@@ -107,12 +101,48 @@ def finetune(model, tokenizer, examples: Sequence[Example], hp: HParams, seed: i
     t0 = time.perf_counter()
     trace = train(peft_model, batches, hp, device, pad, on_step, stats_steps)
     train_s = time.perf_counter() - t0
+    finite = all(bool(torch.isfinite(p).all()) for p in lora_params(peft_model))
+    return peft_model, fit_result(trace, len(encoded), batches, finite, train_s)
+
+
+def run_batches(tokenizer, examples: Sequence[Example], hp: HParams, seed: int):
+    """(encoded usable records, each step's batch of them) of a run."""
+    from tuneahead_lint.probe.data import usable
+
+    recs = usable(examples)
+    if not recs:
+        raise ValueError("no usable records (every response is empty)")
+    encoded = [encoded_record(tokenizer, ex, hp.max_len) for ex in recs]
+    return encoded, [[encoded[i] for i in idx] for idx in hp.plan(len(encoded), seed)]
+
+
+_ENCODED = weakref.WeakKeyDictionary()  # tokenizer -> {(turns, max_len): Encoded}, per worker process
+_ENCODED_MAX = 500_000
+
+
+def encoded_record(tokenizer, ex: Example, max_len: int):
+    """``probe.data.encode`` of a record, remembered by its turns: the variants
+    of one source share most of their records, and a worker encodes each once
+    (the chat template and the tokenizer cost more than the training step)."""
+    from tuneahead_lint.probe.data import encode
+
+    memo = _ENCODED.setdefault(tokenizer, {})
+    key = (ex.turns, max_len)
+    hit = memo.get(key)
+    if hit is None:
+        if len(memo) >= _ENCODED_MAX:
+            memo.clear()
+        hit = memo[key] = encode(tokenizer, ex, max_len)
+    return hit
+
+
+def fit_result(trace, records: int, batches, weights_finite: bool, train_s: float) -> FitResult:
+    """What a run's trace says (``diverged``: a non-finite loss or weight)."""
     losses = trace.losses
     tail = losses[-max(1, len(losses) // 10):]
-    finite = all(math.isfinite(x) for x in losses) and all(
-        bool(torch.isfinite(p).all()) for p in lora_params(peft_model))
-    return peft_model, FitResult(
-        steps=steps, records=len(encoded),
+    finite = weights_finite and all(math.isfinite(x) for x in losses)
+    return FitResult(
+        steps=len(batches), records=records,
         target_tokens=sum(e.n_target for b in batches for e in b),
         loss_first=losses[0], loss_last=sum(tail) / len(tail), loss_min=min(losses),
         grad_norm_max=max(trace.grad_norms), diverged=not finite, train_s=train_s, trace=trace)

@@ -48,30 +48,56 @@ def _batches(items: Sequence[Encoded], batch_tokens: int) -> Iterator[list[int]]
 def response_nll(model, items: Sequence[Encoded], device: str, pad_id: int,
                  batch_tokens: int = 8192) -> tuple[float, int]:
     """(token-weighted mean NLL of the labelled tokens, tokens scored)."""
+    return fanned_nll(model, items, device, pad_id, None, batch_tokens)[0]
+
+
+def fanned_nll(model, items: Sequence[Encoded], device: str, pad_id: int, fan=None,
+               batch_tokens: int = 8192) -> list[tuple[float, int]]:
+    """:func:`response_nll` of each slot of ``fan`` (``meta.multilora.Fan``:
+    every batch repeated once per slot, ``batch_tokens`` its budget) in the
+    same forwards; without ``fan`` one result, the model as it is."""
     import torch
 
-    from tuneahead_lint.meta.evalsuite import body_and_head, token_logprobs
+    from tuneahead_lint.meta.evalsuite import body_and_head
     from tuneahead_lint.probe.data import collate
 
     lm, body, head = body_and_head(model)
     softcap = getattr(lm.config, "final_logit_softcapping", None)
-    total, count = 0.0, 0
+    k = fan.k if fan is not None else 1
+    totals, count = [0.0] * k, 0
     was_training = model.training
     model.eval()
     with torch.inference_mode():
-        for idx in _batches(items, batch_tokens):
+        for idx in _batches(items, max(1, batch_tokens // k)):
             batch = collate([items[i] for i in idx], pad_id)
-            labels = batch["labels"][:, 1:]
-            rows, cols = (labels != IGNORE).nonzero(as_tuple=True)
-            hidden = body(input_ids=batch["input_ids"].to(device),
-                          attention_mask=batch["attention_mask"].to(device)).last_hidden_state
-            picked = hidden[rows.to(device), cols.to(device)]
-            tgt = labels[rows, cols].to(device)
-            total += float(sum(token_logprobs(head, picked[k:k + 2048], tgt[k:k + 2048], softcap).sum()
-                               for k in range(0, len(tgt), 2048)))
-            count += len(tgt)
+            sums = _batch_sums(body, head, softcap, batch, device, fan, k)
+            totals = [t + x for t, x in zip(totals, sums)]
+            count += int((batch["labels"][:, 1:] != IGNORE).sum())
     model.train(was_training)
-    return (-total / count if count else math.nan), count
+    return [((-t / count if count else math.nan), count) for t in totals]
+
+
+def _batch_sums(body, head, softcap, batch, device: str, fan, k: int) -> list[float]:
+    """Summed target log-probs of one batch, per slot."""
+    import torch
+
+    from tuneahead_lint.meta.evalsuite import token_logprobs
+
+    labels = batch["labels"][:, 1:]
+    rows, cols = (labels != IGNORE).nonzero(as_tuple=True)
+    n = batch["input_ids"].shape[0]
+    if fan is not None:
+        fan.rows(n)
+    ids, mask = (batch[key].repeat(k, 1).to(device) for key in ("input_ids", "attention_mask"))
+    hidden = body(input_ids=ids, attention_mask=mask).last_hidden_state
+    tgt = labels[rows, cols].to(device)
+    rows, cols = rows.to(device), cols.to(device)
+    out = []
+    for s in range(k):
+        picked = hidden[rows + s * n, cols]
+        out.append(float(sum(token_logprobs(head, picked[j:j + 2048], tgt[j:j + 2048], softcap).sum()
+                             for j in range(0, len(tgt), 2048))))
+    return out
 
 
 def weighted(per_source: dict[str, float], weights: Sequence[tuple[str, float]]) -> float:

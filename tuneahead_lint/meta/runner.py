@@ -116,13 +116,13 @@ def eval_batch_tokens(device: str) -> int:
     return 65536 if device.startswith("cuda") else 8192
 
 
-def _batch_tokens(cfg: WorkerConfig, device: str) -> int:
+def batch_tokens_for(cfg: WorkerConfig, device: str) -> int:
     return cfg.eval_batch_tokens or eval_batch_tokens(device)
 
 
 def score_rows(scores) -> list[ScoreRow]:
     return [ScoreRow(s.benchmark, s.acc, s.acc_norm, s.score, s.n, "".join(map(str, s.correct)),
-                     _finite(s.margin))
+                     finite(s.margin))
             for s in scores.values()]
 
 
@@ -136,9 +136,9 @@ def baseline(base_model: str, suite: SuiteSpec, cfg: WorkerConfig) -> tuple[list
     t0 = time.perf_counter()
     if _STATE.lora is not None:  # LoRA layers are in the model: score with them off
         with _STATE.lora.disable_adapter():
-            scores = evaluate(_STATE.lora, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
+            scores = evaluate(_STATE.lora, tok, items, device, batch_tokens=batch_tokens_for(cfg, device))
     else:
-        scores = evaluate(model, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
+        scores = evaluate(model, tok, items, device, batch_tokens=batch_tokens_for(cfg, device))
     return score_rows(scores), time.perf_counter() - t0, device_label(device, cfg.threads)
 
 
@@ -235,17 +235,17 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
     model, tok = worker_model(spec.base_model, device)
     lora = fresh_lora(spec.hp, spec.seed, device)
     load_s = time.perf_counter() - t_load
-    base_nll, base_s = _base_indomain(spec, cfg, device, lora, tok)
-    probe = _run_probe(spec, cfg, examples, lora, tok, device)
+    base_nll, base_s = base_indomain(spec, cfg, device, lora, tok)
+    probe = start_run_probe(spec, cfg, examples, lora, tok, device)
     # per-step statistics only where the probe reads them
     peft_model, fit = finetune(model, tok, examples, spec.hp, spec.seed, device, lora_model=lora,
                                on_step=probe.on_step if probe else None,
                                stats_steps=probe.cfg.steps if probe else 1)
     t_eval = time.perf_counter()
-    scores = evaluate(peft_model, tok, items, device, batch_tokens=_batch_tokens(cfg, device))
+    scores = evaluate(peft_model, tok, items, device, batch_tokens=batch_tokens_for(cfg, device))
     eval_s = time.perf_counter() - t_eval
     t_in = time.perf_counter()
-    nll, tokens = _indomain(spec, cfg, device, peft_model, tok)
+    nll, tokens = indomain_nll(spec, cfg, device, peft_model, tok)
     indomain_s = time.perf_counter() - t_in
     if device.startswith("cuda"):
         torch.cuda.empty_cache()
@@ -255,19 +255,19 @@ def _execute(spec: RunSpec, cfg: WorkerConfig) -> RunOutcome:
                         compute_feature_set(kind, spec, examples, cfg, device) for kind in cfg.features]
     weights = spec.recipe.sources
     outcome.metrics = [
-        ("indomain_nll", _finite(_weighted(nll, weights))), ("base_indomain_nll", _finite(_weighted(base_nll, weights))),
+        ("indomain_nll", finite(weighted_mean(nll, weights))), ("base_indomain_nll", finite(weighted_mean(base_nll, weights))),
         ("indomain_tokens", float(sum(tokens.values()))), ("heldout_items", float(spec.recipe.heldout)),
-        *((f"indomain_nll_{n}", _finite(v)) for n, v in sorted(nll.items())),
+        *((f"indomain_nll_{n}", finite(v)) for n, v in sorted(nll.items())),
         ("load_s", load_s), ("base_indomain_s", base_s), ("indomain_s", indomain_s),
         ("worker_run", float(_STATE.runs)),
     ]
-    outcome.row = _row(spec, cfg, fit, device, build_s, eval_s, t_start, __version__, torch.__version__)
+    outcome.row = run_row(spec, cfg, fit, device, build_s, eval_s, t_start, __version__, torch.__version__)
     if probe:  # the probe's measurements at its last step are probe time, not training time
         outcome.row["train_s"] = fit.train_s - probe.hook_s
     return outcome
 
 
-def _row(spec: RunSpec, cfg: WorkerConfig, fit, device: str, build_s: float, eval_s: float, t_start: float,
+def run_row(spec: RunSpec, cfg: WorkerConfig, fit, device: str, build_s: float, eval_s: float, t_start: float,
          version: str, torch_version: str) -> dict[str, Any]:
     from tuneahead_lint.meta.variants import source_digest
 
@@ -277,8 +277,8 @@ def _row(spec: RunSpec, cfg: WorkerConfig, fit, device: str, build_s: float, eva
         "recipe_id": spec.recipe.id, "variant": spec.recipe.label, "seed": spec.seed,
         "base_model": spec.base_model, "sources_digest": digest,
         "records": fit.records, "steps": fit.steps, "target_tokens": fit.target_tokens,
-        "loss_first": _finite(fit.loss_first), "loss_last": _finite(fit.loss_last),
-        "loss_min": _finite(fit.loss_min), "grad_norm_max": _finite(fit.grad_norm_max),
+        "loss_first": finite(fit.loss_first), "loss_last": finite(fit.loss_last),
+        "loss_min": finite(fit.loss_min), "grad_norm_max": finite(fit.grad_norm_max),
         "diverged": int(fit.diverged), "build_s": build_s, "train_s": fit.train_s, "eval_s": eval_s,
         "total_s": time.perf_counter() - t_start, "device": device_label(device, cfg.threads),
         "host": socket.gethostname(), "worker": str(os.getpid()),
@@ -287,7 +287,7 @@ def _row(spec: RunSpec, cfg: WorkerConfig, fit, device: str, build_s: float, eva
     }
 
 
-def _run_probe(spec: RunSpec, cfg: WorkerConfig, examples, lora, tok, device: str):
+def start_run_probe(spec: RunSpec, cfg: WorkerConfig, examples, lora, tok, device: str):
     """A :class:`~tuneahead_lint.meta.runprobe.RunProbe` when the probe can be
     read from this run (probe features wanted, run at least as long)."""
     if "probe" not in cfg.features or not cfg.probe_from_run:
@@ -298,42 +298,42 @@ def _run_probe(spec: RunSpec, cfg: WorkerConfig, examples, lora, tok, device: st
 
     steps = spec.hp.steps(len(usable(examples)))
     conf = probe_conf(spec, cfg, device)
-    return RunProbe.start(_known(ProbeConfig, progress=False, use_cache=False, **conf), conf, examples, steps,
+    return RunProbe.start(known_fields(ProbeConfig, progress=False, use_cache=False, **conf), conf, examples, steps,
                           lora, tok)
 
 
-def _sources(spec: RunSpec) -> list[str]:
+def heldout_sources(spec: RunSpec) -> list[str]:
     return sorted({n for n, _ in spec.recipe.sources})
 
 
-def _indomain(spec: RunSpec, cfg: WorkerConfig, device: str, model, tok) -> tuple[dict, dict]:
+def indomain_nll(spec: RunSpec, cfg: WorkerConfig, device: str, model, tok) -> tuple[dict, dict]:
     """({source: NLL}, {source: tokens}) of ``model`` on the run's held-out
     sets (none when the recipe holds nothing out: v1 recipes)."""
     from tuneahead_lint.meta.indomain import encode_heldout, response_nll
 
     pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
     nll, tokens = {}, {}
-    for src in _sources(spec) if spec.recipe.heldout else ():
+    for src in heldout_sources(spec) if spec.recipe.heldout else ():
         enc = encode_heldout(tok, src, cfg.data_dir, spec.recipe.heldout, spec.hp.max_len)
-        nll[src], tokens[src] = response_nll(model, enc, device, pad, _batch_tokens(cfg, device))
+        nll[src], tokens[src] = response_nll(model, enc, device, pad, batch_tokens_for(cfg, device))
     return nll, tokens
 
 
-def _base_indomain(spec: RunSpec, cfg: WorkerConfig, device: str, lora, tok) -> tuple[dict, float]:
+def base_indomain(spec: RunSpec, cfg: WorkerConfig, device: str, lora, tok) -> tuple[dict, float]:
     """The base model's held-out NLL per source (adapters off; once per worker)."""
     t0 = time.perf_counter()
     out = {}
-    for src in _sources(spec) if spec.recipe.heldout else ():
+    for src in heldout_sources(spec) if spec.recipe.heldout else ():
         key = (spec.base_model, src, spec.recipe.heldout, spec.hp.max_len)
         if key not in _STATE.base_nll:
             one = RunSpec(replace(spec.recipe, sources=((src, 1.0),)), spec.hp, 0, spec.base_model, spec.suite)
             with lora.disable_adapter():
-                _STATE.base_nll[key] = _indomain(one, cfg, device, lora, tok)[0][src]
+                _STATE.base_nll[key] = indomain_nll(one, cfg, device, lora, tok)[0][src]
         out[src] = _STATE.base_nll[key]
     return out, time.perf_counter() - t0
 
 
-def _weighted(per_source: dict[str, float], weights) -> float:
+def weighted_mean(per_source: dict[str, float], weights) -> float:
     from tuneahead_lint.meta.indomain import weighted
 
     return weighted(per_source, weights)
@@ -341,7 +341,8 @@ def _weighted(per_source: dict[str, float], weights) -> float:
 
 # Source files whose change can change a run's ground truth.
 _GROUND_TRUTH_CODE = ("meta/evalsuite.py", "meta/finetune.py", "meta/variants.py",
-                      "probe/data.py", "probe/lora.py")
+                      "probe/data.py", "probe/lora.py", "meta/multilora.py", "meta/grouptrain.py",
+                      "meta/indomain.py")
 
 
 @functools.lru_cache(maxsize=1)
@@ -358,11 +359,11 @@ def code_version(version: str) -> str:
     return f"{version}+{h.hexdigest()[:10]}"
 
 
-def _finite(x: float) -> float | None:
+def finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _known(cls, **kw):
+def known_fields(cls, **kw):
     """Construct ``cls`` with the keyword arguments it declares (the feature
     and probe configs are owned by other modules and may grow or shrink)."""
     names = {f.name for f in dataclasses.fields(cls)} if dataclasses.is_dataclass(cls) else set(kw)
@@ -386,12 +387,12 @@ def compute_feature_set(kind: str, spec: RunSpec, examples, cfg: WorkerConfig, d
             conf["seed"] = 0
             from tuneahead_lint.features import FeatureConfig, compute_features
 
-            result = compute_features(examples, _known(FeatureConfig, progress=False, **conf))
+            result = compute_features(examples, known_fields(FeatureConfig, progress=False, **conf))
         elif kind == "probe":
             from tuneahead_lint.probe import ProbeConfig, run_probe
 
             conf = probe_conf(spec, cfg, device)
-            result = run_probe(examples, _known(ProbeConfig, progress=False, **conf))
+            result = run_probe(examples, known_fields(ProbeConfig, progress=False, **conf))
         else:
             raise ValueError(f"unknown feature kind {kind!r}")
         values = [(name, _as_float(m)) for name, m in result.values]

@@ -41,6 +41,7 @@ class RunProbe:
     after: float = math.nan
     change: float = math.nan
     hook_s: float = 0.0
+    pairs: Any = None  # contrast pairs scored elsewhere (a group scores its runs' together)
 
     @classmethod
     def start(cls, cfg, conf: dict, examples: Sequence[Example], total_steps: int, model, tok) -> RunProbe | None:
@@ -118,6 +119,8 @@ class RunProbe:
         from tuneahead_lint.probe.features import contrast_values
 
         c = self.cfg
+        if self.pairs is not None:
+            return contrast_values(self.pairs)
         return contrast_values(score_pairs(self.model, self.tok, self.recs, c.contrast_pairs, c.max_len, c.seed,
                                            c.device))
 

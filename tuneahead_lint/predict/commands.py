@@ -58,10 +58,13 @@ def _feature_names(value: str | None) -> list[str] | None:
 
 
 def _load(csv_path: str, target: str | None, feature_list: str | None, static_only: bool = False):
-    from tuneahead_lint.predict.table import feature_kind, pick_features, pick_target, read_table
+    from tuneahead_lint.predict.table import (
+        DIVERGED_TARGET, converged, feature_kind, pick_features, pick_target, read_table,
+    )
 
     table = read_table(csv_path)
     target = pick_target(table, target)
+    table = table if target == DIVERGED_TARGET else converged(table)
     features = pick_features(table, target, _feature_names(feature_list))
     if static_only:
         features = tuple(f for f in features if feature_kind(f) != "dynamic")
@@ -95,13 +98,21 @@ def fit_cmd(csv_path: str, output: str, target: str | None, feature_list: str | 
             success_threshold: float | None, probe_steps: int | None, name: str | None, description: str,
             group_column: str | None, **lgb: Any) -> None:
     """Train the predictor on every row of META.csv (LightGBM, CV+ interval, distance guard) and
-    store its grouped cross-validation skill in the card."""
+    store its grouped cross-validation skill in the card. With --target y_diverged: the divergence
+    classifier (its card: Brier and AUC under the same grouped CV); when no run or every run diverged
+    there is nothing to learn: it says so, writes nothing and exits 0. The regression targets are
+    fitted on the runs that did not diverge."""
     from tuneahead_lint.predict.predictor import Predictor
-    from tuneahead_lint.predict.table import PredictError
+    from tuneahead_lint.predict.table import DIVERGED_TARGET, PredictError, target_unit
     from tuneahead_lint.predict.train import fit_table, target_spec
 
     try:
         table, target, features = _load(csv_path, target, feature_list, static_only)
+        if target == DIVERGED_TARGET:
+            info = {"name": name or Path(output).name, "description": description,
+                    "variant": "static" if static_only else "full", "base_model": _constant(table, "base_model")}
+            return _fit_classifier(table, features, output, _params(lgb, seed), _fit_groups(table, group_column),
+                                   seed, cv_repeats, info)
         groups = _fit_groups(table, group_column)
         spec = target_spec(table, target, base_score=base_score, points_per_unit=points_per_unit,
                            success_threshold=success_threshold)
@@ -120,9 +131,31 @@ def fit_cmd(csv_path: str, output: str, target: str | None, feature_list: str | 
                    f"{model.min_child_samples_}): the model predicts a constant", err=True)
     cv = info["cv"]
     click.echo(f"wrote {output}: {len(features)} features, {len(table)} rows, {model.best_iteration_} trees, "
-               f"CV+ half-width ~{model.half_width() * spec.points_per_unit:.3g} points; grouped CV "
+               f"CV+ half-width ~{model.half_width() * spec.points_per_unit:.3g} {target_unit(target)}; grouped CV "
                f"({groups or 'by row'}): RMSE {cv['rmse']:.3g} vs {cv['rmse_mean']:.3g} for the mean, skill "
                f"{cv['skill']:+.3f} ± {cv['skill_se']:.3f}")
+
+
+def _fit_classifier(table, features, output: str, params: dict[str, Any], groups: str | None, seed: int,
+                    repeats: int, info: dict[str, Any]) -> None:
+    """``meta fit --target y_diverged``: fit, cross-validate and save the classifier."""
+    import numpy as np
+
+    from tuneahead_lint.predict.diverge import DivergenceClassifier, check_labels, classifier_cv
+
+    y = table.numeric("y_diverged")
+    if np.isin(y, (0.0, 1.0)).all() and np.unique(y).size < 2:
+        click.echo(f"no divergence classifier written: {int(y.sum())} of {y.size} runs diverged, "
+                   f"nothing to learn", err=True)
+        return
+    y = check_labels(y, table.path)
+    cv = classifier_cv(table, features, params, groups, seed, repeats)
+    model = DivergenceClassifier(**params).fit(table.matrix(features), y, features=features)
+    model.save(output, {**info, "cv": cv, "training": {"path": table.path, "sha256": table.sha256,
+                                                       "rows": len(table), "group_column": groups}})
+    click.echo(f"wrote {output}: divergence classifier, {len(features)} features, {len(table)} runs "
+               f"({cv['diverged_runs']} diverged); grouped CV: Brier {cv['brier']:.3g} vs {cv['brier_base']:.3g} "
+               f"for the base rate, AUC {cv['auc']:.3g}")
 
 
 def _groups(table, column: str | None) -> str:

@@ -141,10 +141,10 @@ class Predictor:
         units, without ``target.offset``). The CV+ interval comes from
         ``cv_folds`` folds of whole ``groups`` (rows when None); ``eval_set``
         (opt-in) drives early stopping. Ranges are taken over every row."""
-        X, y = _2d(X, len(features)), np.asarray(y, dtype=np.float64)
+        X, y = as_rows(X, len(features)), np.asarray(y, dtype=np.float64)
         self.features_ = tuple(features)
         self.target_ = target
-        self.mean_, self.std_ = _moments(X)
+        self.mean_, self.std_ = standard_moments(X)
         self.min_child_samples_ = self.resolved_min_child_samples(len(y))
         booster = self._train(X, y, self.n_estimators, eval_set)
         self.best_iteration_ = int(booster.best_iteration or booster.current_iteration())
@@ -163,7 +163,7 @@ class Predictor:
                             params=params, free_raw_data=False)
         valid, callbacks = [], []
         if eval_set is not None and len(eval_set[1]):
-            valid = [train.create_valid(self._z(_2d(eval_set[0], len(self.features_))), eval_set[1])]
+            valid = [train.create_valid(self._z(as_rows(eval_set[0], len(self.features_))), eval_set[1])]
             callbacks = [lgb.early_stopping(self.early_stopping_rounds, verbose=False)]
         return lgb.train(params, train, num_boost_round=rounds, valid_sets=valid, callbacks=callbacks)
 
@@ -202,7 +202,7 @@ class Predictor:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted scores (target units, offset included), shape (rows,)."""
-        Z = self._z(_2d(X, len(self.features_)))
+        Z = self._z(as_rows(X, len(self.features_)))
         return self.booster_.predict(Z) + self.target_.offset
 
     def n_splits(self) -> int:
@@ -213,7 +213,7 @@ class Predictor:
     def predict_interval(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(score, low, high)``: the all-rows model's score and the CV+
         interval (±inf when there are too few rows or folds)."""
-        X = _2d(X, len(self.features_))
+        X = as_rows(X, len(self.features_))
         pred = self.predict(X)
         if not self.fold_boosters_:
             return pred, np.full(len(pred), -math.inf), np.full(len(pred), math.inf)
@@ -295,8 +295,8 @@ class Predictor:
             raise PredictError(f"{folder}: model format {doc.get('format')!r}, expected {FORMAT!r}")
         self = cls(**doc["params"])
         self._restore(doc)
-        self.booster_ = _booster(text)
-        self.fold_boosters_ = [_booster(t) for t in folds]
+        self.booster_ = booster_from_text(text)
+        self.fold_boosters_ = [booster_from_text(t) for t in folds]
         self.doc_ = doc
         return self
 
@@ -316,7 +316,7 @@ class Predictor:
         self.n_rows_ = int(doc["rows"])
 
 
-def _booster(text: str) -> Any:
+def booster_from_text(text: str) -> Any:
     """The numpy evaluator of the text model (no lightgbm import: seconds
     at start-up), or ``lightgbm.Booster`` for models it does not support."""
     from tuneahead_lint.predict.textmodel import TextBooster, Unsupported
@@ -336,7 +336,7 @@ def _reload(booster: Any, iterations: int) -> Any:
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=iterations))
 
 
-def _2d(X: np.ndarray, k: int) -> np.ndarray:
+def as_rows(X: np.ndarray, k: int) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     X = X.reshape(1, -1) if X.ndim == 1 else X
     if X.shape[1] != k:
@@ -344,7 +344,7 @@ def _2d(X: np.ndarray, k: int) -> np.ndarray:
     return X
 
 
-def _moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def standard_moments(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Column means and stds ignoring NaN; std 1 where constant or empty."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns

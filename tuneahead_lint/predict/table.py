@@ -38,6 +38,8 @@ NOT_FEATURES = frozenset({
     "run_id", "config_id", "preset", "variant", "recipe_id", "seed", "data_seed", "base_model",
     "sources", "n_sources", "size", "label_noise", "near_dups", "outliers", "outlier_source",
     "truncate", "template_leak",
+    # v2 corruption doses (meta/variants.py KINDS): the recipe's true rates, the answer
+    "exact_dups", "gibberish", "refusal", "scramble", "wrong_lang",
     "steps", "records", "target_tokens", "loss_first", "loss_last", "loss_min", "grad_norm_max",
     "diverged",
     "performance", "base_performance", "performance_delta", "target", "target_benchmarks",
@@ -64,6 +66,11 @@ PAPER_DYNAMIC = frozenset({
     "loss_decay_rate", "loss_stability",
 })
 TARGET_DEFAULTS = ("performance", "overall_accuracy", "target")
+# v2 targets that are a change from the base model in nats (the base model's
+# own value is 0 by definition); every other target is reported in points.
+NATS_TARGETS = ("y_indomain", "y_general")
+# The binary label of the divergence classifier (meta/export.py).
+DIVERGED_TARGET = "y_diverged"
 # Default group columns, most specific data grouping first: the data recipe
 # keeps seed repeats and learning-rate siblings (same data, same static
 # features) on one side of a split.
@@ -71,6 +78,11 @@ GROUP_DEFAULTS = ("recipe_id", "dataset_name", "variant", "config_id", "sources"
 # A group column with at least this share of rows as groups is about a random split.
 GROUPS_PER_ROW_MAX = 0.9
 COST_DEFAULTS = ("train_s", "total_s", "steps")
+
+
+def target_unit(name: str) -> str:
+    """``nats`` for the v2 log-likelihood targets, ``points`` for the rest."""
+    return "nats" if name in NATS_TARGETS else "points"
 
 
 def feature_kind(name: str) -> str:
@@ -142,6 +154,16 @@ def read_table(path: str | Path) -> MetaTable:
     if bad:
         raise PredictError(f"{path}:{bad[0]}: {len(rows[bad[0] - 1])} cells, header has {len(header)}")
     return MetaTable(str(path), header, tuple(tuple(r) for r in rows[1:]), hashlib.sha256(raw).hexdigest())
+
+
+def converged(table: MetaTable) -> MetaTable:
+    """The rows whose run did not diverge (``y_diverged`` is not 1): the
+    regression targets are fitted on these, the divergence classifier on all."""
+    if DIVERGED_TARGET not in table.columns:
+        return table
+    flags = table.text(DIVERGED_TARGET)
+    return MetaTable(table.path, table.columns, tuple(r for r, f in zip(table.cells, flags) if f.strip() != "1"),
+                     table.sha256)
 
 
 def pick_target(table: MetaTable, target: str | None) -> str:

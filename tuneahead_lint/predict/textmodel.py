@@ -100,19 +100,23 @@ class TextBooster:
     def __init__(self, model_str: str) -> None:
         self.text = model_str
         header, trees = _parse(model_str)
-        if header.get("objective", "regression").split()[0] not in ("regression", "regression_l1", "huber"):
+        objective = header.get("objective", "regression").split()
+        if objective[0] not in ("regression", "regression_l1", "huber", "binary"):
             raise Unsupported(f"objective {header.get('objective')!r}")
+        self.sigmoid = _sigmoid(objective) if objective[0] == "binary" else None
         if "average_output" in header or int(header.get("num_class", 1)) != 1:
             raise Unsupported("random forest or multiclass model")
         self.n_features = int(header["max_feature_idx"]) + 1
         self.trees = trees
 
-    def predict(self, X: Any, pred_contrib: bool = False) -> np.ndarray:
-        """Raw scores (rows,), or SHAP values plus the expected value in the
-        last column (rows, features + 1), as lightgbm returns them."""
+    def predict(self, X: Any, pred_contrib: bool = False, raw_score: bool = False) -> np.ndarray:
+        """Scores (rows,): raw, or probabilities for a binary model unless
+        ``raw_score``; or SHAP values (raw scale) plus the expected value in
+        the last column (rows, features + 1), as lightgbm returns them."""
         X = np.atleast_2d(np.asarray(X, dtype=np.float64))
         if not pred_contrib:
-            return np.array([sum(t.value(row) for t in self.trees) for row in X])
+            raw = np.array([sum(t.value(row) for t in self.trees) for row in X])
+            return raw if self.sigmoid is None or raw_score else 1.0 / (1.0 + np.exp(-self.sigmoid * raw))
         out = np.zeros((len(X), self.n_features + 1))
         for r, row in enumerate(X):
             for t in self.trees:
@@ -125,6 +129,11 @@ class TextBooster:
 
     def model_to_string(self) -> str:
         return self.text
+
+
+def _sigmoid(objective: list[str]) -> float:
+    """The ``sigmoid:K`` parameter of a binary objective (LightGBM's default 1)."""
+    return next((float(p.split(":", 1)[1]) for p in objective[1:] if p.startswith("sigmoid:")), 1.0)
 
 
 def _parse(text: str) -> tuple[dict[str, str], list[Tree]]:

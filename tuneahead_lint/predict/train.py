@@ -9,13 +9,11 @@ import numpy as np
 
 from tuneahead_lint.predict.metrics import point_metrics
 from tuneahead_lint.predict.predictor import Predictor, Target
-from tuneahead_lint.predict.table import MetaTable, PredictError, target_values
+from tuneahead_lint.predict.table import NATS_TARGETS, MetaTable, PredictError, target_values
 
 # target column -> (base-model column, target is a change from the base)
 _BASE_OF = {"performance": ("base_performance", False), "performance_delta": ("base_performance", True),
             "target": ("base_performance", True), "y_general_acc": ("base_performance", True)}
-# v2 targets in their own units (nats), not accuracy points
-_NATIVE_UNITS = ("y_indomain", "y_general")
 
 
 def base_column(table: MetaTable, target: str) -> tuple[str | None, bool]:
@@ -34,9 +32,12 @@ def target_spec(table: MetaTable, target: str, *, base_score: float | None = Non
                 points_per_unit: float | None = None, success_threshold: float | None = None,
                 rows: np.ndarray | None = None) -> Target:
     """How to read ``target``: offset and base score from the base column
-    (when constant), points per unit (100 when scores lie in [0, 1]), and the
-    success threshold (default: median score of ``rows``)."""
+    (when constant; 0 for the nats targets, changes from the base model by
+    definition), points per unit (100 when scores lie in [0, 1], 1 for nats),
+    and the success threshold (default: median score of ``rows``)."""
     col, delta = base_column(table, target)
+    if base_score is None and target in NATS_TARGETS:
+        base_score = 0.0
     if base_score is None and col is not None:
         base = table.numeric(col)
         if np.isfinite(base).all() and np.ptp(base) <= 1e-9:
@@ -46,7 +47,7 @@ def target_spec(table: MetaTable, target: str, *, base_score: float | None = Non
         raise PredictError(f"target {target!r} is a change from the base model, but the base score is "
                            f"unknown: give --base-score")
     y = target_values(table, target)[rows if rows is not None else slice(None)] + offset
-    if points_per_unit is None and target in _NATIVE_UNITS:
+    if points_per_unit is None and target in NATS_TARGETS:
         points_per_unit = 1.0
     if points_per_unit is None:
         points_per_unit = 100.0 if float(np.min(y)) >= -1.0 and float(np.max(y)) <= 1.0 else 1.0

@@ -141,6 +141,12 @@ def score_pairs(model, tokenizer, examples: Sequence[Example], n_pairs: int, max
         stages.stage("contrast", len(items))
     scores = target_logprobs(model, items, device, tokenizer.pad_token_id,
                              on_chunk=stages.advance if stages is not None else None)
+    return pairs_from_scores(scores, triples, chosen)
+
+
+def pairs_from_scores(scores: Sequence[tuple[float, int]], triples: Sequence[tuple[str, int, int]],
+                      chosen: Sequence[Example]) -> list[Pair]:
+    """The pairs of :func:`build_pairs`' items given their ``(sum log-prob, tokens)``."""
     mean = [s / n if n else float("nan") for s, n in scores]
     intact = {r: mean[i] for kind, r, i in triples if kind == "intact"}
     return [Pair(kind, chosen[r].path, chosen[r].line, intact[r] - mean[i])

@@ -20,7 +20,7 @@ from tuneahead_lint.probe.scoring import mean_nll, target_logprobs
 
 GRAD_ZERO_REL = 1e-3  # |g_i| below this fraction of the step's RMS gradient counts as zero
 ACT_ZERO_ABS = 1e-2  # |a| below this counts as an inactive MLP unit
-_ACT_NAMES = ("act_fn", "act", "activation_fn", "activation")
+ACT_NAMES = ("act_fn", "act", "activation_fn", "activation")
 _DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 
@@ -92,7 +92,7 @@ class ActivationMeter:
         self.total: Any = 0.0
         self._handles = [m.register_forward_hook(self._hook)
                          for n, m in model.named_modules()
-                         if n.rsplit(".", 1)[-1] in _ACT_NAMES and "mlp" in n]
+                         if n.rsplit(".", 1)[-1] in ACT_NAMES and "mlp" in n]
         self.found = bool(self._handles)
 
     def _hook(self, _module, _inputs, out) -> None:

@@ -18,9 +18,9 @@ from tuneahead_lint.reporters._common import (
     SEVERITIES, RenderOptions, lines_total, ordered, ordered_skipped, per_record, plural, rules_by_id,
     severity_counts, tally,
 )
-from tuneahead_lint.reporters.text import by_rule, number
+from tuneahead_lint.reporters.text import by_rule, divergence_text, in_unit, interval_text, number, skill_text
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Attribution, Finding, Report
+from tuneahead_lint.types import Attribution, Finding, Report, TargetPrediction
 
 MAX_FINDINGS_PER_RULE = 500  # rows per rule table; the JSON report has every one
 MAX_CLUSTERS = 20  # near-duplicate clusters shown side by side
@@ -130,7 +130,8 @@ class HtmlRenderer:
                else waterfall_svg((), None, 1.0))
         return (f'<h2>Prediction</h2><p>verdict: <span class="badge {escape(verdict)}" id="verdict">'
                 f"{escape(label)}</span></p><table style='width:auto'>{table}</table>{ood}"
-                f"<h3>SHAP attributions (points)</h3>{svg}")
+                f"<h3>SHAP attributions ({escape(detail.unit if detail else 'points')})</h3>{svg}"
+                f"{_targets(report)}{_divergence(report)}")
 
     def _findings(self, report: Report) -> str:
         counts = severity_counts(report.findings)
@@ -216,6 +217,40 @@ class HtmlRenderer:
         rows = "".join(f"<tr><td>{escape(s.rule_id)}</td><td>{escape(s.reason)}</td></tr>"
                        for s in ordered_skipped(report.skipped))
         return f"<h2>Skipped rules</h2><table>{rows}</table>" if rows else ""
+
+
+def _targets(report: Report) -> str:
+    """Every target of a multi-target bundle with interval, unit and skill."""
+    if not report.targets:
+        return ""
+    head = "".join(f"<th>{h}</th>" for h in ("target", "unit", "predicted", "interval", "base", "verdict",
+                                                "skill ± SE (grouped CV)", "go/no-go accuracy"))
+    rows = "".join(_target_row(t) for t in report.targets)
+    return (f"<h3>Predicted targets</h3><p class=dim>values in each target's unit; skill = 1 - RMSE/RMSE of "
+            f"the training mean on unseen data recipes; the gate target decides the exit code</p>"
+            f"<table><tr>{head}</tr>{rows}</table>")
+
+
+def _target_row(t: TargetPrediction) -> str:
+    p, d = t.prediction, t.detail
+    ppu, cv = d.points_per_unit, d.model_skill
+    interval = interval_text(p, ppu, t.unit)
+    base = "n/a" if p.base_score is None else in_unit(p.base_score, ppu, t.unit)
+    acc = "n/a" if cv is None or cv.gate_accuracy is None else f"{cv.gate_accuracy:.0%}"
+    cells = (t.target + (" (gate)" if t.gate else ""), t.unit, in_unit(p.score, ppu, t.unit), interval, base,
+             p.verdict or "none", skill_text(cv), acc)
+    return "<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
+
+
+def _divergence(report: Report) -> str:
+    d = report.divergence
+    if d is None:
+        return ""
+    warn = ("" if d.skill is not None and not d.skill.no_skill else
+            "<p class=warning>Under grouped cross-validation this classifier is no better than the training "
+            "base rate: do not rely on it.</p>")
+    return (f"<h3>Divergence</h3><p>P(diverged) <b>{d.probability:.3f}</b> (model {escape(d.model)}): "
+            f"{escape(divergence_text(d.skill))}</p>{warn}")
 
 
 def _finding_row(f: Finding) -> str:

@@ -16,7 +16,8 @@ from tuneahead_lint.reporters._common import (
 from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import (
-    Finding, GuardResult, Measure, Prediction, PredictionDetail, ProbeRun, Report, Summary,
+    DivergencePrediction, Finding, GuardResult, Measure, Prediction, PredictionDetail, ProbeRun, Report, Summary,
+    TargetPrediction,
 )
 
 SCHEMA_VERSION = "1.0"
@@ -93,7 +94,29 @@ def _extra(report: Report) -> dict[str, Any]:
         out["prediction_detail"] = _detail(report.prediction_detail)
     if report.probe_run is not None:
         out["probe_run"] = _probe_run(report.probe_run)
+    if report.targets:
+        out["targets"] = [target_dict(t) for t in report.targets]
+    if report.divergence is not None:
+        out["divergence"] = divergence_dict(report.divergence)
     return out
+
+
+def target_dict(t: TargetPrediction) -> dict[str, Any]:
+    """One target of a multi-target bundle: its prediction in target units,
+    the same in its report unit (``*_in_unit``), the verdict, the card's
+    skill and its SHAP attributions."""
+    p, d = t.prediction, t.detail
+    ppu = d.points_per_unit
+    return {"target": t.target, "unit": t.unit, "gate": t.gate, **_prediction(p),
+            "score_in_unit": p.score * ppu, "low_in_unit": p.low * ppu, "high_in_unit": p.high * ppu,
+            "base_in_unit": None if p.base_score is None else p.base_score * ppu,
+            "attributions": [asdict(a) for a in d.attributions], "detail": _detail(d)}
+
+
+def divergence_dict(d: DivergencePrediction) -> dict[str, Any]:
+    """P(diverged), its model and the classifier's grouped-CV skill."""
+    return {"probability": d.probability, "model": d.model,
+            "skill": None if d.skill is None else asdict(d.skill)}
 
 
 def _detail(d: PredictionDetail) -> dict[str, Any]:

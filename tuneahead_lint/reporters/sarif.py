@@ -21,9 +21,10 @@ from tuneahead_lint.reporters._common import (
     RenderOptions, lines_total, ordered, ordered_skipped, per_record, plural,
 )
 from tuneahead_lint.reporters._paths import artifact_location, default_root
+from tuneahead_lint.reporters.json import divergence_dict, target_dict
 from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Report, text_hash
+from tuneahead_lint.types import Finding, Report, TargetPrediction, text_hash
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -57,7 +58,7 @@ class SarifRenderer:
             "invocations": [self._invocation(report, omitted)],
             "results": [self._result(f, root) for f in kept],
             "columnKind": "unicodeCodePoints",
-            "properties": {"omittedResults": omitted},
+            "properties": {"omittedResults": omitted, **predictions(report)},
         }
         return {"$schema": SARIF_SCHEMA, "version": SARIF_VERSION, "runs": [run]}
 
@@ -131,6 +132,25 @@ class SarifRenderer:
         if related:
             result["relatedLocations"] = related
         return result
+
+
+def predictions(report: Report) -> dict[str, Any]:
+    """Run properties of a multi-target bundle: ``predictions`` (every target
+    with its interval, unit and grouped-CV skill, as in the JSON report,
+    without the attributions) and ``divergence``; none for a single target."""
+    out: dict[str, Any] = {}
+    if report.targets:
+        out["predictions"] = [_target(t) for t in report.targets]
+    if report.divergence is not None:
+        out["divergence"] = divergence_dict(report.divergence)
+    return out
+
+
+def _target(t: TargetPrediction) -> dict[str, Any]:
+    doc = target_dict(t)
+    detail = doc.pop("detail")
+    del doc["attributions"]
+    return {**doc, "model_skill": detail["model_skill"], "verdict_reason": detail["verdict_reason"]}
 
 
 def split_records(f: Finding) -> list[Finding]:

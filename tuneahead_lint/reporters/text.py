@@ -24,7 +24,8 @@ from tuneahead_lint.reporters._common import (
 )
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import (
-    Attribution, Finding, Measure, ModelSkill, Prediction, PredictionDetail, ProbeRun, Report, Summary,
+    Attribution, DivergencePrediction, DivergenceSkill, Finding, Measure, ModelSkill, Prediction, PredictionDetail,
+    ProbeRun, Report, Summary, TargetPrediction,
 )
 
 SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
@@ -78,6 +79,10 @@ class TextRenderer:
             blocks.append(probe_line(report.probe_run))
         if report.prediction is not None:
             blocks.append(prediction_block(report.prediction, report.prediction_detail))
+        if report.targets:
+            blocks.append(targets_block(report.targets))
+        if report.divergence is not None:
+            blocks.append(divergence_block(report.divergence))
         blocks.append(self._summary(report))
         return blocks
 
@@ -211,7 +216,8 @@ def prediction_summary(report: Report) -> str:
         why = next((s.reason for s in ordered_skipped(report.skipped) if s.rule_id.startswith("TA4")), "")
         return "none" + (f" ({why})" if why else "")
     verdict = f", verdict {p.verdict}" if p.verdict else ""
-    return f"{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}"
+    gate = next((f"{t.target} (gate) " for t in report.targets if t.gate), "")
+    return f"{gate}{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}"
 
 
 def number(x: float | None) -> str:
@@ -307,7 +313,7 @@ def prediction_block(p: Prediction, detail: PredictionDetail | None = None) -> R
         reason = detail.verdict_reason if detail else ""
         rows.append(Text.assemble("verdict: ", (p.verdict, style), f" ({reason})" if reason else ""))
     if detail is not None:
-        rows += _trust_rows(detail.model_skill)
+        rows += _trust_rows(detail.model_skill, detail.unit)
     if not p.in_distribution:
         rows.append(Text("note: this dataset is outside the predictor's training distribution; "
                          "treat the score as a rough guide", style="yellow"))
@@ -317,7 +323,7 @@ def prediction_block(p: Prediction, detail: PredictionDetail | None = None) -> R
                   *[Padding(r, (0, 0, 0, 2)) for r in rows])
 
 
-def _trust_rows(cv: ModelSkill | None) -> list[RenderableType]:
+def _trust_rows(cv: ModelSkill | None, unit: str = "points") -> list[RenderableType]:
     """The model card's grouped-CV skill and gate accuracy; a plain warning
     when the model predicts no better than the training mean."""
     if cv is None:
@@ -326,7 +332,7 @@ def _trust_rows(cv: ModelSkill | None) -> list[RenderableType]:
     gate = f"; go/no-go right on {acc:.0%} of clear runs" if acc is not None else ""
     rows: list[RenderableType] = [Text(
         f"trust: grouped-CV skill {number(skill) if skill is None else format(skill, '+.2f')} (RMSE "
-        f"{number(cv.rmse)} vs {number(cv.rmse_mean)} points for the training mean){gate}",
+        f"{number(cv.rmse)} vs {number(cv.rmse_mean)} {unit} for the training mean){gate}",
         style="dim")]
     if cv.no_skill:
         rows.append(Text("warning: under grouped cross-validation this model predicts new datasets no better "
@@ -343,20 +349,101 @@ def _prediction_detail(detail: PredictionDetail) -> list[RenderableType]:
         rows.append(Text("planned hyperparameters: " + ", ".join(
             f"{h.feature} {number(h.value)} ({h.source})" for h in detail.hparams)))
     if detail.attributions:
-        rows.append(attributions_table(detail.attributions, detail.expected_score, detail.points_per_unit))
+        rows.append(attributions_table(detail.attributions, detail.expected_score, detail.points_per_unit,
+                                       detail.unit))
     return rows
 
 
+# attributions shown: at least 0.005 points (two decimals), or 1e-5 nats (v2 NLL targets move ~0.1 nats)
+SHOWN_ATTRIBUTION = {"points": 0.005, "nats": 1e-5}
+
+
 def attributions_table(attributions: Sequence[Attribution], expected: float | None,
-                       points_per_unit: float) -> RenderableType:
-    """The largest SHAP attributions (points), with the successful-run range."""
-    ranked = sorted((a for a in attributions if abs(a.points) >= 0.005), key=lambda a: (-abs(a.points), a.feature))
-    table = _table("feature", "value", "points", "successful runs", numeric=2)
+                       points_per_unit: float, unit: str = "points") -> RenderableType:
+    """The largest SHAP attributions (in ``unit``), with the successful-run range."""
+    cut = SHOWN_ATTRIBUTION.get(unit, 0.005)
+    ranked = sorted((a for a in attributions if abs(a.points) >= cut), key=lambda a: (-abs(a.points), a.feature))
+    table = _table("feature", "value", unit, "successful runs", numeric=2)
     for a in ranked[:SHORT_FEATURES]:
         lo, hi = a.success_low, a.success_high
         span = "none" if lo is None else number(lo) if lo == hi else f"{number(lo)}–{number(hi)}"
-        table.add_row(a.feature, number(a.value), f"{a.points:+.2f}", span)
-    base = f"from the expected {number(expected * points_per_unit)} points" if expected is not None else ""
-    title = (f"SHAP attributions, points ({min(len(ranked), SHORT_FEATURES)} largest of {len(ranked)} "
+        table.add_row(a.feature, number(a.value), f"{a.points:+.2f}" if unit == "points" else f"{a.points:+.2g}",
+                      span)
+    base = f"from the expected {number(expected * points_per_unit)} {unit}" if expected is not None else ""
+    title = (f"SHAP attributions, {unit} ({min(len(ranked), SHORT_FEATURES)} largest of {len(ranked)} "
              f"nonzero, {base})")
     return _stack(Text(title), table)
+
+
+def in_unit(x: float, ppu: float, unit: str = "nats") -> str:
+    """A target value in its report unit (target units x points per unit);
+    signed in nats (a change from the base model), plain in points (a score)."""
+    return "n/a" if not math.isfinite(x) else f"{x * ppu:+.3g}" if unit == "nats" else f"{x * ppu:.3g}"
+
+
+def skill_text(cv: ModelSkill | None) -> str:
+    """``+0.24 ± 0.14`` (``no skill`` appended when not above its SE), or ``none``."""
+    if cv is None or cv.skill is None:
+        return "none"
+    return f"{cv.skill:+.2f} ± {_se(cv.skill_se)}" + (" no skill" if cv.no_skill else "")
+
+
+def _se(se: float | None) -> str:
+    return "n/a" if se is None or not math.isfinite(se) else f"{se:.2f}"
+
+
+def interval_text(p: Prediction, ppu: float, unit: str = "nats") -> str:
+    """``-0.00026 to +0.00242`` in the target's unit, or ``unbounded``."""
+    if not math.isfinite(p.high - p.low):
+        return "unbounded"
+    return f"{in_unit(p.low, ppu, unit)} to {in_unit(p.high, ppu, unit)}"
+
+
+def target_rows(t: TargetPrediction) -> list[RenderableType]:
+    """``y_indomain (nats): +0.0015 (interval ...; base model +0), verdict go``
+    and, indented, the model card's skill and go/no-go accuracy."""
+    p, d = t.prediction, t.detail
+    ppu, cv = d.points_per_unit, d.model_skill
+    base = "n/a" if p.base_score is None else in_unit(p.base_score, ppu, t.unit)
+    head = (f"{t.target} ({t.unit}){' [gate]' if t.gate else ''}: {in_unit(p.score, ppu, t.unit)} "
+            f"(interval {interval_text(p, ppu, t.unit)}; base model {base}), verdict {p.verdict or 'none'}")
+    if cv is None:
+        trust = "skill: the model card records no grouped cross-validation"
+    else:
+        acc = "" if cv.gate_accuracy is None else f"; go/no-go right on {cv.gate_accuracy:.0%} of clear runs"
+        trust = (f"skill {skill_text(cv)} (grouped CV: RMSE {number(cv.rmse)} vs {number(cv.rmse_mean)} {t.unit} "
+                 f"for the training mean){acc}")
+    style = "yellow" if cv is None or cv.no_skill else "dim"
+    return [Text(head), Padding(Text(trust, style=style), (0, 0, 0, 2))]
+
+
+def targets_block(targets: Sequence[TargetPrediction]) -> RenderableType:
+    """Every target of a multi-target bundle: prediction and interval in its
+    unit, base model, verdict and the model card's grouped-CV skill."""
+    rows: list[RenderableType] = [r for t in targets for r in target_rows(t)]
+    if any(t.detail.model_skill is None or t.detail.model_skill.no_skill for t in targets):
+        rows.append(Text("warning: a target whose skill is not above its standard error (\"no skill\") predicts "
+                         "new datasets no better than its training mean: do not rely on its number",
+                         style="yellow"))
+    title = "Predicted targets (the gate target decides the verdict and exit code; --gate-target picks it)"
+    return _stack(Text(title, style="bold"), *[Padding(r, (0, 0, 0, 2)) for r in rows])
+
+
+def divergence_text(cv: DivergenceSkill | None) -> str:
+    """The classifier's grouped-CV Brier and AUC in words."""
+    if cv is None or cv.brier is None:
+        return "the model card records no grouped cross-validation"
+    auc = "n/a" if cv.auc is None else f"{cv.auc:.2f} ± {_se(cv.auc_se)}"
+    skill = "n/a" if cv.brier_skill is None else f"{cv.brier_skill:+.2f} ± {_se(cv.brier_skill_se)}"
+    return (f"grouped-CV Brier {cv.brier:.3f} vs {number(cv.brier_base)} for the base rate (skill {skill}), "
+            f"AUC {auc}; {cv.diverged_runs} of {cv.runs} training runs diverged")
+
+
+def divergence_block(d: DivergencePrediction) -> RenderableType:
+    """P(diverged) with the classifier's measured skill."""
+    rows: list[RenderableType] = [Text(f"P(diverged) {d.probability:.3f}: {divergence_text(d.skill)}")]
+    if d.skill is None or d.skill.no_skill:
+        rows.append(Text("warning: under grouped cross-validation this classifier is no better than the "
+                         "training base rate (Brier skill not above its standard error): do not rely on it",
+                         style="bold yellow"))
+    return _stack(Text(f"Divergence (model {d.model})", style="bold"), *[Padding(r, (0, 0, 0, 2)) for r in rows])

@@ -87,6 +87,13 @@ def fingerprint(rule_id: str, path: str, key: str) -> str:
 RECORD_CATEGORIES = ("input", "record")  # rules whose lines are the records at fault
 
 
+def target_suffix(template: str, evidence: Iterable[tuple[str, Any]]) -> str:
+    """`` [target NAME]`` when a hit is about a predicted target other than
+    the gate's (evidence ``target``) and the message does not name it."""
+    target = dict(evidence).get("target")
+    return f" [target {target}]" if target and "{target}" not in template else ""
+
+
 def to_finding(rule: Rule, hit: Hit, severity: Severity, max_lines: int,
                name_records: bool = False, record_hash: Mapping[tuple, str] | None = None) -> Finding:
     """The finding for one hit: every line it names (renderers cap what they
@@ -94,7 +101,7 @@ def to_finding(rule: Rule, hit: Hit, severity: Severity, max_lines: int,
     ``record_hash`` maps (path, line) and (path, "#", record) to the
     record's content hash, for per-record fingerprints (baselines)."""
     evidence = tuple(sorted(hit.evidence))
-    message = render_message(rule.message, evidence)
+    message = render_message(rule.message, evidence) + target_suffix(rule.message, evidence)
     if name_records and hit.records:
         shown = ", ".join(str(r) for r in hit.records[:max_lines])
         more = f" and {len(hit.records) - max_lines} more" if len(hit.records) > max_lines else ""
@@ -200,6 +207,17 @@ def _attribution_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> I
         return _predicted_failure(out, trig, ctx)
     if pattern == "training_range":
         return _out_of_range(out, ctx)
+    hits = list(_feature_attribution_hits(pattern, out, ctx, options))
+    for t in out.targets:  # the other targets of a multi-target bundle, where the option's points apply
+        if not t.gate and t.unit == "points":
+            other = PredictOutcome(t.prediction, t.detail, out.refs)
+            hits += _feature_attribution_hits(pattern, other, ctx, options, t.target)
+    return hits
+
+
+def _feature_attribution_hits(pattern: str, out: PredictOutcome, ctx: Context, options: Mapping[str, Any],
+                              target: str | None = None) -> list[Hit]:
+    """One hit per feature of ``pattern`` that costs more than ``points``."""
     limit = -abs(float(options["points"]))
     hits = []
     for a in out.detail.attributions:
@@ -208,7 +226,7 @@ def _attribution_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> I
         else:
             mine = _matches(pattern, a.feature) and _direction_ok(str(options["direction"]), a)
         if mine and a.points < limit:
-            hits.append(_attribution_hit(a, limit, out, ctx))
+            hits.append(_attribution_hit(a, limit, out, ctx, target))
     return hits
 
 
@@ -229,13 +247,17 @@ def _span(a: Attribution) -> str:
     return f"{a.success_low:.4g} to {a.success_high:.4g}{mid}"
 
 
-def _attribution_hit(a: Attribution, limit: float, out: PredictOutcome, ctx: Context) -> Hit:
+def _attribution_hit(a: Attribution, limit: float, out: PredictOutcome, ctx: Context,
+                     target: str | None = None) -> Hit:
+    """The gate target's hit as ever; another target's names it (evidence
+    ``target``, message suffix, fingerprint key)."""
     path, lines, related = _where(out.refs.get(a.feature, ()), ctx)
     evidence = (("feature", a.feature), ("value", a.value), ("points", a.points),
                 ("points_lost", -a.points), ("threshold", -limit),
                 ("success_range", _span(a)),
-                ("score", out.prediction.score))
-    return Hit(path, lines, evidence, key=f"attribution:{a.feature}", related=related)
+                ("score", out.prediction.score)) + ((("target", target),) if target else ())
+    key = f"attribution:{a.feature}" if target is None else f"attribution:{target}:{a.feature}"
+    return Hit(path, lines, evidence, key=key, related=related)
 
 
 def _predicted_failure(out: PredictOutcome, trig: Mapping[str, Any], ctx: Context) -> Iterable[Hit]:

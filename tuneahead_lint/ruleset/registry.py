@@ -123,8 +123,13 @@ class Rule:
         return "\n".join(parts)
 
 
+# libyaml's safe loader where PyYAML has it: the same documents, ~10x faster (53 rule files
+# took 0.4 s of a 3 s --fast lint)
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def _load_one(path: Path, validator: jsonschema.Draft202012Validator) -> Rule:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
     if errors:
         e = errors[0]

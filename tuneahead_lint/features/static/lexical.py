@@ -11,7 +11,7 @@ import functools
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from tuneahead_lint.types import Measure
 STTR_SEGMENT = 1000
 REPETITION_N = 3
 GROUNDEDNESS_N = 2
+LOOP_DISTINCT = 4
 WORDFREQ_FLOOR = 1e-8  # wordfreq's own resolution; unseen words get this frequency
 
 _SENTENCE = re.compile(r"[.!?;]+\s+|\n+")
@@ -50,6 +51,34 @@ def ngram_repetition(words: Sequence[str], n: int = REPETITION_N) -> float | Non
     if not grams:
         return None
     return 1.0 - len(set(grams)) / len(grams)
+
+
+def verbatim_loop(words: Sequence[str], min_unit: int = 5, max_unit: int = 120) -> tuple[int, float]:
+    """(unit, copies) of the passage of ``min_unit``..``max_unit`` words that
+    ``words`` repeats back to back most often (a decoding loop); (0, 0.0) when
+    none repeats. A passage of fewer than :data:`LOOP_DISTINCT` distinct words
+    (table cells, markup) does not count."""
+    best = (0, 0.0)
+    for unit in range(min_unit, min(max_unit, len(words) // 2) + 1):
+        for start, run in _repeat_runs(words, unit):
+            copies = (run + unit) / unit
+            if copies > best[1] and len(set(words[start:start + unit])) >= LOOP_DISTINCT:
+                best = (unit, copies)
+    return best
+
+
+def _repeat_runs(words: Sequence[str], unit: int) -> Iterator[tuple[int, int]]:
+    """(start, length) of each maximal run of positions i with
+    ``words[i] == words[i + unit]``."""
+    start = run = 0
+    for i in range(len(words) - unit):
+        if words[i] == words[i + unit]:
+            start, run = (i, 1) if run == 0 else (start, run + 1)
+        elif run:
+            yield start, run
+            run = 0
+    if run:
+        yield start, run
 
 
 def response_ngram_repetition(c: Corpus) -> Measure:

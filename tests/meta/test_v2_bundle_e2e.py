@@ -1,0 +1,155 @@
+"""Ground truth v2 after the build, end to end on CPU: a tiny v2 store (the
+``tiny-all`` preset plus runs at learning rate 5, where the tiny model
+diverges), ``benchmarks/refit_v2.sh`` into a temporary multi-target bundle,
+and lints of a real slice with that bundle: every target with its interval,
+unit and grouped-CV skill in text, JSON and SARIF, the divergence
+classifier's probability with its Brier and AUC, and the gate per target."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.meta.conftest import EVAL, INSTRUCT
+from tuneahead_lint.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = str(INSTRUCT / "alpaca_5k_subset" / "alpaca_5000.json")
+TARGETS = {"y_indomain": "nats", "y_general": "nats", "y_general_acc": "points"}
+# test speed: fewer trees, folds and repeats than the real refit
+FAST = "--n-estimators 40 --cv-folds 3"
+
+
+def _build(store: Path, model_dir: str) -> None:
+    """tiny-all, then six of its recipes at lr 5 for 4 steps (some diverge)."""
+    from tuneahead_lint.meta.build import build
+    from tuneahead_lint.meta.presets import PRESETS
+    from tuneahead_lint.meta.runner import WorkerConfig
+    from tuneahead_lint.meta.store import Store
+
+    assert main(["meta", "build", "--preset", "tiny-all", "--store", str(store), "--base-model", model_dir,
+                 "--data-dir", str(INSTRUCT), "--eval-dir", str(EVAL), "--features", "static", "--workers", "0",
+                 "--deadline", "170"]) == 0
+    specs = [replace(s, hp=replace(s.hp, lr=5.0, max_steps=4)) for s in PRESETS["tiny-all"].specs(model_dir)[:6]]
+    cfg = WorkerConfig(data_dir=str(INSTRUCT), eval_dir=str(EVAL), device="cpu", threads=1, features=("static",),
+                       probe_steps=2, probe_extra=())
+    with Store(str(store)) as db:
+        assert build(specs, db, cfg, "tiny-all", workers=0, log=lambda _: None).failed == 0
+
+
+@pytest.fixture(scope="module")
+def bundle(tiny_model_dir, tmp_path_factory) -> Path:
+    """OUT_DIR of refit_v2.sh on the tiny store."""
+    tmp = tmp_path_factory.mktemp("v2bundle")
+    _build(tmp / "m.sqlite", tiny_model_dir)
+    env = dict(os.environ, PY=sys.executable, DATA_DIR=str(INSTRUCT), PYTHONPATH=str(ROOT),
+               EVAL_OPTS=f"--split random --repeats 1 {FAST}", FIT_OPTS=f"--cv-repeats 2 {FAST}")
+    res = subprocess.run(["bash", str(ROOT / "benchmarks" / "refit_v2.sh"), str(tmp / "m.sqlite"), str(tmp / "out")],
+                         env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return tmp / "out"
+
+
+@pytest.fixture()
+def lint(bundle, tiny_model_dir, monkeypatch, capsys):
+    """``lint(*args) -> (exit code, stdout)`` with the bundle and the tiny base model."""
+    monkeypatch.setenv("TUNEAHEAD_CACHE", str(bundle.parent / "cache"))
+
+    def run(*args: str) -> tuple[int, str]:
+        code = main(["--no-color", "--select", "TA4", "--model", str(bundle / "models"),
+                     "--base-model", tiny_model_dir, *args, DATA])
+        captured = capsys.readouterr()
+        run.err = captured.err
+        return code, captured.out
+    return run
+
+
+def test_the_store_has_diverged_and_converged_runs(bundle):
+    flags = [r["y_diverged"] for r in csv.DictReader((bundle / "meta.csv").open(encoding="utf-8"))]
+    assert "1" in flags and "0" in flags
+    assert {p.name for p in (bundle / "models").iterdir()} == {*TARGETS, "y_diverged"}
+    card = json.loads((bundle / "models" / "y_diverged" / "static" / "model.json").read_text())
+    assert card["kind"] == "classifier" and card["cv"]["diverged_runs"] == flags.count("1")
+    assert 0 <= card["cv"]["brier"] <= 1 and card["cv"]["brier_base"] > 0
+
+
+def test_json_has_every_target_with_interval_unit_and_skill(lint):
+    from tuneahead_lint.schemas import load_schema
+
+    code, out = lint("--format", "json")
+    doc = json.loads(out)
+    jsonschema.Draft202012Validator(load_schema()).validate(doc)
+    targets = {t["target"]: t for t in doc["extra"]["targets"]}
+    assert {n: t["unit"] for n, t in targets.items()} == TARGETS
+    for t in targets.values():
+        assert t["low"] <= t["score"] <= t["high"] and t["verdict"] in ("go", "no-go", "uncertain")
+        skill = t["detail"]["model_skill"]
+        assert skill["rmse"] is not None and "skill" in skill and "gate_accuracy" in skill
+        assert t["score_in_unit"] == pytest.approx(t["score"] * t["detail"]["points_per_unit"], rel=1e-5)
+        assert [a["feature"] for a in t["attributions"]]  # SHAP per target
+    assert [n for n, t in targets.items() if t["gate"]] == ["y_general_acc"]  # the benchmark score, as before
+    assert doc["prediction"]["score"] == targets["y_general_acc"]["score"]
+    div = doc["extra"]["divergence"]
+    assert 0 <= div["probability"] <= 1 and div["skill"]["brier"] is not None and "auc" in div["skill"]
+
+
+def test_text_shows_every_target_and_the_divergence(lint):
+    code, out = lint()
+    block = out.split("Predicted targets")[1].split("Summary")[0]
+    for name, unit in TARGETS.items():
+        line = next(x for x in block.splitlines() if x.strip().startswith(f"{name} ({unit})"))
+        assert "interval" in line and "verdict" in line
+    assert block.count("skill ") >= len(TARGETS) and "y_general_acc (points) [gate]" in block
+    assert "Divergence (model" in out and "P(diverged)" in out and "Brier" in out and "AUC" in out
+
+
+def test_html_lists_every_target_and_the_divergence(lint):
+    code, out = lint("--format", "html")
+    table = out.split("<h3>Predicted targets</h3>")[1].split("</table>")[0]
+    assert all(f"<td>{name}" in table and f"<td>{unit}</td>" in table for name, unit in TARGETS.items())
+    assert "<h3>Divergence</h3>" in out and "Brier" in out
+
+
+def test_sarif_run_properties_carry_every_target(lint):
+    code, out = lint("--format", "sarif")
+    log = json.loads(out)
+    schema = json.loads((ROOT / "tests" / "reporters" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    props = log["runs"][0]["properties"]
+    preds = {p["target"]: p for p in props["predictions"]}
+    assert set(preds) == set(TARGETS)
+    assert all(p["low"] <= p["score"] <= p["high"] and p["model_skill"]["rmse"] is not None for p in preds.values())
+    assert 0 <= props["divergence"]["probability"] <= 1 and props["divergence"]["skill"]["brier"] is not None
+
+
+@pytest.mark.parametrize("target", ["y_indomain", "y_general"])
+def test_the_gate_reads_the_named_target(lint, target):
+    code, out = lint("--format", "json", "--gate-target", target, "--min-score", "1e6")
+    doc = json.loads(out)
+    gate = [t for t in doc["extra"]["targets"] if t["gate"]]
+    assert [t["target"] for t in gate] == [target] and doc["prediction"]["model"].endswith(f"-{target}/static")
+    verdict, reason = doc["prediction"]["verdict"], doc["extra"]["prediction_detail"]["verdict_reason"]
+    # no-go below an unreachable min-score, unless the guard finds the slice far from the training runs
+    assert (verdict, code) == ("no-go", 1) or (verdict, code, reason[:8]) == ("uncertain", 0, "far from"), reason
+    assert ("TA401" in {f["rule_id"] for f in doc["findings"]}) == (verdict == "no-go")
+    code, out = lint("--format", "json", "--gate-target", target, "--min-score", "-1e6")
+    assert code == 0 and json.loads(out)["prediction"]["verdict"] in ("go", "uncertain")
+
+
+def test_gate_on_y_indomain_fails_the_lint(lint):
+    code, out = lint("--format", "json", "--gate-target", "y_indomain", "--min-score", "1e6")
+    assert code == 1 and json.loads(out)["prediction"]["verdict"] == "no-go"
+
+
+def test_unknown_gate_target_is_a_usage_error(lint):
+    code, _ = lint("--gate-target", "y_nope")
+    err = lint.err
+    assert code == 2 and "y_nope" in err and "y_indomain" in err and "Traceback" not in err
