@@ -216,7 +216,8 @@ class Corpus:
             cache = VectorCache(self.cfg.cache_path(), namespace("embedding", emb.get_params()))
             try:
                 texts = [self.prompts[r] for r in todo] + [self.responses[r] for r in todo]
-                mat, counts = embed_texts(texts, emb, cache, encode=self._encode_misses(emb))
+                remote = self._encode_misses(emb)
+                mat, counts = embed_texts(texts, emb, cache, encode=remote)
             finally:
                 cache.close()
             n = len(todo)
@@ -227,7 +228,7 @@ class Corpus:
             for key, value in counts.items():
                 info[key] += value
             info["backend"] = getattr(emb, "backend_", "cache")
-            if self._encode_misses(emb) is not None and counts["encoded"]:  # encoded on the cluster
+            if remote is not None and counts["encoded"]:  # encoded on the cluster, not loaded here
                 info["backend"] = emb.resolved_backend()
             info["records"] = len(self._minilm)
 

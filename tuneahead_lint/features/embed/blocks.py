@@ -51,10 +51,6 @@ class RayMap:
         remote = ray.remote(num_cpus=1, max_retries=2)(fn)
         return ray.get([remote.remote(block, *refs) for block in blocks])
 
-    def workers(self) -> int:
-        """CPUs of the cluster (tasks that run at once)."""
-        return int(connect(self.address).cluster_resources().get("CPU", 1))
-
 
 def connect(address: str):
     """The ``ray`` module, joined to the cluster at ``address``."""
