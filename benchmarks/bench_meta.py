@@ -46,7 +46,10 @@ def _from_store(path: str) -> None:
         for name in sorted(names):
             vals = [r[0] for r in st.query("SELECT value FROM metrics WHERE name=?", (name,)) if r[0] is not None]
             print(f"{name}: median {statistics.median(vals):.2f}s over {len(vals)} runs")
-        t = st.query("SELECT MIN(finished_at - total_s) AS a, MAX(finished_at) AS b, COUNT(*) AS n FROM runs")[0]
+        # a run trained in a group started with its group (its total_s is its share of the group's time)
+        t = st.query("SELECT MIN(finished_at - COALESCE(m.value, total_s)) AS a, MAX(finished_at) AS b, "
+                     "COUNT(*) AS n FROM runs LEFT JOIN metrics m ON m.run_id = runs.run_id "
+                     "AND m.name = 'group_wall_s'")[0]
         if t["n"]:
             print(f"{t['n']} runs from the first run's start to the last run's end: {t['b'] - t['a']:.0f}s, "
                   f"{60 * t['n'] / (t['b'] - t['a']):.2f} runs/min")

@@ -7,8 +7,7 @@ In one process, as the full lint with ``semantic-sample`` runs them:
 ``read`` (the valid records into memory, as ``pipeline.lint`` does),
 ``corpus`` (:class:`Corpus`: sorted records, prompt and response lists),
 ``static-embed`` (static vectors of every prompt and response),
-``candidates`` (the static nearest-other search, IVF above
-``static_exact_max``, and the near-duplicate candidates) and
+``candidates`` (the cascade's near-duplicate candidate search) and
 ``minilm-rate``: MiniLM (fp32 ONNX, no cache) on the first ``--minilm-texts``
 candidate texts; ``minilm_extrapolated_s`` = the MiniLM texts the cascade
 would embed (candidates + sample, prompt and response) / that rate: an

@@ -7,7 +7,7 @@ For every set of ../shared/data/instruct (default: all 14) and every
 ``--file``: static record vectors of the valid records, the exact nearest
 other row (:func:`nearest_other` with the IVF off) and the IVF one (forced
 on with ``exact_max=0``) for each ``--nprobe``; then the near-duplicate
-candidates of the cascade (:func:`dup_candidates`, FeatureConfig defaults:
+candidates of the first cascade (main 2f6fe4b's rule:
 share 0.2, cosine 0.9) from each. Reported per input and nprobe:
 ``candidate_recall`` = |IVF candidates & exact candidates| / |exact|,
 ``close_recall`` = the same for rows whose exact nearest cosine is >= 0.9,
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -33,7 +34,6 @@ from make_stream_inputs import DEFAULT  # noqa: E402
 
 from tuneahead_lint.features import FeatureConfig  # noqa: E402
 from tuneahead_lint.features.corpus import Corpus  # noqa: E402
-from tuneahead_lint.features.embed.cascade import dup_candidates  # noqa: E402
 from tuneahead_lint.features.embed.neighbours import nearest_other, search_method  # noqa: E402
 from tuneahead_lint.readers import discover, read  # noqa: E402
 
@@ -44,9 +44,14 @@ def corpus(paths: list[str]) -> Corpus:
     return Corpus([e for p in discover(paths) for e in read(p) if e.ok], CFG)
 
 
+SHARE, COSINE = 0.2, 0.9  # the candidate rule of main before the speed merge (2f6fe4b)
+
+
 def candidates(top: np.ndarray) -> np.ndarray:
-    return dup_candidates(np.zeros((len(top), 1), np.float32), CFG.dup_candidate_share,
-                          CFG.dup_candidate_cosine, nearest=lambda _x: top)
+    """Rows whose nearest static cosine is >= COSINE or among the closest SHARE."""
+    keep = top >= COSINE
+    keep[np.argsort(-top, kind="stable")[:math.ceil(SHARE * len(top))]] = True
+    return np.flatnonzero(keep)
 
 
 def _recall(found: np.ndarray, truth: np.ndarray) -> float:
@@ -70,7 +75,7 @@ def measure(name: str, paths: list[str], nprobes: list[int], planted: Path | Non
     t = time.perf_counter()
     exact = nearest_other(x, exact_max=len(x))
     exact_s = time.perf_counter() - t
-    truth, close = candidates(exact), np.flatnonzero(exact >= CFG.dup_candidate_cosine)
+    truth, close = candidates(exact), np.flatnonzero(exact >= COSINE)
     rows = []
     for nprobe in nprobes:
         t = time.perf_counter()

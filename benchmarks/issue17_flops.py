@@ -106,7 +106,7 @@ def grouped_padded(specs, runs: list[dict], k: int) -> list[int]:
         total = [0] * len(rs)
         for step in range(max(r["steps"] for r in rs)):
             live = [(j, r["batches"][step]) for j, r in enumerate(rs) if step < r["steps"]]
-            for band in length_bands([b for _, b in live], min(BANDS, *(len(b) for _, b in live))):
+            for band in length_bands([b for _, b in live], min(BANDS, max(len(b) for _, b in live))):
                 width = max(len(e.input_ids) for rows in band for e in rows)
                 for (j, _), rows in zip(live, band):
                     total[j] += len(rows) * width

@@ -15,6 +15,7 @@ import pytest
 from tests.features.conftest import examples_of, planted_records
 from tuneahead_lint.features import FeatureConfig, compute_features
 from tuneahead_lint.features.embed.blocks import RayMap, local_map
+from tuneahead_lint.features.embed.index import similar_pairs
 from tuneahead_lint.features.embed.neighbours import nearest_other
 
 ray = pytest.importorskip("ray", reason="pip install 'tuneahead-lint[ray]'")
@@ -52,11 +53,16 @@ def _on_cluster(cpus: int, monkeypatch, fn, also=None):
 
 
 def _exact_search_on_workers() -> None:
-    """Blocks leave this process, and the exact search's blocks match."""
+    """Blocks leave this process; the exact search and the IVF join match."""
     assert os.getpid() not in RayMap("auto")(lambda block: os.getpid(), range(4))  # a lambda travels by value
     x = np.random.default_rng(0).normal(size=(9000, 64)).astype(np.float32)
     x /= np.linalg.norm(x, axis=1, keepdims=True)
     assert np.array_equal(nearest_other(x, mapper=RayMap("auto")), nearest_other(x, mapper=local_map))
+    ray_pairs = similar_pairs(x, 0.45, exact_max=1000, mapper=RayMap("auto"))  # the IVF join's lists on workers
+    local_pairs = similar_pairs(x, 0.45, exact_max=1000)
+    assert ray_pairs.method.startswith("ivf-join") and len(local_pairs.i) > 0
+    assert all(np.array_equal(a, b) for a, b in zip((ray_pairs.i, ray_pairs.j, ray_pairs.sim),
+                                                    (local_pairs.i, local_pairs.j, local_pairs.sim)))
 
 
 @pytest.mark.slow
@@ -65,21 +71,15 @@ def test_ray_workers_give_the_in_process_features(tmp_path, monkeypatch) -> None
     monkeypatch.setenv("RAY_worker_niceness", "0")  # as --ray-address local does
     recs, dups, _ = planted_records()
     examples = examples_of(recs)
-    # cascade on (40-record sample), the static search and the MiniLM pair search forced onto their IVF paths
-    cfg = FeatureConfig(skip=NO_PPL, semantic_sample=40, static_exact_max=50, exact_max=10, seed=3,
-                        use_cache=False)
+    cfg = FeatureConfig(skip=NO_PPL, semantic_sample=40, seed=3, use_cache=False)  # cascade on (40-record sample)
     local = compute_features(examples, cfg)
     assert {tuple(line for _, line in c.members) for c in local.clusters} == {(a + 1, b + 1) for a, b in dups}
-    assert dict(local.stats)["candidates"]["method"].startswith("ivf(")
-    assert "ivf-join" in dict(local.stats)["search"]["method"]
     for cpus in (1, 2):
         run = replace(cfg, ray_address="auto")
         result, shipped = _on_cluster(cpus, monkeypatch, lambda: compute_features(examples, run),
                                       _exact_search_on_workers if cpus == 2 else None)
         assert _comparable(result) == _comparable(local), f"{cpus} worker(s)"
         assert {"tuneahead_lint.features.embed.static.encode_block",
-                "tuneahead_lint.features.embed.neighbours._ivf_block",
-                "tuneahead_lint.features.embed.index._join_lists",
                 "tuneahead_lint.features.embed.embedder.encode_block"} <= set(shipped)
 
 

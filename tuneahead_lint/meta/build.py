@@ -153,6 +153,11 @@ def one_run(run_fn: Callable[[str, WorkerConfig], RunOutcome], specs_json: Seque
     return [run_fn(specs_json[0], cfg)]
 
 
+def apply_unit(unit_fn: Callable, specs_json: Sequence[str], cfg: WorkerConfig) -> list[RunOutcome]:
+    """``unit_fn`` on one unit (what a Ray task runs)."""
+    return unit_fn(specs_json, cfg)
+
+
 def _units(todo: Sequence[RunSpec], cfg: WorkerConfig, group_size: int, run_fn, workers: int,
            pool: ProcessPoolExecutor | None, log) -> tuple[list[list[RunSpec]], Callable]:
     """What the executors submit: groups of runs and the function that runs one."""
@@ -291,14 +296,14 @@ def _ray_executor(address: str, workers: int) -> Executor:
         opts = {"num_cpus": cfg.threads, "max_retries": 0}
         if gpus:
             opts["num_gpus"] = 1.0 / max(1, workers)
-        remote = ray.remote(**opts)(run_fn)
+        remote = ray.remote(**opts)(apply_unit)  # a function, not the partial a unit may be
         capacity = int(gpus * workers) if gpus else max(1, int(ray.cluster_resources().get("CPU", 1) // cfg.threads))
         pending = list(todo)
         running: dict = {}
         while pending or running:
             while pending and len(running) < capacity and clock.may_submit():
                 unit = pending.pop(0)
-                running[remote.remote(_jsons(unit), cfg)] = unit
+                running[remote.remote(run_fn, _jsons(unit), cfg)] = unit
             if not running:
                 break
             ready, _ = ray.wait(list(running), num_returns=1, timeout=clock.left())

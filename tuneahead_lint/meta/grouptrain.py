@@ -150,7 +150,7 @@ def _group_step(multi, active: list[GroupRun], step: int, body, head, opt, max_n
     batches = [r.batches[step - 1] for r in active]
     targets = torch.tensor([sum(_targets(e) for e in b) for b in batches], dtype=torch.float32, device=device)
     sums = torch.zeros(len(active), dtype=torch.float32, device=device)
-    for band in length_bands(batches, min(BANDS, *(len(b) for b in batches))):
+    for band in length_bands(batches, min(BANDS, max(len(b) for b in batches))):
         sums += _band_backward(multi, active, band, body, head, targets, meter if stats else None, device, pad_id)
     losses = sums / targets
     finite = torch.isfinite(losses)
@@ -173,11 +173,18 @@ def _targets(e: Encoded) -> int:
 
 
 def length_bands(batches: Sequence[Sequence[Encoded]], n: int) -> list[list[list[Encoded]]]:
-    """``n`` bands of rows: band ``b`` holds, of each run's batch sorted by
-    length, the rows ranked ``[b*m/n, (b+1)*m/n)`` (``m``: its batch size), so
-    every run has rows in every band and each band pads to its own longest."""
-    ranked = [sorted(b, key=lambda e: len(e.input_ids)) for b in batches]
-    return [[rows[j * len(rows) // n:(j + 1) * len(rows) // n] for rows in ranked] for j in range(n)]
+    """The rows of every run's batch in ``n`` bands of the step's rows ranked
+    by length (ties by run, then position): ``out[b][j]`` = run ``j``'s rows
+    in band ``b`` (possibly none). Each band pads to its own longest row."""
+    ranked = sorted(((len(e.input_ids), j, i) for j, b in enumerate(batches) for i, e in enumerate(b)))
+    cut = [len(ranked) * k // n for k in range(n + 1)]
+    out = []
+    for k in range(n):
+        band: list[list[Encoded]] = [[] for _ in batches]
+        for _, j, i in sorted(ranked[cut[k]:cut[k + 1]], key=lambda t: (t[1], t[2])):
+            band[j].append(batches[j][i])
+        out.append(band)
+    return out
 
 
 def _band_backward(multi, active: list[GroupRun], band, body, head, targets, meter, device: str, pad_id: int):

@@ -15,6 +15,9 @@ that slot's ``A[k]``/``B[k]`` views under peft's names, ``disable_adapter``)
 for the code that reads one model: the probe's hooks and features.
 :class:`StackedAdamW` is torch's AdamW with a learning rate and weight decay
 per slot; :func:`clip_per_slot` is ``clip_grad_norm_`` per slot.
+
+This module imports torch at load (it defines ``nn.Module`` subclasses):
+import it only inside the stage that trains (``grouprun``, ``grouptrain`` do).
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
-"""Nearest other row of every row of unit vectors: the static candidate
-search of the semantic cascade (:func:`~.cascade.dup_candidates`).
+"""Nearest other row of every row of unit vectors, exact or by an IVF
+search, block by block through a block map. It was the static candidate
+search of main's first cascade (nearest static neighbour >= 0.9 or the
+closest 20%); the cascade now searches candidate pairs
+(:func:`~.cascade.candidate_pairs`), so the lint does not call it; its
+recall is measured by ``benchmarks/bench_static_index.py``.
 
 Up to ``exact_max`` rows the search is exact (brute force, blocks of
 :data:`BLOCK` query rows). Beyond, it is an inverted-file search (IVF):
