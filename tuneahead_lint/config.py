@@ -52,6 +52,9 @@ _TOP_LEVEL: dict[str, Any] = {
                         "description": "Records MiniLM embeds for the sampled semantic features and TA202's reference; "
                                        "datasets of more than twice as many records run the static-embedding cascade. "
                                        "0 = every record, no cascade."},
+    "ray-address": {"type": "string", "minLength": 1,
+                    "description": "Run the embedding and the candidate search on a Ray cluster: 'local' "
+                                   "(start one here), 'auto' or ray://host:10001. Same results as without."},
     "format": {"enum": list(FORMATS), "description": "Force an input format for every file."},
     "min-score": {"type": "number", "description": "Gate: no-go when the prediction interval's upper end is below this (default: the base model's score)."},
     "gate-target": {"type": "string", "minLength": 1,

@@ -53,6 +53,9 @@ class FeatureConfig:
         prompt and 3 nearest prompts each, cached); 0 turns that check off.
     :param end_candidates: most open-ending responses whose end-of-turn
         probability the base model scores for TA118; 0 turns that off.
+    :param ray_address: ``--ray-address``: run the embedding and the
+        candidate search as Ray tasks (``local``, ``auto`` or
+        ``ray://host:port``); the numbers are the same as without it.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -85,6 +88,7 @@ class FeatureConfig:
     mismatch_z: float = 2.0
     pmi_candidates: int = 0
     end_candidates: int = 0
+    ray_address: str | None = None
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -229,7 +229,8 @@ class Corpus:
         with self.stage("embed"):
             cache = VectorCache(self.cfg.cache_path(), namespace("embedding", emb.get_params()))
             try:
-                mat, counts = embed_texts(todo, emb, cache)
+                remote = self._encode_misses(emb)
+                mat, counts = embed_texts(todo, emb, cache, encode=remote)
             finally:
                 cache.close()
             self._text_vectors.update(zip(todo, mat))
@@ -238,6 +239,24 @@ class Corpus:
             for key, value in counts.items():
                 info[key] += value
             info["backend"] = getattr(emb, "backend_", "cache")
+            if remote is not None and counts["encoded"]:  # encoded on the cluster, not loaded here
+                info["backend"] = emb.resolved_backend()
+
+    @cached_property
+    def _map(self):
+        """Where embedding and candidate-search blocks run (``ray_address``)."""
+        from tuneahead_lint.features.embed.blocks import block_map
+
+        return block_map(self.cfg.ray_address)
+
+    def _encode_misses(self, emb: Any):
+        """The MiniLM encode of the cache misses: on the Ray cluster when
+        ``ray_address`` is set (and the embedder is the built-in kind)."""
+        from tuneahead_lint.features.embed.embedder import Embedder, encode_on
+
+        if not self.cfg.ray_address or not isinstance(emb, Embedder):
+            return None
+        return partial(encode_on, self._map, emb)
 
     @cached_property
     def vectors(self) -> Vectors:
@@ -255,9 +274,13 @@ class Corpus:
         from tuneahead_lint.features.embed.static import static_encode
 
         with self.stage("static-embed"):
-            mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens)
+            mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens, self._map)
             n = len(self)
-            return Vectors(mat[:n], mat[n:], _unit(mat[:n] + mat[n:]))
+            record = mat[:n] + mat[n:]
+            for start in range(0, n, 65536):  # in place, by blocks: 1M rows are 1 GB, and so is a temporary
+                part = record[start:start + 65536]
+                part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+            return Vectors(mat[:n], mat[n:], record)
 
     @cached_property
     def dup_rows(self) -> np.ndarray:
@@ -272,7 +295,7 @@ class Corpus:
             return np.arange(len(self))
         with self.stage("candidates"):
             i, j = candidate_pairs(self.static_vectors.record, self.cfg.dup_candidate_cosine,
-                                   self.prompts, self.responses, self.cfg.dup_candidate_jaccard)
+                                   self.prompts, self.responses, self.cfg.dup_candidate_jaccard, self._map)
         kept_i, kept_j = self._close_prompts(i, j)
         rows = np.union1d(kept_i, kept_j)
         self.stats["candidates"] = {"pairs": int(len(i)), "prompt_rows": int(len(np.union1d(i, j))),
@@ -306,7 +329,7 @@ class Corpus:
         x = self.embed_rows(self.dup_rows).record
         with self.stage("near-duplicates"):
             pairs = similar_pairs(x, self.cfg.dup_threshold, exact_max=self.cfg.exact_max,
-                                  assign=self.cfg.ivf_assign, seed=self.cfg.seed)
+                                  assign=self.cfg.ivf_assign, seed=self.cfg.seed, mapper=self._map)
             method = pairs.method if not self.cascade else \
                 f"cascade: {pairs.method} among {len(x)} static candidates"
             info: dict[str, Any] = {"method": method, "pairs": int(len(pairs.i)),

@@ -27,6 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from tuneahead_lint.features.embed.blocks import BlockMap, local_map
+
 _BLOCK = 4096
 _WORD = re.compile(r"\w+")
 
@@ -85,12 +87,14 @@ def _pair_arrays(found: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarr
 
 
 def candidate_pairs(static: np.ndarray, cosine: float, prompts: Sequence[str], responses: Sequence[str],
-                    jaccard: float) -> tuple[np.ndarray, np.ndarray]:
+                    jaccard: float, mapper: BlockMap = local_map) -> tuple[np.ndarray, np.ndarray]:
     """Near-duplicate candidate pairs (i < j, unique, sorted): static record
-    cosine >= ``cosine`` or a shared MinHash bucket at ``jaccard``."""
+    cosine >= ``cosine`` or a shared MinHash bucket at ``jaccard``. Above
+    ``EXACT_MAX`` records the static search is an IVF join whose lists
+    ``mapper`` joins (this process, or Ray tasks: the same pairs)."""
     from tuneahead_lint.features.embed.index import similar_pairs
 
-    near = similar_pairs(static, cosine)
+    near = similar_pairs(static, cosine, mapper=mapper)
     li, lj = minhash_pairs(prompts, responses, jaccard)
     both = set(zip(near.i.tolist(), near.j.tolist())) | set(zip(li.tolist(), lj.tolist()))
     return _pair_arrays(list(both))
