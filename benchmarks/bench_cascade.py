@@ -99,6 +99,9 @@ def compare(name: str, base_cfg) -> dict:
     truth, found = pair_set(full_c), pair_set(casc_c)
     row = {"set": name, "records": len(full_c), "cascade": casc_c.cascade,
            "minilm_records": casc_c.stats.get("embedding", {}).get("records", 0),
+           "minilm_texts": [full_c.stats.get("embedding", {}).get("encoded", 0) + full_c.stats.get("embedding", {}).get("cached", 0),
+                            casc_c.stats.get("embedding", {}).get("encoded", 0) + casc_c.stats.get("embedding", {}).get("cached", 0)],
+           "candidates": casc_c.stats.get("candidates", {}),
            "dup_candidates": len(casc_c.dup_rows), "exact_pairs": len(truth),
            "recall": round(len(truth & found) / len(truth), 4) if truth else 1.0,
            "near_dup_ratio": [full_v["near_dup_ratio"].value, casc_v["near_dup_ratio"].value],
@@ -112,7 +115,7 @@ def compare(name: str, base_cfg) -> dict:
     row["ta207"] = {"full": len(t_full), "cascade": len(t_casc), "both": len(t_full & t_casc)}
     o_full, o_casc = ta202(full_o), ta202(casc_o)
     row["ta202"] = {"full": len(o_full), "cascade": len(o_casc), "both": len(o_full & o_casc),
-                    "scored": len(casc_c.semantic_rows)}
+                    "scored": len(casc_c.outlier_rows)}
     return row
 
 

@@ -85,6 +85,8 @@ def cli() -> None:
 @click.option("--eval-set", "eval_sets", multiple=True, type=click.Path(dir_okay=False),
               help="Your own benchmark file for TA119 contamination (repeatable; config: rules.TA119.eval_sets).")
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: when a TTY).")
+@click.option("--ray-address", help="Run the embedding and the candidate search on a Ray cluster: 'local' (start "
+                                    "one here), 'auto' or ray://host:10001 [config ray-address]. Same results.")
 def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_on: str | None,
              config_file: str | None, select: str | None, ignore: str | None,
              input_format: str | None, fast: bool, show_features: bool, base_model: str | None,
@@ -93,7 +95,8 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
              lora_alpha: int | None, max_len: int | None, min_score: float | None, gate_target: str | None,
              model: str | None, plot: str | None,
              eval_sets: tuple[str, ...], color: bool | None, show_all: bool = False,
-             baseline: str | None = None, write_baseline: str | None = None) -> None:
+             baseline: str | None = None, write_baseline: str | None = None,
+             ray_address: str | None = None) -> None:
     """Lint PATHS (files or directories of .jsonl/.json/.gz/.parquet)."""
     from tuneahead_lint.config import config_for_run
     from tuneahead_lint.pipeline import LintOptions, lint
@@ -109,7 +112,8 @@ def lint_cmd(paths: tuple[str, ...], out_format: str, output: str | None, fail_o
     opts = LintOptions(input_format=input_format, features=False if fast else None, probe=probe,
                        base_model=base_model, embedder=embedder, seed=seed,
                        probe_params=probe_params, progress=sys.stderr.isatty(),
-                       model=model, min_score=min_score, gate_target=gate_target)
+                       model=model, min_score=min_score, gate_target=gate_target,
+                       ray_address=ray_address)
     if plot and Path(plot).suffix.lower() not in (".png", ".svg"):
         raise UserError(f"{plot}: --plot writes .png or .svg")
     accepted = _load_baseline(baseline) if baseline else None  # a bad file fails before the lint
@@ -170,7 +174,8 @@ def _write_plot(report, path: str) -> None:
 
     try:
         waterfall(path, detail.attributions, detail.expected_score, report.prediction.score,
-                  detail.points_per_unit, title=f"{report.prediction.model}: SHAP attributions (points)")
+                  detail.points_per_unit, title=f"{report.prediction.model}: SHAP attributions ({detail.unit})",
+                  unit=detail.unit)
     except OSError as exc:
         raise UserError(f"{path}: cannot write plot: {exc.strerror or exc}") from None
 

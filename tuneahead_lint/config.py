@@ -48,9 +48,13 @@ _TOP_LEVEL: dict[str, Any] = {
                       "description": "Embedder runtime: auto = torch on CUDA, fp32 ONNX on CPU; "
                                      "onnx = fp32 ONNX (same vectors as torch); onnx-int8 = 1.2x faster, "
                                      "but a text's vector depends on its batch."},
-    "semantic-sample": {"type": "integer", "minimum": 0, "default": 0,
-                        "description": "Records MiniLM embeds for the sampled semantic features and TA202; "
-                                       "larger datasets run the static-embedding cascade. 0 (default) = every record, no cascade."},
+    "semantic-sample": {"type": "integer", "minimum": 0, "default": 1000,
+                        "description": "Records MiniLM embeds for the sampled semantic features and TA202's reference; "
+                                       "datasets of more than twice as many records run the static-embedding cascade. "
+                                       "0 = every record, no cascade."},
+    "ray-address": {"type": "string", "minLength": 1,
+                    "description": "Run the embedding and the candidate search on a Ray cluster: 'local' "
+                                   "(start one here), 'auto' or ray://host:10001. Same results as without."},
     "format": {"enum": list(FORMATS), "description": "Force an input format for every file."},
     "min-score": {"type": "number", "description": "Gate: no-go when the prediction interval's upper end is below this (default: the base model's score)."},
     "gate-target": {"type": "string", "minLength": 1,

@@ -37,6 +37,7 @@ class LintOptions:
     model: str | None = None  # predictor folder or name under models/ (None: shipped default)
     min_score: float | None = None
     gate_target: str | None = None  # target of a multi-target bundle the gate reads (None: config, default)
+    ray_address: str | None = None  # embedding and candidate search on a Ray cluster
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,12 @@ def _run_features(valid: Sequence[Example], config: Config, opts: LintOptions, b
     cfg = FeatureConfig(base_model=base_model, embedder=_pick(opts.embedder, config, "embedder"),
                         seed=int(_pick(opts.seed, config, "seed")), progress=opts.progress,
                         **{"embed_backend": config.get("embed-backend", "auto"),
-                           "semantic_sample": int(config.get("semantic-sample", 0)), **opts.feature_params})
+                           "semantic_sample": int(config.get("semantic-sample", 0)),
+                           "ray_address": _pick(opts.ray_address, config, "ray-address"), **opts.feature_params})
+    if cfg.ray_address:
+        from tuneahead_lint.features.embed.blocks import connect
+
+        connect(cfg.ray_address)  # a missing Ray or an unreachable cluster fails before any model loads
     result = (compute or compute_features)(valid, cfg)
     return Provided(result, frozenset({"embeddings", "base_model"}))
 

@@ -192,6 +192,11 @@ class Prediction:
     verdict: str = ""  # "go" | "no-go" | "uncertain" ("" only for a hand-made Prediction)
 
 
+# Smallest SHAP attribution a report or plot shows, per unit: 0.005 points
+# (two decimals), 1e-5 nats (v2 NLL targets move by ~0.01-0.1 nats).
+SHOWN_ATTRIBUTION = {"points": 0.005, "nats": 1e-5}
+
+
 @dataclass(frozen=True, slots=True)
 class Attribution:
     """How much one feature moved the prediction away from the expected
@@ -336,6 +341,7 @@ class DivergenceSkill:
     brier_skill_se: float | None = None
     auc: float | None = None
     auc_se: float | None = None
+    auc_pooled: float | None = None  # AUC of each repeat's pooled out-of-fold predictions, mean over repeats
     runs: int | None = None
     diverged_runs: int | None = None
 

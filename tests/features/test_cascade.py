@@ -21,14 +21,21 @@ def _unit(x: np.ndarray) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def test_dup_candidates_take_close_rows_and_the_closest_share() -> None:
+def test_candidate_pairs_take_static_and_lexical_neighbours() -> None:
     rng = np.random.default_rng(0)
     x = _unit(rng.normal(size=(200, 32)).astype(np.float32))
     x[150] = _unit(x[7:8] + 0.05 * rng.normal(size=(1, 32)).astype(np.float32))[0]
-    rows = cascade.dup_candidates(x, share=0.0, threshold=0.9)
-    assert set(rows.tolist()) == {7, 150}
-    wider = cascade.dup_candidates(x, share=0.1, threshold=0.9)
-    assert len(wider) == 20 and {7, 150} <= set(wider.tolist())
+    prompts = [f"question number {k} about topic {k * 7}" for k in range(200)]
+    responses = [f"answer {k}: " + " ".join(f"w{k}x{m}" for m in range(12)) for k in range(200)]
+    prompts[42], responses[42] = prompts[3], responses[3] + " extra"  # lexical copy, static far
+    i, j = cascade.candidate_pairs(x, 0.9, prompts, responses, jaccard=0.5)
+    assert set(zip(i.tolist(), j.tolist())) == {(7, 150), (3, 42)}
+
+
+def test_pair_cosines_pair_rows_of_two_matrices() -> None:
+    a = _unit(np.array([[1, 0], [1, 0.1], [0, 1]], np.float32))
+    sims = cascade.pair_cosines(a, a[::-1], np.array([0, 2]), np.array([0, 1]), block=1)
+    assert sims.tolist() == pytest.approx([0.0, 0.0995], abs=1e-4)
 
 
 def test_standard_errors_vanish_only_for_a_full_sample() -> None:
@@ -105,3 +112,29 @@ def test_cascade_keeps_the_swapped_responses(tmp_path) -> None:
     # (static prompt/response cosine z > -1) or their partner is not a static top-8 prompt
     assert found <= swapped and len(found) >= 16
     assert not math.isnan(result.value("io_semantic_similarity"))
+
+
+def test_sample_density_scores_flag_a_far_record_and_match_the_sample() -> None:
+    from tuneahead_lint.features.embed.index import local_outlier_scores
+
+    rng = np.random.default_rng(2)
+    centre = _unit(rng.normal(size=(1, 16)).astype(np.float32))
+    x = _unit(centre + 0.3 * rng.normal(size=(300, 16)).astype(np.float32))
+    x[299] = -centre[0]  # opposite the cloud
+    sample_rows = cascade.seeded_rows(299, 100, 0)
+    query_rows = np.union1d(sample_rows, [299])
+    dist, z, robust = cascade.sample_density_scores(x[query_rows], query_rows, x[sample_rows], sample_rows, 3)
+    own_dist, own_z, own_robust = local_outlier_scores(x[sample_rows], 3)
+    assert np.allclose(dist[:-1], own_dist, atol=1e-6) and np.allclose(robust[:-1], own_robust, atol=1e-5)
+    assert robust[-1] > 10 and robust[:-1].max() < robust[-1]
+
+
+def test_the_cascade_runs_by_default_above_twice_the_sample() -> None:
+    from tuneahead_lint.features.corpus import Corpus
+
+    recs = [{"instruction": f"q{k}", "output": f"a{k}"} for k in range(2001)]
+    cfg = FeatureConfig()
+    assert cfg.semantic_sample == 1000
+    assert Corpus(examples_of(recs), cfg).cascade
+    assert not Corpus(examples_of(recs[:2000]), cfg).cascade
+    assert not Corpus(examples_of(recs), replace(cfg, semantic_sample=0)).cascade

@@ -78,7 +78,17 @@ def test_the_store_has_diverged_and_converged_runs(bundle):
     assert {p.name for p in (bundle / "models").iterdir()} == {*TARGETS, "y_diverged"}
     card = json.loads((bundle / "models" / "y_diverged" / "static" / "model.json").read_text())
     assert card["kind"] == "classifier" and card["cv"]["diverged_runs"] == flags.count("1")
-    assert 0 <= card["cv"]["brier"] <= 1 and card["cv"]["brier_base"] > 0
+    assert 0 <= card["cv"]["brier"] <= 1 and card["cv"]["brier_base"] > 0 and 0 <= card["cv"]["auc_pooled"] <= 1
+
+
+def test_no_recipe_column_is_a_feature(bundle):
+    """The export writes identity and recipe columns (true corruption doses:
+    the answer) before the hyperparameters; none of them may be a feature."""
+    header = next(csv.reader((bundle / "meta.csv").open(encoding="utf-8")))
+    recipe = set(header[:header.index("learning_rate")])
+    for target in (*TARGETS, "y_diverged"):
+        doc = json.loads((bundle / "models" / target / "static" / "model.json").read_text())
+        assert not recipe & set(doc["features"]), target
 
 
 def test_json_has_every_target_with_interval_unit_and_skill(lint):

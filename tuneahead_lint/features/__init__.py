@@ -232,7 +232,7 @@ def _evidence(corpus: Corpus, cfg: FeatureConfig) -> tuple[tuple[DupCluster, ...
                    round(k.min_sim, 4), round(k.max_sim, 4), tuple(keys[m] for m in k.members))
         for k in corpus.clusters)
     dist, z, robust = corpus.local_outlier_scores
-    rows = corpus.semantic_rows
+    rows = corpus.outlier_rows
     flagged = [k for k in range(len(rows)) if max(z[k], robust[k]) > cfg.outlier_sigma]
     flagged.sort(key=lambda k: (-dist[k], refs[rows[k]]))
     outliers = tuple(Outlier(refs[rows[k]], round(float(dist[k]), 4), round(float(z[k]), 3),

@@ -25,14 +25,23 @@ class FeatureConfig:
     :param outlier_k: neighbour whose distance scores the outlier evidence
         (TA202, fix): above the size of any junk cluster to be caught.
     :param semantic_sample: records MiniLM embeds for the dataset-level
-        semantic features and TA202 (seeded sample, standard errors in the
-        feature detail); larger datasets run the cascade
-        (:mod:`~tuneahead_lint.features.embed.cascade`). 0 (default): every
-        record, no cascade.
-    :param dup_candidate_share: cascade: share of records, closest static
-        neighbour first, that MiniLM checks for near-duplicates.
-    :param dup_candidate_cosine: cascade: records whose closest static
-        neighbour is at least this close are checked too.
+        semantic features and TA202's reference (seeded sample, standard
+        errors in the feature detail); datasets of more than twice as many
+        records run the cascade (:mod:`~tuneahead_lint.features.embed.cascade`).
+        0: every record, no cascade.
+    :param dup_candidate_cosine: cascade: pairs of records whose static
+        vectors are at least this close are near-duplicate candidates.
+    :param dup_candidate_jaccard: cascade: so are pairs sharing a MinHash
+        LSH bucket at this word 3-gram Jaccard (datasketch).
+    :param dup_prompt_cosine: cascade: MiniLM embeds the candidates'
+        prompts first; only pairs whose prompts are at least this close have
+        their responses embedded and their record cosine checked.
+    :param dup_cross_cosine: cascade: so have pairs where one record's
+        static prompt is this close to the other's static response (a
+        conversation split into records, one turn's answer the next prompt).
+    :param outlier_candidate_z: cascade: records whose local-density score
+        on the static vectors has a z or robust z above this are scored by
+        MiniLM for TA202, besides the seeded sample.
     :param mismatch_candidate_z: cascade: records whose static prompt/response
         cosine has a robust z at or below this are rescored by MiniLM (TA207).
     :param mismatch_partners: cascade: static nearest prompts per such
@@ -44,6 +53,9 @@ class FeatureConfig:
         prompt and 3 nearest prompts each, cached); 0 turns that check off.
     :param end_candidates: most open-ending responses whose end-of-turn
         probability the base model scores for TA118; 0 turns that off.
+    :param ray_address: ``--ray-address``: run the embedding and the
+        candidate search as Ray tasks (``local``, ``auto`` or
+        ``ray://host:port``); the numbers are the same as without it.
     :param exact_max: records up to which near-duplicate search is exact.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
@@ -65,14 +77,18 @@ class FeatureConfig:
     dup_threshold: float = 0.95
     outlier_sigma: float = 3.0
     outlier_k: int = 10
-    semantic_sample: int = 0
-    dup_candidate_share: float = 0.2
-    dup_candidate_cosine: float = 0.9
+    semantic_sample: int = 1000
+    dup_candidate_cosine: float = 0.83
+    dup_candidate_jaccard: float = 0.5
+    dup_prompt_cosine: float = 0.75
+    dup_cross_cosine: float = 0.95
+    outlier_candidate_z: float = 2.0
     mismatch_candidate_z: float = -1.0
     mismatch_partners: int = 8
     mismatch_z: float = 2.0
     pmi_candidates: int = 0
     end_candidates: int = 0
+    ray_address: str | None = None
     exact_max: int = EXACT_MAX
     ivf_assign: int = 2
     embed_max_tokens: int = 128

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -171,8 +171,9 @@ class Corpus:
     @property
     def cascade(self) -> bool:
         """MiniLM embeds a sample and candidates, not every record: the
-        dataset has more valid records than ``semantic_sample`` (> 0)."""
-        return 0 < self.cfg.semantic_sample < len(self)
+        dataset has more than twice ``semantic_sample`` (> 0) valid records
+        (below that the sample and the candidates cover most records anyway)."""
+        return 0 < self.cfg.semantic_sample and 2 * self.cfg.semantic_sample < len(self)
 
     @cached_property
     def semantic_rows(self) -> np.ndarray:
@@ -192,23 +193,36 @@ class Corpus:
                                          backend=self.cfg.embed_backend, device=self.cfg.device)
 
     @cached_property
-    def _minilm(self) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    def _text_vectors(self) -> dict[str, np.ndarray]:
+        """MiniLM vector per distinct text embedded so far in this run."""
         return {}
 
-    def embed_rows(self, rows: np.ndarray) -> Vectors:
-        """MiniLM vectors of ``rows`` (in that order); each record is
-        embedded once per run and each text looked up in the cache first."""
-        rows = np.asarray(rows, np.int64)
-        todo = [r for r in dict.fromkeys(rows.tolist()) if r not in self._minilm]
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """MiniLM vectors of ``texts`` (in that order, (len, dim) float32);
+        each distinct text is embedded once per run and looked up in the
+        cache first."""
+        memo = self._text_vectors
+        todo = [t for t in dict.fromkeys(texts) if t not in memo]
         if todo:
             self._embed_new(todo)
         dim = self._embedder.dim_ if hasattr(self._embedder, "dim_") else 0
-        pick = [self._minilm[r] for r in rows.tolist()]
-        prompt = np.array([p for p, _ in pick], np.float32).reshape(len(rows), -1 if pick else dim)
-        response = np.array([r for _, r in pick], np.float32).reshape(len(rows), -1 if pick else dim)
+        return np.array([memo[t] for t in texts], np.float32).reshape(len(texts), -1 if texts else dim)
+
+    def embed_rows(self, rows: np.ndarray) -> Vectors:
+        """MiniLM vectors of ``rows`` (in that order)."""
+        rows = np.asarray(rows, np.int64).tolist()
+        prompt = self.embed_texts([self.prompts[r] for r in rows])
+        response = self.embed_texts([self.responses[r] for r in rows])
+        self._embedded_rows.update(rows)
+        if "embedding" in self.stats:
+            self.stats["embedding"]["records"] = len(self._embedded_rows)
         return Vectors(prompt, response, _unit(prompt + response))
 
-    def _embed_new(self, todo: list[int]) -> None:
+    @cached_property
+    def _embedded_rows(self) -> set[int]:
+        return set()
+
+    def _embed_new(self, todo: list[str]) -> None:
         from tuneahead_lint.cache import VectorCache, namespace
         from tuneahead_lint.features.embed.embedder import embed_texts
 
@@ -216,19 +230,34 @@ class Corpus:
         with self.stage("embed"):
             cache = VectorCache(self.cfg.cache_path(), namespace("embedding", emb.get_params()))
             try:
-                texts = [self.prompts[r] for r in todo] + [self.responses[r] for r in todo]
-                mat, counts = embed_texts(texts, emb, cache)
+                remote = self._encode_misses(emb)
+                mat, counts = embed_texts(todo, emb, cache, encode=remote)
             finally:
                 cache.close()
-            n = len(todo)
-            for k, r in enumerate(todo):
-                self._minilm[r] = (mat[k], mat[n + k])
+            self._text_vectors.update(zip(todo, mat))
             info = self.stats.setdefault("embedding", {**emb.get_params(), "texts": 0, "distinct": 0,
-                                                       "cached": 0, "encoded": 0})
+                                                       "cached": 0, "encoded": 0, "records": 0})
             for key, value in counts.items():
                 info[key] += value
             info["backend"] = getattr(emb, "backend_", "cache")
-            info["records"] = len(self._minilm)
+            if remote is not None and counts["encoded"]:  # encoded on the cluster, not loaded here
+                info["backend"] = emb.resolved_backend()
+
+    @cached_property
+    def _map(self):
+        """Where embedding and candidate-search blocks run (``ray_address``)."""
+        from tuneahead_lint.features.embed.blocks import block_map
+
+        return block_map(self.cfg.ray_address)
+
+    def _encode_misses(self, emb: Any):
+        """The MiniLM encode of the cache misses: on the Ray cluster when
+        ``ray_address`` is set (and the embedder is the built-in kind)."""
+        from tuneahead_lint.features.embed.embedder import Embedder, encode_on
+
+        if not self.cfg.ray_address or not isinstance(emb, Embedder):
+            return None
+        return partial(encode_on, self._map, emb)
 
     @cached_property
     def vectors(self) -> Vectors:
@@ -246,21 +275,51 @@ class Corpus:
         from tuneahead_lint.features.embed.static import static_encode
 
         with self.stage("static-embed"):
-            mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens)
+            mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens, self._map)
             n = len(self)
-            return Vectors(mat[:n], mat[n:], _unit(mat[:n] + mat[n:]))
+            record = mat[:n] + mat[n:]
+            for start in range(0, n, 65536):  # in place, by blocks: 1M rows are 1 GB, and so is a temporary
+                part = record[start:start + 65536]
+                part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+            return Vectors(mat[:n], mat[n:], record)
 
     @cached_property
     def dup_rows(self) -> np.ndarray:
         """Rows the near-duplicate search runs over: every row, or in the
-        cascade the static candidates (:func:`~.cascade.dup_candidates`)."""
-        from tuneahead_lint.features.embed.cascade import dup_candidates
+        cascade the rows of the candidate pairs (:func:`~.cascade.candidate_pairs`:
+        static cosine or MinHash) whose MiniLM prompts are close
+        (``dup_prompt_cosine``): MiniLM embeds the candidates' prompts first,
+        and the responses only of the pairs left."""
+        from tuneahead_lint.features.embed.cascade import candidate_pairs
 
         if not self.cascade:
             return np.arange(len(self))
-        x = self.static_vectors.record
         with self.stage("candidates"):
-            return dup_candidates(x, self.cfg.dup_candidate_share, self.cfg.dup_candidate_cosine)
+            i, j = candidate_pairs(self.static_vectors.record, self.cfg.dup_candidate_cosine,
+                                   self.prompts, self.responses, self.cfg.dup_candidate_jaccard, self._map)
+        kept_i, kept_j = self._close_prompts(i, j)
+        rows = np.union1d(kept_i, kept_j)
+        self.stats["candidates"] = {"pairs": int(len(i)), "prompt_rows": int(len(np.union1d(i, j))),
+                                    "pairs_close_prompts": int(len(kept_i)), "rows": int(len(rows))}
+        return rows
+
+    def _close_prompts(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs whose MiniLM prompts have cosine >= ``dup_prompt_cosine``,
+        or where one record's static prompt and the other's static response
+        have cosine >= ``dup_cross_cosine`` (a conversation split into
+        records: one turn's answer is the next record's prompt)."""
+        from tuneahead_lint.features.embed.cascade import pair_cosines
+
+        rows = np.union1d(i, j)
+        if not len(rows):
+            return i, j
+        cross, st = self.cfg.dup_cross_cosine, self.static_vectors
+        prompts = self.embed_texts([self.prompts[r] for r in rows.tolist()])
+        at_i, at_j = np.searchsorted(rows, i), np.searchsorted(rows, j)
+        keep = pair_cosines(prompts, prompts, at_i, at_j) >= self.cfg.dup_prompt_cosine
+        keep |= pair_cosines(st.prompt, st.response, i, j) >= cross
+        keep |= pair_cosines(st.response, st.prompt, i, j) >= cross
+        return i[keep], j[keep]
 
     @cached_property
     def pairs(self) -> Pairs:
@@ -271,7 +330,7 @@ class Corpus:
         x = self.embed_rows(self.dup_rows).record
         with self.stage("near-duplicates"):
             pairs = similar_pairs(x, self.cfg.dup_threshold, exact_max=self.cfg.exact_max,
-                                  assign=self.cfg.ivf_assign, seed=self.cfg.seed)
+                                  assign=self.cfg.ivf_assign, seed=self.cfg.seed, mapper=self._map)
             method = pairs.method if not self.cascade else \
                 f"cascade: {pairs.method} among {len(x)} static candidates"
             info: dict[str, Any] = {"method": method, "pairs": int(len(pairs.i)),
@@ -305,15 +364,39 @@ class Corpus:
             return outlier_scores(x)
 
     @cached_property
-    def local_outlier_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(cosine distance to the k-th nearest record, z, robust z) per row
-        of :attr:`semantic_rows`, k = ``outlier_k`` (scaled to the sample in
-        the cascade): the evidence of TA202 and of ``fix``."""
+    def outlier_rows(self) -> np.ndarray:
+        """Rows TA202 scores: every row, or in the cascade the seeded sample
+        plus the static candidates, rows whose local-density score on the
+        static vectors of every record (k = ``outlier_k``) has a z or robust
+        z above ``outlier_candidate_z``."""
         from tuneahead_lint.features.embed.index import local_outlier_scores
 
-        x = self.sample_vectors.record
+        if not self.cascade:
+            return np.arange(len(self))
+        with self.stage("candidates"):
+            _, z, robust = local_outlier_scores(self.static_vectors.record, self.cfg.outlier_k)
+            static = np.flatnonzero(np.maximum(z, robust) > self.cfg.outlier_candidate_z)
+        self.stats["outlier_candidates"] = int(len(static))
+        return np.union1d(self.semantic_rows, static)
+
+    @cached_property
+    def local_outlier_scores(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cosine distance to the k-th nearest record, z, robust z) per row
+        of :attr:`outlier_rows`, k = ``outlier_k``: the evidence of TA202 and
+        of ``fix``. In the cascade (MiniLM) the distance is to the k-th
+        nearest sampled record, k scaled to the sample, and the scores are
+        against the sampled records' own distances
+        (:func:`~.cascade.sample_density_scores`)."""
+        from tuneahead_lint.features.embed.cascade import sample_density_scores
+        from tuneahead_lint.features.embed.index import local_outlier_scores
+
+        if not self.cascade:
+            x = self.sample_vectors.record
+            with self.stage("outliers"):
+                return local_outlier_scores(x, self.outlier_k)
+        sample, query = self.sample_vectors.record, self.embed_rows(self.outlier_rows).record
         with self.stage("outliers"):
-            return local_outlier_scores(x, self.outlier_k)
+            return sample_density_scores(query, self.outlier_rows, sample, self.semantic_rows, self.outlier_k)
 
     @property
     def outlier_k(self) -> int:
@@ -352,12 +435,13 @@ class Corpus:
         with self.stage("candidates"):
             static = mismatch_candidates(st.prompt, st.response, self.cfg.mismatch_candidate_z)
         # Records MiniLM embeds anyway (sample, near-duplicate candidates) are scored too.
-        return np.union1d(static, np.union1d(self.semantic_rows, self.dup_rows))
+        return np.union1d(static, np.union1d(self.outlier_rows, self.dup_rows))
 
     def _best_other_prompt(self, rows: np.ndarray, searched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """best_other_prompt over the prompts the search may reach: every
         prompt, or in the cascade the static nearest prompts of the searched
-        responses (plus the searched rows themselves)."""
+        responses (plus the searched rows themselves), of which MiniLM
+        embeds only the prompts."""
         from tuneahead_lint.features.embed.cascade import partner_rows
         from tuneahead_lint.features.embed.index import best_other_prompt
 
@@ -366,10 +450,10 @@ class Corpus:
         pool = np.arange(len(self)) if not self.cascade else np.union1d(
             searched, partner_rows(self.static_vectors.prompt, self.static_vectors.response,
                                    searched, self.cfg.mismatch_partners))
-        pv = self.embed_rows(pool)
         at = {int(r): k for k, r in enumerate(pool)}
         qrows = np.array([at[int(r)] for r in searched], np.int64)
-        best_q, row_q = best_other_prompt(pv.prompt, pv.response, same[pool], rows=qrows)
+        prompts, responses = self._pool_vectors(pool, qrows)
+        best_q, row_q = best_other_prompt(prompts, responses, same[pool], rows=qrows)
         best = np.full(len(rows), np.nan)
         row = np.full(len(rows), -1, np.int64)
         where = {int(r): k for k, r in enumerate(rows)}
@@ -377,6 +461,18 @@ class Corpus:
             best[where[int(r)]] = best_q[q]
             row[where[int(r)]] = pool[row_q[q]] if row_q[q] >= 0 else -1
         return best, row
+
+    def _pool_vectors(self, pool: np.ndarray, qrows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """MiniLM prompts of the ``pool`` rows and responses of its rows at
+        ``qrows`` (the only ones searched; zero rows elsewhere)."""
+        if not self.cascade:
+            v = self.embed_rows(pool)
+            return v.prompt, v.response
+        prompts = self.embed_texts([self.prompts[r] for r in pool.tolist()])
+        responses = np.zeros_like(prompts)
+        if len(qrows):
+            responses[qrows] = self.embed_texts([self.responses[r] for r in pool[qrows].tolist()])
+        return prompts, responses
 
     @cached_property
     def random_share(self) -> np.ndarray:

@@ -69,7 +69,7 @@ def feature_evidence(examples: Sequence[Example], opts: Any, progress: Any = Non
         raise SemanticUnavailable(f"dataset features are not installed: {exc}") from None
     cfg = FeatureConfig(embedder=opts.embedder, dup_threshold=opts.dedup_threshold,
                         outlier_sigma=opts.outlier_sigma, outlier_k=opts.outlier_k, skip=frozenset({"base_model"}),
-                        progress=bool(progress))
+                        progress=bool(progress), semantic_sample=0)  # fix drops records: every one is scored
     try:
         return compute_features(examples, cfg)
     except (EmbedderError, OSError) as exc:

@@ -155,7 +155,7 @@ def _fit_classifier(table, features, output: str, params: dict[str, Any], groups
                                                        "rows": len(table), "group_column": groups}})
     click.echo(f"wrote {output}: divergence classifier, {len(features)} features, {len(table)} runs "
                f"({cv['diverged_runs']} diverged); grouped CV: Brier {cv['brier']:.3g} vs {cv['brier_base']:.3g} "
-               f"for the base rate, AUC {cv['auc']:.3g}")
+               f"for the base rate, AUC {cv['auc']:.3g} per fold, {cv['auc_pooled']:.3g} pooled")
 
 
 def _groups(table, column: str | None) -> str:

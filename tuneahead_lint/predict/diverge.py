@@ -6,7 +6,9 @@ score. LightGBM with the binary objective on z-scored features, the
 predictor's tree settings; its card is the repeated grouped 5-fold
 cross-validation of ``meta fit``: Brier score against always predicting the
 training fold's divergence rate (Brier skill = 1 - Brier/Brier_base) and
-ROC AUC, mean ± Nadeau-Bengio SE over the held-out folds. Saved like the
+ROC AUC, mean ± Nadeau-Bengio SE over the held-out folds, and the AUC of
+each repeat's pooled out-of-fold predictions (stabler when few runs
+diverge: most folds then hold one class). Saved like the
 predictor (``model.txt``, ``model.json`` with ``kind: classifier``,
 ``CARD.md``), never pickled.
 """
@@ -152,7 +154,8 @@ def classifier_cv(table: MetaTable, features: Sequence[str], params: dict[str, A
 
     X, y = table.matrix(features), check_labels(table.numeric("y_diverged"), table.path)
     parts = resamples(table, EvalConfig(split="group", folds=5, repeats=repeats, seed=seed, group_column=groups))
-    scores = [_fold(X, y, rs.train, rs.test, features, params) for rs in parts]
+    oof = np.full((repeats, y.size), np.nan)
+    scores = [_fold(X, y, rs.train, rs.test, features, params, oof[rs.repeat]) for rs in parts]
     fraction = float(np.mean([len(rs.test) / len(y) for rs in parts]))
     out: dict[str, Any] = {"protocol": f"repeated group 5-fold by {groups or 'row (no group column)'}, "
                                        f"{repeats} repeats ({len(parts)} resamples), seed {seed}",
@@ -160,18 +163,20 @@ def classifier_cv(table: MetaTable, features: Sequence[str], params: dict[str, A
     for key in ("brier", "brier_base", "brier_skill", "auc"):
         s = spread([sc[key] for sc in scores], key, fraction)
         out[key], out[key + "_se"] = s.mean, s.se
+    out["auc_pooled"] = float(np.mean([roc_auc(y, row) for row in oof]))
     return out
 
 
 def _fold(X: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, features: Sequence[str],
-          params: dict[str, Any]) -> dict[str, float]:
+          params: dict[str, Any], oof: np.ndarray) -> dict[str, float]:
     """Scores on ``test`` of a classifier fitted on ``train`` (its base rate
-    when the training part holds one class)."""
+    when the training part holds one class); its predictions go into ``oof``."""
     rate = float(np.mean(y[train]))
     if np.unique(y[train]).size < 2:
         p = np.full(test.size, rate)
     else:
         p = DivergenceClassifier(**params).fit(X[train], y[train], features=features).predict_proba(X[test])
+    oof[test] = p
     return fold_scores(y[test], p, rate)
 
 
@@ -194,4 +199,5 @@ def render_card(doc: dict[str, Any]) -> str:
             f"| Brier score | {num('brier')} | {num('brier_se')} |\n"
             f"| Brier of the base rate | {num('brier_base')} | {num('brier_base_se')} |\n"
             f"| Brier skill 1 - Brier/Brier_base | {num('brier_skill')} | {num('brier_skill_se')} |\n"
-            f"| ROC AUC (folds with both classes) | {num('auc')} | {num('auc_se')} |\n")
+            f"| ROC AUC (folds with both classes) | {num('auc')} | {num('auc_se')} |\n"
+            f"| ROC AUC of the pooled out-of-fold predictions (mean over repeats) | {num('auc_pooled')} | |\n")

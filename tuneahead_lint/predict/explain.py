@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from tuneahead_lint.predict.predictor import Predictor
-from tuneahead_lint.types import Attribution
+from tuneahead_lint.types import SHOWN_ATTRIBUTION, Attribution
 
 PLOT_FEATURES = 12  # bars drawn before "N other features"
 
@@ -45,21 +45,23 @@ def explain(predictor: Predictor, x: Sequence[float]) -> tuple[float, tuple[Attr
 
 
 def waterfall(path: str | Path, attributions: Sequence[Attribution], expected: float, score: float,
-              points_per_unit: float, title: str = "") -> None:
+              points_per_unit: float, title: str = "", unit: str = "points") -> None:
     """Write a waterfall plot (PNG or SVG by suffix) of attributions in
-    points: from the expected score to the prediction, largest first."""
+    ``unit`` (points, or nats for the v2 NLL targets): from the expected
+    score to the prediction, largest first."""
+    fmt = "+.2f" if unit == "points" else "+.2g"
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    bars = _bars(attributions)
+    bars = _bars(attributions, SHOWN_ATTRIBUTION.get(unit, 0.005))
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(bars) + 1.6))
     start = expected * points_per_unit
     ends = [start]
     for i, (label, pts) in enumerate(bars):
         ax.barh(i, pts, left=start, color="#c0392b" if pts < 0 else "#2e86c1")
-        ax.text(start + pts, i, f" {pts:+.2f} ", va="center", ha="left" if pts >= 0 else "right", fontsize=8)
+        ax.text(start + pts, i, f" {pts:{fmt}} ", va="center", ha="left" if pts >= 0 else "right", fontsize=8)
         start += pts
         ends.append(start)
     pad = 0.15 * max(max(ends) - min(ends), 1e-6)
@@ -68,17 +70,17 @@ def waterfall(path: str | Path, attributions: Sequence[Attribution], expected: f
     ax.invert_yaxis()
     ax.axvline(expected * points_per_unit, color="grey", lw=0.8, ls=":")
     ax.axvline(score * points_per_unit, color="black", lw=0.8)
-    ax.set_xlabel(f"score in points: expected {expected * points_per_unit:.2f} -> predicted "
-                  f"{score * points_per_unit:.2f}")
-    ax.set_title(title or "What moved the predicted score (SHAP, points)", fontsize=10)
+    ax.set_xlabel(f"score in {unit}: expected {expected * points_per_unit:{fmt[1:]}} -> predicted "
+                  f"{score * points_per_unit:{fmt[1:]}}")
+    ax.set_title(title or f"What moved the predicted score (SHAP, {unit})", fontsize=10)
     fig.tight_layout()
     _save(fig, Path(path))
     plt.close(fig)
 
 
-def _bars(attributions: Sequence[Attribution]) -> list[tuple[str, float]]:
+def _bars(attributions: Sequence[Attribution], cut: float = 0.005) -> list[tuple[str, float]]:
     ranked = sorted(attributions, key=lambda a: (-abs(a.points), a.feature))
-    moved = [a for a in ranked if abs(a.points) >= 0.005][:PLOT_FEATURES]
+    moved = [a for a in ranked if abs(a.points) >= cut][:PLOT_FEATURES]
     shown = [(f"{a.feature} = {_short(a.value)}", float(a.points)) for a in moved]
     rest = ranked[len(moved):]
     if rest:

@@ -24,8 +24,8 @@ from tuneahead_lint.reporters._common import (
 )
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import (
-    Attribution, DivergencePrediction, DivergenceSkill, Finding, Measure, ModelSkill, Prediction, PredictionDetail,
-    ProbeRun, Report, Summary, TargetPrediction,
+    SHOWN_ATTRIBUTION, Attribution, DivergencePrediction, DivergenceSkill, Finding, Measure, ModelSkill, Prediction,
+    PredictionDetail, ProbeRun, Report, Summary, TargetPrediction,
 )
 
 SHOWN_LINES = 5  # offending lines listed per finding before "… and N more"
@@ -354,10 +354,6 @@ def _prediction_detail(detail: PredictionDetail) -> list[RenderableType]:
     return rows
 
 
-# attributions shown: at least 0.005 points (two decimals), or 1e-5 nats (v2 NLL targets move ~0.1 nats)
-SHOWN_ATTRIBUTION = {"points": 0.005, "nats": 1e-5}
-
-
 def attributions_table(attributions: Sequence[Attribution], expected: float | None,
                        points_per_unit: float, unit: str = "points") -> RenderableType:
     """The largest SHAP attributions (in ``unit``), with the successful-run range."""
@@ -434,6 +430,8 @@ def divergence_text(cv: DivergenceSkill | None) -> str:
     if cv is None or cv.brier is None:
         return "the model card records no grouped cross-validation"
     auc = "n/a" if cv.auc is None else f"{cv.auc:.2f} ± {_se(cv.auc_se)}"
+    if cv.auc_pooled is not None:
+        auc += f" per fold, {cv.auc_pooled:.2f} pooled"
     skill = "n/a" if cv.brier_skill is None else f"{cv.brier_skill:+.2f} ± {_se(cv.brier_skill_se)}"
     return (f"grouped-CV Brier {cv.brier:.3f} vs {number(cv.brier_base)} for the base rate (skill {skill}), "
             f"AUC {auc}; {cv.diverged_runs} of {cv.runs} training runs diverged")

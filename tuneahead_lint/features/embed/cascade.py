@@ -6,9 +6,11 @@ larger than ``FeatureConfig.semantic_sample``.
   dataset-level features (io similarity, output diversity, centroid
   outliers) and TA202's local-density scores come from it, each with its
   standard error;
-* near-duplicate candidates (:func:`dup_candidates`): records whose nearest
-  static neighbour is close, absolutely or relative to the dataset; MiniLM
-  embeds them and exact search among them confirms the pairs;
+* near-duplicate candidates (:func:`candidate_pairs`): pairs of records
+  whose static vectors are close, or which share a MinHash LSH bucket
+  (lexical near-duplicates); MiniLM embeds their prompts, drops the pairs
+  whose prompts are not close (:func:`close_pairs`), embeds the responses of
+  the rest, and exact search among those records confirms the pairs;
 * mismatched-pair candidates (:func:`mismatch_candidates`): records whose
   static prompt/response cosine is low for the dataset; MiniLM rescores them
   and embeds the prompts their responses fit best (:func:`partner_rows`).
@@ -20,10 +22,15 @@ Recall of the candidates against exact all-pairs MiniLM is measured on the
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Sequence
 
 import numpy as np
 
+from tuneahead_lint.features.embed.blocks import BlockMap, local_map
+
 _BLOCK = 4096
+_WORD = re.compile(r"\w+")
 
 
 def _flat(x: np.ndarray):
@@ -46,14 +53,80 @@ def nearest_other(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def dup_candidates(x: np.ndarray, share: float, threshold: float) -> np.ndarray:
-    """Rows (ascending) whose nearest static neighbour has cosine >=
-    ``threshold``, or is among the closest ``share`` of the dataset."""
-    top = nearest_other(x)
-    keep = top >= threshold
-    ranked = np.argsort(-top, kind="stable")[:math.ceil(share * len(x))]
-    keep[ranked] = True
-    return np.flatnonzero(keep)
+def shingles(prompt: str, response: str, width: int = 3, words: int = 128) -> set[bytes]:
+    """Word ``width``-grams (lower-cased) of the first ``words`` words of the
+    prompt and of the response, each tagged by its side (MiniLM, too, reads
+    both halves and only their beginnings); single words when a side is shorter."""
+    out: set[bytes] = set()
+    for side, text in (("p", prompt), ("r", response)):
+        toks = _WORD.findall(text.lower())[:words]
+        step = width if len(toks) >= width else 1
+        out.update(f"{side}:{' '.join(toks[k:k + step])}".encode() for k in range(len(toks) - step + 1))
+    return out
+
+
+def minhash_pairs(prompts: Sequence[str], responses: Sequence[str], threshold: float = 0.5,
+                  num_perm: int = 64, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs of rows (i < j) that share a MinHash LSH bucket: lexical
+    near-duplicates, estimated word 3-gram Jaccard of about ``threshold`` or
+    more (datasketch)."""
+    from datasketch import MinHash, MinHashLSH
+
+    hashes = MinHash.bulk((shingles(p, r) for p, r in zip(prompts, responses)), num_perm=num_perm, seed=seed)
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    with lsh.insertion_session() as session:
+        for k, m in enumerate(hashes):
+            session.insert(k, m, check_duplication=False)
+    found = [(k, j) for k, m in enumerate(hashes) for j in lsh.query(m) if j > k]
+    return _pair_arrays(found)
+
+
+def _pair_arrays(found: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    arr = np.array(sorted(found), np.int64).reshape(-1, 2)
+    return arr[:, 0], arr[:, 1]
+
+
+def candidate_pairs(static: np.ndarray, cosine: float, prompts: Sequence[str], responses: Sequence[str],
+                    jaccard: float, mapper: BlockMap = local_map) -> tuple[np.ndarray, np.ndarray]:
+    """Near-duplicate candidate pairs (i < j, unique, sorted): static record
+    cosine >= ``cosine`` or a shared MinHash bucket at ``jaccard``. Above
+    ``EXACT_MAX`` records the static search is an IVF join whose lists
+    ``mapper`` joins (this process, or Ray tasks: the same pairs)."""
+    from tuneahead_lint.features.embed.index import similar_pairs
+
+    near = similar_pairs(static, cosine, mapper=mapper)
+    li, lj = minhash_pairs(prompts, responses, jaccard)
+    both = set(zip(near.i.tolist(), near.j.tolist())) | set(zip(li.tolist(), lj.tolist()))
+    return _pair_arrays(list(both))
+
+
+def pair_cosines(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, block: int = 65536) -> np.ndarray:
+    """Cosine of ``a[i[k]]`` and ``b[j[k]]`` for each pair k (unit rows), in blocks."""
+    out = np.zeros(len(i), np.float32)
+    for start in range(0, len(i), block):
+        out[start:start + block] = np.einsum("ij,ij->i", a[i[start:start + block]], b[j[start:start + block]])
+    return out
+
+
+def sample_density_scores(query: np.ndarray, query_rows: np.ndarray, sample: np.ndarray,
+                          sample_rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """TA202's local-density scores against a seeded sample: per query row,
+    the cosine distance to its ``k``-th nearest sample row (itself
+    excluded), and its z and robust z against the sample rows' own such
+    distances (as :func:`~.index.local_outlier_scores` on the sample)."""
+    from tuneahead_lint.features.embed.index import knn_distances
+
+    ref = knn_distances(sample, k).astype(np.float64)
+    k = min(k, len(sample) - 1)
+    if k < 1 or not len(query):
+        zero = np.zeros(len(query))
+        return zero, zero, zero
+    sims, _ = _flat(sample).search(np.ascontiguousarray(query, np.float32), k + 1)
+    col = np.where(np.isin(query_rows, sample_rows), k, k - 1)  # a sampled row finds itself first
+    dist = np.clip(1.0 - sims[np.arange(len(query)), col].astype(np.float64), 0.0, 2.0)
+    std = ref.std()
+    z = (dist - ref.mean()) / std if std > 0 else np.zeros_like(dist)
+    return dist, z, robust_z(dist, ref)
 
 
 def robust_z(values: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:

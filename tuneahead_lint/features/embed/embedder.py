@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ import numpy as np
 from tuneahead_lint import progress
 from tuneahead_lint.cache import VectorCache, cached_values
 from tuneahead_lint.errors import EmbedderError
+from tuneahead_lint.features.embed.blocks import BlockMap
 
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
@@ -155,20 +156,23 @@ class Embedder:
         self.dim_ = int(st.get_sentence_embedding_dimension())
 
     def _load_onnx(self, source: str, quantized: bool) -> None:
-        from tokenizers import Tokenizer
-
         from tuneahead_lint.features.embed import onnx_export
 
         ort = onnx_export.offline_onnxruntime()
         path = onnx_export.exported_model(source, quantized)
-        tok = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
-        tok.no_padding()
-        tok.enable_truncation(self.max_tokens)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session_ = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.tok_ = tok
+        self.tok_ = self._onnx_tokenizer(source)
         self.dim_ = int(json.loads((Path(source) / "config.json").read_text())["hidden_size"])
+
+    def _onnx_tokenizer(self, source: str):
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
+        tok.no_padding()
+        tok.enable_truncation(self.max_tokens)
+        return tok
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """(len(texts), dim) float32, unit norm, in input order."""
@@ -189,9 +193,12 @@ class Embedder:
 
     def _encode_onnx(self, texts: Sequence[str]) -> np.ndarray:
         encs = self.tok_.encode_batch(list(texts))
-        lengths = np.array([len(e.ids) for e in encs])
-        out = np.zeros((len(texts), self.dim_), np.float32)
-        for idx in length_batches(lengths, self.batch_tokens or ONNX_BATCH_TOKENS):
+        return self._run_onnx(encs, length_batches(_lengths(encs), self.batch_tokens or ONNX_BATCH_TOKENS))
+
+    def _run_onnx(self, encs: list, batches: Sequence[np.ndarray]) -> np.ndarray:
+        lengths = _lengths(encs)
+        out = np.zeros((len(encs), self.dim_), np.float32)
+        for idx in batches:
             width = int(lengths[idx].max())
             ids = np.zeros((len(idx), width), np.int64)
             mask = np.zeros_like(ids)
@@ -203,6 +210,40 @@ class Embedder:
             out[idx] = _mean_pool_normalise(hidden, mask)
             progress.advance(len(idx))
         return out
+
+    def plan(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """The batches (index arrays into ``texts``) :meth:`encode` would run:
+        length-sorted batches on ONNX; on torch, length-sorted chunks of
+        the batch rows. :meth:`encode_batches` on any grouping of them gives
+        the same vectors as ONNX :meth:`encode` (each batch is computed the
+        same way wherever it runs). Needs the tokenizer only, not the model."""
+        if self.resolved_backend() == "torch":
+            rows = max(1, (self.batch_tokens or TORCH_BATCH_TOKENS) // self.max_tokens)
+            order = np.argsort([-len(t) for t in texts], kind="stable")
+            return [order[i:i + rows] for i in range(0, len(order), rows)]
+        tok = getattr(self, "tok_", None) or self._onnx_tokenizer(resolve_embedder(self.model)[1])
+        return length_batches(_lengths(tok.encode_batch(list(texts))), self.batch_tokens or ONNX_BATCH_TOKENS)
+
+    def encode_batches(self, texts: Sequence[str], batches: Sequence[np.ndarray]) -> np.ndarray:
+        """Vectors of ``texts`` computed batch by batch as ``batches`` (index
+        arrays into ``texts``, from :meth:`plan`) say; rows in input order."""
+        if not hasattr(self, "backend_"):
+            self.load()
+        if self.backend_ != "torch":
+            return self._run_onnx(self.tok_.encode_batch(list(texts)), batches)
+        out = np.zeros((len(texts), self.dim_), np.float32)
+        for idx in batches:
+            out[idx] = self._encode_torch([texts[i] for i in idx])
+        return out
+
+    def spec(self) -> dict[str, Any]:
+        """The constructor arguments (to build the same embedder elsewhere)."""
+        return {"model": self.model, "max_tokens": self.max_tokens, "batch_tokens": self.batch_tokens,
+                "backend": self.backend, "device": self.device}
+
+
+def _lengths(encs: list) -> np.ndarray:
+    return np.array([len(e.ids) for e in encs], np.int64)
 
 
 def _mean_pool_normalise(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -227,14 +268,68 @@ def length_batches(lengths: np.ndarray, batch_tokens: int, max_rows: int = 512) 
     return batches
 
 
-def embed_texts(texts: Sequence[str], embedder: Embedder, cache: VectorCache) -> tuple[np.ndarray, dict[str, int]]:
+def embed_texts(texts: Sequence[str], embedder: Embedder, cache: VectorCache,
+                encode: Callable[[list[str]], np.ndarray] | None = None) -> tuple[np.ndarray, dict[str, int]]:
     """Vectors for ``texts`` (float32, unit norm): each distinct text is
-    looked up in ``cache`` and only misses are encoded (then stored as
-    float16, the same rounding on cold and warm runs).
+    looked up in ``cache`` and only misses are encoded, by ``encode``
+    (default ``embedder.encode``; :func:`encode_on` spreads it over a
+    cluster), then stored as float16, the same rounding on cold and warm runs.
 
     Returns the (n, dim) matrix and counts: texts, distinct, cached, encoded."""
-    vecs, encoded = cached_values(texts, cache, embedder.encode, label="embedding")
+    vecs, encoded = cached_values(texts, cache, encode or embedder.encode, label="embedding")
     mat = np.array(vecs, dtype=np.float32) if vecs else np.zeros((0, 0), np.float32)
     mat /= np.maximum(np.linalg.norm(mat, axis=1, keepdims=True), 1e-12)
     distinct = len(set(texts))
     return mat, {"texts": len(texts), "distinct": distinct, "cached": distinct - encoded, "encoded": encoded}
+
+
+BLOCK_TEXTS = 4096  # texts per block of a distributed encode
+
+
+def encode_on(mapper: BlockMap, embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
+    """``embedder.encode(texts)`` with its batches (:meth:`Embedder.plan`)
+    run by ``mapper`` in blocks of about :data:`BLOCK_TEXTS` texts; the
+    blocks follow the plan, not the workers, so any number of workers gives
+    the same vectors (on ONNX, the same as :meth:`Embedder.encode`)."""
+    plan = embedder.plan(texts)
+    blocks, rows = [], []
+    for group in _groups(plan, BLOCK_TEXTS):
+        idx = np.concatenate(group)
+        local, start = [], 0
+        for batch in group:
+            local.append(np.arange(start, start + len(batch)))
+            start += len(batch)
+        blocks.append(([texts[i] for i in idx], local))
+        rows.append(idx)
+    done = mapper(encode_block, blocks, embedder.spec())
+    out = np.zeros((len(texts), done[0].shape[1] if done else 0), np.float32)
+    for idx, vecs in zip(rows, done):
+        out[idx] = vecs
+    progress.advance(len(texts))
+    return out
+
+
+def _groups(plan: list[np.ndarray], size: int) -> list[list[np.ndarray]]:
+    """Consecutive batches of ``plan`` grouped into about ``size`` texts each."""
+    groups: list[list[np.ndarray]] = [[]]
+    count = 0
+    for batch in plan:
+        if count >= size:
+            groups.append([])
+            count = 0
+        groups[-1].append(batch)
+        count += len(batch)
+    return [g for g in groups if g]
+
+
+_WORKER_EMBEDDERS: dict[str, Embedder] = {}
+
+
+def encode_block(block: tuple[list[str], list[np.ndarray]], spec: dict[str, Any]) -> np.ndarray:
+    """One block of :func:`encode_on` (texts, batches into them), on a
+    worker that keeps the loaded embedder between blocks."""
+    key = json.dumps(spec, sort_keys=True)
+    if key not in _WORKER_EMBEDDERS:
+        _WORKER_EMBEDDERS[key] = Embedder(**spec).load()
+    texts, batches = block
+    return _WORKER_EMBEDDERS[key].encode_batches(texts, batches)

@@ -20,10 +20,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tuneahead_lint.features.embed.blocks import BlockMap, local_map
+
 EXACT_MAX = 50_000
 LIST_SIZE = 2000  # rows per inverted list (with multi-assignment)
 _QUERY_BLOCK = 4096
 _JOIN_BLOCK = 512  # rows per block of the in-list join
+_LISTS_PER_TASK = 32  # inverted lists per block of the join (a Ray task with --ray-address)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +42,13 @@ class Pairs:
 
 
 def similar_pairs(x: np.ndarray, threshold: float, exact_max: int = EXACT_MAX,
-                  assign: int = 2, seed: int = 0) -> Pairs:
+                  assign: int = 2, seed: int = 0, mapper: BlockMap = local_map) -> Pairs:
     """All pairs of rows of ``x`` (n, d float32, unit norm) with cosine >=
-    ``threshold``: exact up to ``exact_max`` rows, an IVF join beyond."""
+    ``threshold``: exact up to ``exact_max`` rows, an IVF join beyond, whose
+    lists ``mapper`` joins (this process, or Ray tasks: same pairs)."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     if len(x) > exact_max:
-        return _ivf_join(x, threshold, assign, seed)
+        return _ivf_join(x, threshold, assign, seed, mapper)
     i, j, s = _range_pairs(_flat_index(x), x, threshold)
     return Pairs(i, j, s, "exact")
 
@@ -57,7 +61,7 @@ def _flat_index(x: np.ndarray):
     return index
 
 
-def _ivf_join(x: np.ndarray, threshold: float, assign: int, seed: int) -> Pairs:
+def _ivf_join(x: np.ndarray, threshold: float, assign: int, seed: int, mapper: BlockMap = local_map) -> Pairs:
     """Approximate pairs: spherical k-means (faiss) cuts the space into
     inverted lists of about ``LIST_SIZE`` rows; every row joins the lists of
     its ``assign`` nearest centroids; pairs are searched inside each list by
@@ -74,7 +78,9 @@ def _ivf_join(x: np.ndarray, threshold: float, assign: int, seed: int) -> Pairs:
     quantizer = faiss.IndexFlatIP(d)
     quantizer.add(km.centroids)
     _, lists = quantizer.search(x, assign)
-    found = [_join_list(x, members, threshold) for members in _inverted_lists(lists)]
+    lists = _inverted_lists(lists)
+    groups = [lists[k:k + _LISTS_PER_TASK] for k in range(0, len(lists), _LISTS_PER_TASK)]
+    found = [part for done in mapper(_join_lists, groups, x, threshold) for part in done]
     i, j, s = (np.concatenate(part) for part in zip(*found)) if found else (np.zeros(0, np.int64),) * 3
     i, j, s = _canonical(i, j, s.astype(np.float32))
     return Pairs(i, j, s, f"ivf-join(nlist={nlist},assign={assign})")
@@ -88,6 +94,11 @@ def _inverted_lists(lists: np.ndarray) -> list[np.ndarray]:
     flat, rows = flat[order], rows[order]
     cuts = np.flatnonzero(np.diff(flat)) + 1
     return [m for m in np.split(rows, cuts) if len(m) > 1]
+
+
+def _join_lists(group: list[np.ndarray], x: np.ndarray, threshold: float) -> list:
+    """One block of the join: the pairs inside each list of ``group``."""
+    return [_join_list(x, members, threshold) for members in group]
 
 
 def _join_list(x: np.ndarray, members: np.ndarray, threshold: float):

@@ -17,6 +17,7 @@ from functools import cache
 
 import numpy as np
 
+from tuneahead_lint.features.embed.blocks import BlockMap, local_map
 from tuneahead_lint.resources import data_dir
 
 STATIC_MODEL = "static-minilm-l6-v2"
@@ -31,11 +32,28 @@ def static_model():
     return StaticModel.from_pretrained(str(data_dir("models") / STATIC_MODEL))
 
 
-def static_encode(texts: Sequence[str], max_tokens: int = 128) -> np.ndarray:
-    """(len(texts), 256) float32 unit vectors, in input order."""
-    if not texts:
-        return np.zeros((0, 256), np.float32)
-    vecs = static_model().encode(list(texts), max_length=max_tokens, use_multiprocessing=False)
+BLOCK_TEXTS = 16_384  # texts per block (a multiple of model2vec's 1,024-text batches)
+BLOCKS_PER_ROUND = 16  # blocks in flight at once: bounds the memory of the partial results
+
+
+def static_encode(texts: Sequence[str], max_tokens: int = 128, mapper: BlockMap = local_map) -> np.ndarray:
+    """(len(texts), 256) float32 unit vectors, in input order, encoded in
+    blocks of :data:`BLOCK_TEXTS` by ``mapper`` (this process, or Ray
+    tasks), :data:`BLOCKS_PER_ROUND` at a time. A text's vector is the mean
+    of its pieces' vectors, so it does not depend on the block it lands in."""
+    out = np.empty((len(texts), 256), np.float32)
+    starts = range(0, len(texts), BLOCK_TEXTS)
+    for first in range(0, len(starts), BLOCKS_PER_ROUND):
+        round_starts = starts[first:first + BLOCKS_PER_ROUND]
+        blocks = [list(texts[i:i + BLOCK_TEXTS]) for i in round_starts]
+        for start, vecs in zip(round_starts, mapper(encode_block, blocks, max_tokens)):
+            out[start:start + len(vecs)] = vecs
+    return out
+
+
+def encode_block(texts: list[str], max_tokens: int) -> np.ndarray:
+    """Unit static vectors of one block of texts."""
+    vecs = static_model().encode(texts, max_length=max_tokens, use_multiprocessing=False)
     return unit(np.asarray(vecs, np.float32))
 
 

@@ -1,0 +1,89 @@
+"""The full lint's cascade stages one by one on a large input, for inputs too
+large to lint to the end here (issue 15, 1M records).
+
+Usage: python benchmarks/bench_scale_stages.py OUT_JSON FILE.jsonl [--semantic-sample 1000] [--minilm-texts 2000]
+
+In one process, as the full lint with ``semantic-sample`` runs them:
+``read`` (the valid records into memory, as ``pipeline.lint`` does),
+``corpus`` (:class:`Corpus`: sorted records, prompt and response lists),
+``static-embed`` (static vectors of every prompt and response),
+``candidates`` (the cascade's near-duplicate candidate search) and
+``minilm-rate``: MiniLM (fp32 ONNX, no cache) on the first ``--minilm-texts``
+candidate texts; ``minilm_extrapolated_s`` = the MiniLM texts the cascade
+would embed (candidates + sample, prompt and response) / that rate: an
+extrapolation, not a measurement. Per stage: wall and CPU seconds (this
+process), the process's current and peak RSS after it (MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tuneahead_lint.features import FeatureConfig
+from tuneahead_lint.features.corpus import Corpus
+from tuneahead_lint.features.embed.embedder import Embedder
+from tuneahead_lint.readers import RecordSource, discover
+
+
+def _rss_mb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) // 1024
+    return -1
+
+
+class Stages:
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def run(self, name: str, fn):
+        wall, cpu = time.perf_counter(), time.process_time()
+        out = fn()
+        row = {"stage": name, "wall_s": round(time.perf_counter() - wall, 1),
+               "cpu_s": round(time.process_time() - cpu, 1), "rss_mb": _rss_mb(),
+               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+               "load": round(os.getloadavg()[0], 1)}
+        print(json.dumps(row), flush=True)
+        self.rows.append(row)
+        return out
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("file")
+    ap.add_argument("--semantic-sample", type=int, default=1000)
+    ap.add_argument("--minilm-texts", type=int, default=2000)
+    args = ap.parse_args(argv)
+    st = Stages()
+    cfg = FeatureConfig(semantic_sample=args.semantic_sample, use_cache=False)
+    valid = st.run("read", lambda: [e for e in RecordSource(discover([args.file])) if e.ok])
+    corpus = st.run("corpus", lambda: Corpus(valid, cfg))
+    del valid
+    st.run("static-embed", lambda: corpus.static_vectors)
+    rows = st.run("candidates", lambda: corpus.dup_rows)
+    take = rows[: args.minilm_texts // 2]
+    texts = [corpus.prompts[r] for r in take] + [corpus.responses[r] for r in take]
+    emb = Embedder(backend="onnx").load()
+    st.run("minilm-rate", lambda: emb.encode(texts))
+    minilm_rows = len(np.union1d(rows, corpus.semantic_rows))
+    rate = len(texts) / max(st.rows[-1]["wall_s"], 1e-9)
+    summary = {"file": Path(args.file).name, "records": len(corpus), "candidates": int(len(rows)),
+               "candidate_stats": corpus.stats.get("candidates"), "minilm_records": minilm_rows,
+               "minilm_texts_per_s": round(rate, 1), "minilm_extrapolated_s": round(2 * minilm_rows / rate),
+               "stages": st.rows}
+    print(json.dumps(summary), flush=True)
+    Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
