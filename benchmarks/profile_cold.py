@@ -14,7 +14,9 @@ which inflates the CPU seconds of a 2-thread run (measured: reference
 perplexity of alpaca_5k_subset 62 CPU s on 2 threads at load 14, 26 on one),
 so one thread measures the work itself.
 
-``python benchmarks/profile_cold.py PATH [--out results.json] [--threads 1] [--config K=V ...]``
+``--warm`` uses ``$TUNEAHEAD_CACHE`` as it is (a warm run: feature cache filled).
+
+``python benchmarks/profile_cold.py PATH [--out results.json] [--threads 1] [--warm] [--config K=V ...]``
 """
 
 from __future__ import annotations
@@ -98,8 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out")
     ap.add_argument("--threads", type=int, default=0, help="1: torch and ONNX Runtime on one thread")
     ap.add_argument("--config", nargs="*", default=[], help="config keys, e.g. semantic-sample=0")
+    ap.add_argument("--warm", action="store_true", help="use $TUNEAHEAD_CACHE as it is (a warm run)")
     args = ap.parse_args(argv)
-    os.environ["TUNEAHEAD_CACHE"] = cache = cold_cache()
+    cache = None if args.warm else cold_cache()
+    if cache:
+        os.environ["TUNEAHEAD_CACHE"] = cache
     clock = Clock()
     clock.switch("imports")
     if args.threads == 1:
@@ -113,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     clock.switch("config")
     report = lint([args.path], config, LintOptions(), on_stage=clock.switch)
     clock.switch("end")
-    shutil.rmtree(cache, ignore_errors=True)
-    out = {"path": args.path, "config": args.config, "threads": args.threads,
+    if cache:
+        shutil.rmtree(cache, ignore_errors=True)
+    out = {"path": args.path, "config": args.config, "threads": args.threads, "warm": args.warm,
            "stages": {k: [round(w, 2), round(c, 2)] for k, (w, c) in clock.rows.items()},
            "feature_stages": {k: [round(w, 2), round(c, 2)] for k, (w, c) in feature_rows.items()},
            "total": [round(sum(r[0] for r in clock.rows.values()), 2),

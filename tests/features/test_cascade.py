@@ -133,8 +133,40 @@ def test_the_cascade_runs_by_default_above_twice_the_sample() -> None:
     from tuneahead_lint.features.corpus import Corpus
 
     recs = [{"instruction": f"q{k}", "output": f"a{k}"} for k in range(2001)]
-    cfg = FeatureConfig()
+    cfg = FeatureConfig(use_cache=False)
     assert cfg.semantic_sample == 1000
-    assert Corpus(examples_of(recs), cfg).cascade
-    assert not Corpus(examples_of(recs[:2000]), cfg).cascade
-    assert not Corpus(examples_of(recs), replace(cfg, semantic_sample=0)).cascade
+    assert Corpus(examples_of(recs), cfg).cascade_eligible
+    assert not Corpus(examples_of(recs[:2000]), cfg).cascade_eligible
+    assert not Corpus(examples_of(recs), replace(cfg, semantic_sample=0)).cascade_eligible
+
+
+@pytest.fixture(scope="module")
+def medical_fallback(tmp_path_factory):
+    """medical_meadow_40 (templated prompts, dense candidates) with a
+    10-record cascade and exactly."""
+    from tests.features.conftest import records
+
+    cfg = FeatureConfig(cache_dir=str(tmp_path_factory.mktemp("cache")), skip=NO_PPL)
+    exs = examples_of(records("medical_meadow_40.jsonl"))
+    return compute_features(exs, replace(cfg, semantic_sample=10)), compute_features(exs, replace(cfg, semantic_sample=0))
+
+
+@pytest.mark.slow
+def test_the_cascade_falls_back_to_the_exact_path_when_candidates_cover_the_set(medical_fallback) -> None:
+    casc, exact = medical_fallback
+    stats = dict(casc.stats)
+    assert stats["cascade"]["fallback"] and stats["cascade"]["candidate_share"] >= FeatureConfig().cascade_max_share
+    assert "cascade fallback: near-duplicate candidates and sample cover 92.5% of records" in stats["search"]["method"]
+    assert dict(casc.samples)["semantic"] == 40 and stats["embedding"]["records"] == 40
+    got, want = casc.to_dict()["values"], exact.to_dict()["values"]
+    differ = {k for k in want if got[k] != want[k]}
+    assert differ and all("cascade fallback" in got[k]["detail"] for k in differ)
+    assert all(got[k]["value"] == want[k]["value"] and got[k]["refs"] == want[k]["refs"] for k in want)
+    assert casc.clusters == exact.clusters and casc.outliers == exact.outliers
+
+
+def test_candidate_share_counts_rows_of_pairs_and_sample() -> None:
+    parts = (np.array([0, 1]), np.array([2, 3]), np.array([1]), np.array([5]))
+    assert cascade.candidate_share(parts, np.array([9]), 10) == 0.6
+    assert cascade.merge_pairs(*parts)[0].tolist() == [0, 1, 1] and cascade.merge_pairs(*parts)[1].tolist() == [2, 3, 5]
+    assert [len(a) for a in cascade.merge_pairs(np.zeros(0), np.zeros(0))] == [0, 0]

@@ -8,6 +8,10 @@ from pathlib import Path
 from tuneahead_lint.basemodel import cache_root
 from tuneahead_lint.features.embed.index import EXACT_MAX
 
+# Cascade break-even (benchmarks/results/issue15_cascade_fallback.md): at this share of records
+# in candidate pairs or the sample, the cascade costs more than embedding every record.
+CASCADE_MAX_SHARE = 0.9
+
 
 @dataclass(frozen=True, slots=True)
 class FeatureConfig:
@@ -29,6 +33,9 @@ class FeatureConfig:
         errors in the feature detail); datasets of more than twice as many
         records run the cascade (:mod:`~tuneahead_lint.features.embed.cascade`).
         0: every record, no cascade.
+    :param cascade_max_share: the cascade falls back to the exact path
+        when its near-duplicate candidates and sample cover this share of
+        the records (measured break-even, :data:`CASCADE_MAX_SHARE`).
     :param dup_candidate_cosine: cascade: pairs of records whose static
         vectors are at least this close are near-duplicate candidates.
     :param dup_candidate_jaccard: cascade: so are pairs sharing a MinHash
@@ -78,6 +85,7 @@ class FeatureConfig:
     outlier_sigma: float = 3.0
     outlier_k: int = 10
     semantic_sample: int = 1000
+    cascade_max_share: float = CASCADE_MAX_SHARE
     dup_candidate_cosine: float = 0.83
     dup_candidate_jaccard: float = 0.5
     dup_prompt_cosine: float = 0.75

@@ -73,6 +73,21 @@ PMI_OTHER_PROMPTS = 3  # TA207: prompts nearest to a candidate response it is al
 PMI_MIN_WORDS = 5  # TA207: a per-token PMI of a shorter response is noise ("List", "The")
 
 
+def _join_parts(parts: Sequence[np.ndarray]) -> np.ndarray:
+    """Pair arrays as one int64 array: their lengths, then their values."""
+    return np.concatenate([np.array([len(p) for p in parts], np.int64),
+                           *[np.asarray(p, np.int64) for p in parts]])
+
+
+def _split_parts(flat: np.ndarray, count: int = 4) -> tuple[np.ndarray, ...]:
+    """Inverse of :func:`_join_parts` for ``count`` arrays."""
+    sizes, out, at = flat[:count].tolist(), [], count
+    for size in sizes:
+        out.append(np.array(flat[at:at + size], np.int64))
+        at += size
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class Vectors:
     """Unit vectors per record: prompt, response and record
@@ -169,11 +184,43 @@ class Corpus:
     # --- embeddings --------------------------------------------------------------
 
     @property
+    def cascade_eligible(self) -> bool:
+        """The dataset has more than twice ``semantic_sample`` (> 0) valid
+        records (below that the sample and the candidates cover most records
+        anyway)."""
+        return 0 < self.cfg.semantic_sample and 2 * self.cfg.semantic_sample < len(self)
+
+    @cached_property
     def cascade(self) -> bool:
         """MiniLM embeds a sample and candidates, not every record: the
-        dataset has more than twice ``semantic_sample`` (> 0) valid records
-        (below that the sample and the candidates cover most records anyway)."""
-        return 0 < self.cfg.semantic_sample and 2 * self.cfg.semantic_sample < len(self)
+        dataset is :attr:`cascade_eligible` and the cascade does not fall
+        back (:attr:`cascade_fallback`)."""
+        return self.cascade_eligible and not self.cascade_fallback
+
+    @cached_property
+    def cascade_fallback(self) -> bool:
+        """The near-duplicate candidates and the seeded sample cover at least
+        ``cascade_max_share`` of the records: MiniLM would embed nearly every
+        record, and the exact path is cheaper (stated in ``stats['cascade']``)."""
+        from tuneahead_lint.features.embed.cascade import candidate_share, seeded_rows
+
+        if not self.cascade_eligible:
+            return False
+        sample = seeded_rows(len(self), self.cfg.semantic_sample, self.cfg.seed)
+        share = candidate_share(self._candidate_parts, sample, len(self))
+        fallback = share >= self.cfg.cascade_max_share
+        self.stats["cascade"] = {"candidate_share": round(share, 4), "max_share": self.cfg.cascade_max_share,
+                                 "fallback": fallback}
+        return fallback
+
+    @property
+    def fallback_note(self) -> str:
+        """'' unless the cascade fell back, else the clause saying so."""
+        if not self.cascade_fallback:
+            return ""
+        share = self.stats["cascade"]["candidate_share"]
+        return (f"cascade fallback: near-duplicate candidates and sample cover {share:.1%} of records "
+                f"(>= {self.cfg.cascade_max_share:.0%}), every record embedded")
 
     @cached_property
     def semantic_rows(self) -> np.ndarray:
@@ -271,11 +318,20 @@ class Corpus:
 
     @cached_property
     def static_vectors(self) -> Vectors:
-        """Static (model2vec) vectors of every record: the cascade's first stage."""
-        from tuneahead_lint.features.embed.static import static_encode
+        """Static (model2vec) vectors of every record: the cascade's first
+        stage, cached per distinct text (float32) like the MiniLM vectors."""
+        from tuneahead_lint.cache import VectorCache, cached_values, namespace
+        from tuneahead_lint.features.embed.static import STATIC_MODEL, static_encode
 
         with self.stage("static-embed"):
-            mat = static_encode(self.prompts + self.responses, self.cfg.embed_max_tokens, self._map)
+            ns = namespace("static", {"model": STATIC_MODEL, "max_tokens": self.cfg.embed_max_tokens})
+            cache = VectorCache(self.cfg.cache_path(), ns, dtype="float32")
+            encode = partial(static_encode, max_tokens=self.cfg.embed_max_tokens, mapper=self._map)
+            try:
+                values, _ = cached_values(self.prompts + self.responses, cache, encode)
+            finally:
+                cache.close()
+            mat = np.array(values, np.float32).reshape(len(values), -1) if values else np.zeros((0, 256), np.float32)
             n = len(self)
             record = mat[:n] + mat[n:]
             for start in range(0, n, 65536):  # in place, by blocks: 1M rows are 1 GB, and so is a temporary
@@ -290,18 +346,41 @@ class Corpus:
         static cosine or MinHash) whose MiniLM prompts are close
         (``dup_prompt_cosine``): MiniLM embeds the candidates' prompts first,
         and the responses only of the pairs left."""
-        from tuneahead_lint.features.embed.cascade import candidate_pairs
+        from tuneahead_lint.features.embed.cascade import merge_pairs
 
         if not self.cascade:
             return np.arange(len(self))
         with self.stage("candidates"):
-            i, j = candidate_pairs(self.static_vectors.record, self.cfg.dup_candidate_cosine,
-                                   self.prompts, self.responses, self.cfg.dup_candidate_jaccard, self._map)
+            i, j = merge_pairs(*self._candidate_parts)
         kept_i, kept_j = self._close_prompts(i, j)
         rows = np.union1d(kept_i, kept_j)
         self.stats["candidates"] = {"pairs": int(len(i)), "prompt_rows": int(len(np.union1d(i, j))),
                                     "pairs_close_prompts": int(len(kept_i)), "rows": int(len(rows))}
         return rows
+
+    @cached_property
+    def _candidate_parts(self) -> tuple[np.ndarray, ...]:
+        """Static and MinHash candidate pairs (:func:`~.cascade.candidate_parts`),
+        cached under the dataset's content and the candidate settings."""
+        from tuneahead_lint.cache import VectorCache, namespace, text_key
+        from tuneahead_lint.features.embed.cascade import candidate_parts
+        from tuneahead_lint.features.embed.static import STATIC_MODEL
+
+        params = {"static": STATIC_MODEL, "max_tokens": self.cfg.embed_max_tokens,
+                  "cosine": self.cfg.dup_candidate_cosine, "jaccard": self.cfg.dup_candidate_jaccard}
+        cache = VectorCache(self.cfg.cache_path(), namespace("candidates", params), dtype="int64")
+        key = text_key("\n".join(self.content_keys))
+        try:
+            found = cache.get_many([key]).get(key)
+            if found is not None:
+                return _split_parts(found)
+            with self.stage("candidates"):
+                parts = candidate_parts(self.static_vectors.record, self.cfg.dup_candidate_cosine,
+                                        self.prompts, self.responses, self.cfg.dup_candidate_jaccard, self._map)
+            cache.put_many([(key, _join_parts(parts))])
+        finally:
+            cache.close()
+        return _split_parts(_join_parts(parts))
 
     def _close_prompts(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The pairs whose MiniLM prompts have cosine >= ``dup_prompt_cosine``,
@@ -333,6 +412,8 @@ class Corpus:
                                   assign=self.cfg.ivf_assign, seed=self.cfg.seed, mapper=self._map)
             method = pairs.method if not self.cascade else \
                 f"cascade: {pairs.method} among {len(x)} static candidates"
+            if self.cascade_fallback:
+                method = f"{method} ({self.fallback_note})"
             info: dict[str, Any] = {"method": method, "pairs": int(len(pairs.i)),
                                     "candidates": len(x)}
             if pairs.method != "exact":

@@ -92,12 +92,32 @@ def candidate_pairs(static: np.ndarray, cosine: float, prompts: Sequence[str], r
     cosine >= ``cosine`` or a shared MinHash bucket at ``jaccard``. Above
     ``EXACT_MAX`` records the static search is an IVF join whose lists
     ``mapper`` joins (this process, or Ray tasks: the same pairs)."""
+    return merge_pairs(*candidate_parts(static, cosine, prompts, responses, jaccard, mapper))
+
+
+def candidate_parts(static: np.ndarray, cosine: float, prompts: Sequence[str], responses: Sequence[str],
+                    jaccard: float, mapper: BlockMap = local_map) -> tuple[np.ndarray, ...]:
+    """(i, j) of the static pairs and (i, j) of the MinHash pairs of
+    :func:`candidate_pairs`, not yet merged."""
     from tuneahead_lint.features.embed.index import similar_pairs
 
     near = similar_pairs(static, cosine, mapper=mapper)
-    li, lj = minhash_pairs(prompts, responses, jaccard)
-    both = set(zip(near.i.tolist(), near.j.tolist())) | set(zip(li.tolist(), lj.tolist()))
-    return _pair_arrays(list(both))
+    return (near.i, near.j, *minhash_pairs(prompts, responses, jaccard))
+
+
+def merge_pairs(*parts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique sorted (i, j) of pair arrays given as i1, j1, i2, j2, ..."""
+    i = np.concatenate([np.asarray(p, np.int64) for p in parts[0::2]])
+    j = np.concatenate([np.asarray(p, np.int64) for p in parts[1::2]])
+    both = np.unique(np.stack([i, j], axis=1).reshape(-1, 2), axis=0)
+    return both[:, 0], both[:, 1]
+
+
+def candidate_share(parts: Sequence[np.ndarray], sample: np.ndarray, n: int) -> float:
+    """Share of ``n`` records that are in a candidate pair or the sample:
+    about the share whose prompts MiniLM embeds in the cascade."""
+    rows = np.union1d(sample, np.concatenate([np.asarray(p, np.int64) for p in parts]))
+    return len(rows) / n if n else 0.0
 
 
 def pair_cosines(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, block: int = 65536) -> np.ndarray:
