@@ -50,7 +50,8 @@ _TOP_LEVEL: dict[str, Any] = {
                                      "but a text's vector depends on its batch."},
     "semantic-sample": {"type": "integer", "minimum": 0, "default": 1000,
                         "description": "Records MiniLM embeds for the sampled semantic features and TA202's reference; "
-                                       "datasets of more than twice as many records run the static-embedding cascade. "
+                                       "datasets of more than twice as many records run the static-embedding cascade "
+                                       "(exact instead when its near-duplicate candidates and sample cover 95% of the records). "
                                        "0 = every record, no cascade."},
     "ray-address": {"type": "string", "minLength": 1,
                     "description": "Run the embedding and the candidate search on a Ray cluster: 'local' "

@@ -142,27 +142,39 @@ def test_the_cascade_runs_by_default_above_twice_the_sample() -> None:
 
 @pytest.fixture(scope="module")
 def medical_fallback(tmp_path_factory):
-    """medical_meadow_40 (templated prompts, dense candidates) with a
-    10-record cascade and exactly."""
+    """medical_meadow_40 (templated prompts, dense candidates: 92.5% of the
+    records with a 10-record sample) with a cascade that falls back at 90%,
+    and exactly."""
     from tests.features.conftest import records
 
     cfg = FeatureConfig(cache_dir=str(tmp_path_factory.mktemp("cache")), skip=NO_PPL)
     exs = examples_of(records("medical_meadow_40.jsonl"))
-    return compute_features(exs, replace(cfg, semantic_sample=10)), compute_features(exs, replace(cfg, semantic_sample=0))
+    casc = compute_features(exs, replace(cfg, semantic_sample=10, cascade_max_share=0.9))
+    return casc, compute_features(exs, replace(cfg, semantic_sample=0))
 
 
 @pytest.mark.slow
 def test_the_cascade_falls_back_to_the_exact_path_when_candidates_cover_the_set(medical_fallback) -> None:
     casc, exact = medical_fallback
     stats = dict(casc.stats)
-    assert stats["cascade"]["fallback"] and stats["cascade"]["candidate_share"] >= FeatureConfig().cascade_max_share
-    assert "cascade fallback: near-duplicate candidates and sample cover 92.5% of records" in stats["search"]["method"]
+    assert stats["cascade"] == {"candidate_share": 0.925, "max_share": 0.9, "fallback": True}
+    assert "cascade fallback: near-duplicate candidates and sample cover 92.5% of records (>= 90%)" \
+        in stats["search"]["method"]
     assert dict(casc.samples)["semantic"] == 40 and stats["embedding"]["records"] == 40
     got, want = casc.to_dict()["values"], exact.to_dict()["values"]
     differ = {k for k in want if got[k] != want[k]}
     assert differ and all("cascade fallback" in got[k]["detail"] for k in differ)
     assert all(got[k]["value"] == want[k]["value"] and got[k]["refs"] == want[k]["refs"] for k in want)
     assert casc.clusters == exact.clusters and casc.outliers == exact.outliers
+
+
+def test_the_cascade_stays_below_the_share(tmp_path) -> None:
+    from tests.features.conftest import records
+    from tuneahead_lint.features.corpus import Corpus
+
+    cfg = FeatureConfig(cache_dir=str(tmp_path), semantic_sample=10, cascade_max_share=0.93)
+    corpus = Corpus(examples_of(records("medical_meadow_40.jsonl")), cfg)
+    assert corpus.cascade and corpus.stats["cascade"]["fallback"] is False
 
 
 def test_candidate_share_counts_rows_of_pairs_and_sample() -> None:

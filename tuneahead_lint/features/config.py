@@ -10,7 +10,7 @@ from tuneahead_lint.features.embed.index import EXACT_MAX
 
 # Cascade break-even (benchmarks/results/issue15_cascade_fallback.md): at this share of records
 # in candidate pairs or the sample, the cascade costs more than embedding every record.
-CASCADE_MAX_SHARE = 0.9
+CASCADE_MAX_SHARE = 0.95
 
 
 @dataclass(frozen=True, slots=True)

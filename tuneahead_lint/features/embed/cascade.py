@@ -15,6 +15,11 @@ larger than ``FeatureConfig.semantic_sample``.
   static prompt/response cosine is low for the dataset; MiniLM rescores them
   and embeds the prompts their responses fit best (:func:`partner_rows`).
 
+When the candidate pairs and the sample cover ``cascade_max_share`` of the
+records (:func:`candidate_share`), MiniLM would embed nearly every record and
+the cascade costs more than the exact path: the corpus falls back to it
+(measured by ``benchmarks/bench_cascade_fallback.py``).
+
 Recall of the candidates against exact all-pairs MiniLM is measured on the
 14 instruction sets by ``benchmarks/bench_cascade.py``.
 """
