@@ -25,13 +25,11 @@ FULL_ONLY = set(TRUTH["full_lint_rules"])
 MIN_RECALL = 0.95
 MAX_CLEAN_SHARE = 0.01
 # Variants left out of a class's recall by design, with the reason (named in the
-# benchmark's report too): TA117 compares answers that can be compared (final
-# answers, labels, short answers); a human's and a model's free-text answers to
-# the same open-ended prompt differ in wording, not in substance, and flagging
-# such pairs would flag every open-ended prompt answered twice. Measured in
-# benchmarks/results/issue16_conflict.md: of the 12 planted pairs 1 disagrees in
-# substance, 5 agree, 6 vary; no cosine/overlap limit finds them at held precision.
-EXCLUDED_VARIANTS = {"conflicting_answers": {"human_vs_model"}}
+# benchmark's report too). None today: the human_vs_model conflicting answers
+# (a human's and a model's free-text answers to one open prompt), which TA117
+# does not judge (benchmarks/results/issue16_conflict.md: of the 12 planted pairs
+# 1 disagrees in substance, 5 agree, 6 vary), are named by TA120 repeated-prompt.
+EXCLUDED_VARIANTS: dict[str, set[str]] = {}
 FAST_CLASSES = [c for c, rules in TRUTH["classes"].items() if rules[0] not in FULL_ONLY]
 FULL_CLASSES = [c for c, rules in TRUTH["classes"].items() if rules[0] in FULL_ONLY]
 

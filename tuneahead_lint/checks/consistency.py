@@ -102,12 +102,14 @@ class Member:
     n_words: int
     response: str | None  # None when longer than max_words (never compared)
     content: str  # text_hash(prompt, response)
+    said: bytes  # digest of the response's normalised words
 
     @classmethod
     def of(cls, ex: Example, max_words: int) -> Member:
-        n = len(words(ex.response))
-        return cls(ex.path, ex.line, ex.index, final_answer(ex.response), n,
-                   ex.response if n <= max_words else None, text_hash(ex.prompt, ex.response))
+        said = words(ex.response)
+        return cls(ex.path, ex.line, ex.index, final_answer(ex.response), len(said),
+                   ex.response if len(said) <= max_words else None, text_hash(ex.prompt, ex.response),
+                   digest(" ".join(said)))
 
 
 def conflict(group: Sequence[Member], max_words: int, min_ratio: float) -> tuple[str, str] | None:
@@ -170,16 +172,29 @@ class ConflictingAnswers:
                 yield _group_hit(group, prompt, found)
 
 
-def _group_hit(group: Sequence[Member], prompt: str, found: tuple[str, str]) -> Hit:
+@streamed("repeated_prompt")
+class RepeatedPrompt(ConflictingAnswers):
+    """TA120: one note per same-prompt group whose responses differ in their
+    words and that TA117 does not report as conflicting (same two passes)."""
+
+    def finish(self) -> Iterator[Hit]:
+        for prompt, group in self.groups.values():
+            distinct = len({m.said for m in group})
+            if distinct > 1 and conflict(group, self.max_words, self.min_ratio) is None:
+                yield _group_hit(group, prompt, ("distinct", str(distinct)), "repeated")
+
+
+def _group_hit(group: Sequence[Member], prompt: str, found: tuple[str, str], tag: str = "conflict") -> Hit:
+    """The hit naming every record of ``group``: ``found`` is (kind, answers)
+    for TA117 and ("distinct", n) for TA120."""
     path = group[0].path
     mine = [m for m in group if m.path == path]
     related = tuple((m.path, m.line) for m in group if m.path != path)
-    kind, answers = found
-    key = text_hash("conflict", *sorted(m.content for m in group))[:32]
-    return Hit(path, tuple(m.line for m in mine), (
-        ("count", len(group)), ("kind", kind), ("answers", answers),
-        ("prompt", prompt)),
-        key=key, related=related, records=tuple(m.index + 1 for m in mine))
+    name, value = found
+    fields = (("distinct", value),) if name == "distinct" else (("kind", name), ("answers", value))
+    key = text_hash(tag, *sorted(m.content for m in group))[:32]
+    return Hit(path, tuple(m.line for m in mine), (("count", len(group)), *fields, ("prompt", prompt)),
+               key=key, related=related, records=tuple(m.index + 1 for m in mine))
 
 
 # --- truncation -----------------------------------------------------------------
