@@ -169,7 +169,8 @@ class ConflictingAnswers:
         for prompt, group in self.groups.values():
             found = conflict(group, self.max_words, self.min_ratio)
             if found is not None:
-                yield _group_hit(group, prompt, found)
+                kind, answers = found
+                yield _group_hit(group, prompt, (("kind", kind), ("answers", answers)))
 
 
 @streamed("repeated_prompt")
@@ -181,17 +182,16 @@ class RepeatedPrompt(ConflictingAnswers):
         for prompt, group in self.groups.values():
             distinct = len({m.said for m in group})
             if distinct > 1 and conflict(group, self.max_words, self.min_ratio) is None:
-                yield _group_hit(group, prompt, ("distinct", str(distinct)), "repeated")
+                yield _group_hit(group, prompt, (("distinct", str(distinct)),), "repeated")
 
 
-def _group_hit(group: Sequence[Member], prompt: str, found: tuple[str, str], tag: str = "conflict") -> Hit:
-    """The hit naming every record of ``group``: ``found`` is (kind, answers)
-    for TA117 and ("distinct", n) for TA120."""
+def _group_hit(group: Sequence[Member], prompt: str, fields: tuple[tuple[str, str], ...],
+               tag: str = "conflict") -> Hit:
+    """The hit naming every record of ``group``, with the rule's message
+    ``fields`` between its count and its prompt; ``tag`` keys the fingerprint."""
     path = group[0].path
     mine = [m for m in group if m.path == path]
     related = tuple((m.path, m.line) for m in group if m.path != path)
-    name, value = found
-    fields = (("distinct", value),) if name == "distinct" else (("kind", name), ("answers", value))
     key = text_hash(tag, *sorted(m.content for m in group))[:32]
     return Hit(path, tuple(m.line for m in mine), (("count", len(group)), *fields, ("prompt", prompt)),
                key=key, related=related, records=tuple(m.index + 1 for m in mine))
