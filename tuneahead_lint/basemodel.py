@@ -114,6 +114,47 @@ def _digest(parts: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+def cuda_likely() -> bool:
+    """CUDA without importing torch (2 s): an NVIDIA driver is loaded and the
+    installed torch is a CUDA build (its ``version.py`` names a CUDA version)."""
+    import importlib.util
+
+    if not os.path.exists("/proc/driver/nvidia/version"):
+        return False
+    found = importlib.util.find_spec("torch")
+    if found is None or not found.origin:
+        return False
+    try:
+        text = (Path(found.origin).parent / "version.py").read_text()
+    except OSError:
+        return False
+    return "cuda: Optional[str] = None" not in text and "cuda = None" not in text
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_bf16() -> bool:
+    """The CPU computes bfloat16 natively (``avx512_bf16`` or ``amx_bf16`` in
+    /proc/cpuinfo; False elsewhere, where bf16 would be emulated and slow)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def scoring_dtype(device: str | None) -> str:
+    """dtype of the base model's reference perplexity: ``bfloat16`` on a CPU
+    with native bf16 (2x the float32 speed on a 2-core EPYC, sample mean
+    within 0.3% of float32: ``benchmarks/results/issue15_speed_s21.md``),
+    else ``float32`` (CUDA included). Decided without importing torch."""
+    on_cpu = (device or ("cuda" if cuda_likely() else "cpu")) == "cpu"
+    return "bfloat16" if on_cpu and cpu_has_bf16() else "float32"
+
+
 def default_device() -> str:
     import torch
 

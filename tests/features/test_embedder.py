@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tests.features.conftest import records
+from tuneahead_lint.features.embed import embedder
 from tuneahead_lint.features.embed.embedder import Embedder, _onnx_available, length_batches
 
 needs_onnx = pytest.mark.skipif(not _onnx_available(), reason="onnxruntime/onnx not installed")
@@ -21,11 +22,20 @@ def _texts(n: int = 60) -> list[str]:
 
 
 @needs_onnx
-def test_auto_is_fp32_onnx_on_cpu() -> None:
+def test_auto_is_fp32_onnx_on_cpu_without_bf16(monkeypatch) -> None:
     """int8 is opt-in: its vectors depend on the batch (see the module doc)."""
+    monkeypatch.setattr(embedder, "cpu_has_bf16", lambda: False)
     emb = Embedder(device="cpu")
     assert emb.resolved_backend() == "onnx"
     assert emb.get_params()["numerics"] == "fp32"
+
+
+def test_auto_is_bf16_torch_on_a_bf16_cpu(monkeypatch) -> None:
+    monkeypatch.setattr(embedder, "cpu_has_bf16", lambda: True)
+    emb = Embedder(device="cpu")
+    assert emb.resolved_backend() == "torch-bf16"
+    assert emb.get_params()["numerics"] == "bf16"
+    assert Embedder(device="cuda").resolved_backend() == "torch"
 
 
 def test_explicit_backends_and_cuda() -> None:
@@ -65,6 +75,21 @@ def test_int8_close_to_fp32_on_real_texts() -> None:
     # the batch size does not change fp32 vectors
     small = Embedder(backend="onnx", batch_tokens=256).encode(texts)
     assert np.abs(small - fp32).max() < 1e-4
+
+
+@pytest.mark.slow
+@needs_onnx
+def test_bf16_close_to_fp32_and_independent_of_batch_and_workers() -> None:
+    texts = _texts()
+    fp32 = Embedder(backend="onnx").encode(texts)
+    bf16 = Embedder(backend="torch-bf16").load()
+    vecs = bf16.encode(texts)
+    cos = np.einsum("ij,ij->i", fp32, vecs)
+    assert cos.mean() > 0.9999 and cos.min() > 0.9995
+    bf16.workers_ = 1
+    assert np.array_equal(bf16.encode(texts), vecs)  # one worker or two: the same batches, the same vectors
+    alone = np.concatenate([bf16.encode([t]) for t in texts[:8]])
+    assert np.abs(alone - vecs[:8]).max() < 2e-3  # a text's vector hardly moves with its batch-mates
 
 
 @pytest.mark.slow

@@ -202,6 +202,8 @@ def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = No
     if unknown:
         raise ValueError(f"unknown requirement(s) to skip: {sorted(unknown)}")
     corpus = Corpus(examples, cfg, embedder)
+    if len(corpus) and not {"base_model", "embeddings"} & cfg.skip:
+        corpus.start_perplexity()  # overlaps the embedding stages (issue 15)
     values = tuple((f.name, _run(f, corpus)) for f in FEATURES)
     clusters, outliers = _evidence(corpus, cfg)
     mismatches = _mismatches(corpus, cfg)

@@ -24,6 +24,9 @@ class FeatureConfig:
     :param seed: seeds the perplexity sample and the IVF k-means.
     :param ppl_sample: records scored for perplexity (seeded sample).
     :param ppl_max_tokens: base-model tokens scored per record.
+    :param ppl_dtype: ``auto`` (bfloat16 on a CPU with native bf16, else
+        float32: :func:`~tuneahead_lint.basemodel.scoring_dtype`),
+        ``float32`` or ``bfloat16``; cached under the dtype that ran.
     :param dup_threshold: cosine for near-duplicates (TA201 min_similarity).
     :param outlier_sigma: z / robust-z limit for the outlier ratios and evidence.
     :param outlier_k: neighbour whose distance scores the outlier evidence
@@ -81,6 +84,7 @@ class FeatureConfig:
     seed: int = 0
     ppl_sample: int = 64
     ppl_max_tokens: int = 128
+    ppl_dtype: str = "auto"
     dup_threshold: float = 0.95
     outlier_sigma: float = 3.0
     outlier_k: int = 10

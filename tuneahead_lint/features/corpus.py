@@ -660,14 +660,32 @@ class Corpus:
 
     @cached_property
     def perplexity(self) -> np.ndarray:
-        """Per-token perplexity of each sampled record under the base model."""
+        """Per-token perplexity of each sampled record under the base model
+        (from :meth:`start_perplexity`'s thread when it was started)."""
+        pending = self.__dict__.pop("_perplexity_job", None)
+        if pending is not None:
+            return pending.result()
+        return self._perplexity()
+
+    def start_perplexity(self) -> None:
+        """Score the perplexity sample in a background thread, torch on one
+        thread, while this one embeds (ONNX Runtime and torch release the
+        GIL): on 2 cores the two stages overlap instead of taking turns.
+        :attr:`perplexity` waits for it and raises what it raised."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tuneahead-perplexity")
+        self.__dict__["_perplexity_job"] = pool.submit(self._perplexity, 1)
+        pool.shutdown(wait=False)
+
+    def _perplexity(self, torch_threads: int = 0) -> np.ndarray:
         from tuneahead_lint.features.scoring import record_perplexities
 
         rows = self.sample_rows
         self.samples["reference_ppl"] = len(rows)
         with self.stage("perplexity"):
             texts = [_ppl_text(self.prompts[r], self.responses[r]) for r in rows]
-            ppl, info = record_perplexities(texts, self.cfg)
+            ppl, info = record_perplexities(texts, self.cfg, torch_threads)
             self.stats["perplexity"] = info
             return ppl
 

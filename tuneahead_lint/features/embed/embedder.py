@@ -9,15 +9,24 @@ Speed on a CPU comes from, in order of effect (see
 ``benchmarks/bench_static.py``): embedding each distinct text once and
 caching it (:func:`embed_texts`); small length-sorted batches of about 1,024
 padded tokens (little padding, and the activations stay in the CPU caches:
-twice the throughput of 8,192-token batches on a 2-core EPYC); the ONNX
-Runtime backend (``auto`` on CPU: fp32, the same vectors as torch); and
-truncation to ``max_tokens`` (MiniLM was trained on 128 word pieces; only 5%
-of alpaca texts are longer). ``onnx-int8`` is another 1.2x on this CPU but opt-in only: its
-activation scales are per batch, so a text's vector moves with the texts
-batched beside it (cosine to fp32 0.993 on average, 0.958 at worst), and a
-file's near-duplicate and outlier findings would then depend on what the cache
-held from other files. torch, sentence-transformers and onnxruntime are
-imported in :meth:`Embedder.load`.
+twice the throughput of 8,192-token batches on a 2-core EPYC); on a CPU that
+computes bfloat16 natively (AVX512-BF16, AMX), torch in bfloat16 with float32
+pooling (``torch-bf16``, what ``auto`` picks there: 1.5x the fp32 ONNX speed
+on a 2-core EPYC, cosine to fp32 0.99996 on average, 0.9999 at worst, the
+same near-duplicate pairs at 0.95 but 2 of medical's 345; the cache's float16
+rounding is of the same order), elsewhere the ONNX Runtime backend (``auto``
+on CPU: fp32, the same vectors as torch); batches side by side, one thread
+each (:func:`onnx_workers`), so the perplexity thread shares the cores without
+spin-waiting; and truncation to ``max_tokens`` (MiniLM was trained on 128 word
+pieces; only 5% of alpaca texts are longer). ``onnx-int8`` is another 1.2x on
+this CPU but opt-in only: its activation scales are per batch, so a text's
+vector moves with the texts batched beside it (cosine to fp32 0.993 on
+average, 0.958 at worst), and a file's near-duplicate and outlier findings
+would then depend on what the cache held from other files; with fixed
+(static, calibrated) scales it keeps 2 of alpaca's 6 and 17 of code_alpaca's
+24 near-duplicate pairs (``benchmarks/results/issue15_speed_s21.md``).
+torch, sentence-transformers and onnxruntime are imported in
+:meth:`Embedder.load`.
 """
 
 from __future__ import annotations
@@ -25,19 +34,22 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from tuneahead_lint import progress
+from tuneahead_lint.basemodel import cpu_has_bf16, cuda_likely
 from tuneahead_lint.cache import VectorCache, cached_values
 from tuneahead_lint.errors import EmbedderError
 from tuneahead_lint.features.embed.blocks import BlockMap
 
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "torch-bf16")
 ONNX_BATCH_TOKENS = 1024
 TORCH_BATCH_TOKENS = 8192
 
@@ -57,21 +69,6 @@ def resolve_embedder(spec: str | None) -> tuple[str, str]:
     return spec, str(path.resolve()) if path.exists() else spec
 
 
-def _cuda_likely() -> bool:
-    """CUDA without importing torch (2 s): an NVIDIA driver is loaded and the
-    installed torch is a CUDA build (its ``version.py`` names a CUDA version)."""
-    if not os.path.exists("/proc/driver/nvidia/version"):
-        return False
-    found = importlib.util.find_spec("torch")
-    if found is None or not found.origin:
-        return False
-    try:
-        text = (Path(found.origin).parent / "version.py").read_text()
-    except OSError:
-        return False
-    return "cuda: Optional[str] = None" not in text and "cuda = None" not in text
-
-
 def _onnx_available() -> bool:
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "onnx"))
 
@@ -85,9 +82,11 @@ class Embedder:
         ``None``: 1,024 on ONNX (activations stay in the CPU caches: 2x the
         throughput of 8,192 on a 2-core EPYC), 8,192 on torch (GPU batches).
     :param backend: ``torch`` (sentence-transformers), ``onnx`` (ONNX Runtime,
-        fp32), ``onnx-int8`` (dynamically quantised, batch-dependent), or
-        ``auto``: torch on CUDA, fp32 onnx on CPU when onnxruntime is
-        installed, else torch.
+        fp32), ``onnx-int8`` (dynamically quantised, batch-dependent),
+        ``torch-bf16`` (bfloat16 weights and activations, float32 pooling;
+        mean-pooling models), or ``auto``: torch on CUDA, ``torch-bf16`` on
+        a CPU with native bfloat16, fp32 onnx on other CPUs when onnxruntime
+        is installed, else torch.
     :param device: ``cuda``/``cpu``; ``None`` picks CUDA when present.
     """
 
@@ -108,25 +107,28 @@ class Embedder:
         backend ``auto`` resolves to is decided without importing torch, so
         a warm run needs no model library."""
         name, _ = resolve_embedder(self.model)
-        return {"model": name, "max_tokens": self.max_tokens,
-                "numerics": "int8" if self.resolved_backend() == "onnx-int8" else "fp32"}
+        numerics = {"onnx-int8": "int8", "torch-bf16": "bf16"}.get(self.resolved_backend(), "fp32")
+        return {"model": name, "max_tokens": self.max_tokens, "numerics": numerics}
 
     def resolved_backend(self) -> str:
-        """The backend that runs: ``auto`` is torch when the device is CUDA
-        (or onnxruntime is missing), else fp32 ``onnx``. Not ``onnx-int8``:
-        1.2x faster on CPU, but its vectors depend on the batch a text lands
-        in (see the module doc and ``benchmarks/bench_static.py``)."""
+        """The backend that runs: ``auto`` is torch when the device is CUDA,
+        ``torch-bf16`` on a CPU with native bfloat16, else fp32 ``onnx`` (torch
+        when onnxruntime is missing). Not ``onnx-int8``: its vectors depend
+        on the batch a text lands in, and with fixed (static) scales it
+        loses near-duplicate pairs (module doc)."""
         if self.backend != "auto":
             return self.backend
-        if self._device(probe_torch=False) == "cuda" or not _onnx_available():
+        if self._device(probe_torch=False) == "cuda":
             return "torch"
-        return "onnx"
+        if cpu_has_bf16():
+            return "torch-bf16"
+        return "onnx" if _onnx_available() else "torch"
 
     def _device(self, probe_torch: bool = True) -> str:
         if self.device:
             return self.device
         if not probe_torch:
-            return "cuda" if _cuda_likely() else "cpu"
+            return "cuda" if cuda_likely() else "cpu"
         if importlib.util.find_spec("torch") is None:
             return "cpu"
         from tuneahead_lint.basemodel import default_device
@@ -140,6 +142,8 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         if self.backend_ == "torch":
             self._load_torch(source)
+        elif self.backend_ == "torch-bf16":
+            self._load_torch_bf16(source)
         else:
             self._load_onnx(source, quantized=self.backend_ == "onnx-int8")
         return self
@@ -155,6 +159,21 @@ class Embedder:
         self.st_ = st
         self.dim_ = int(st.get_sentence_embedding_dimension())
 
+    def _load_torch_bf16(self, source: str) -> None:
+        import torch
+        from transformers import AutoModel
+
+        from tuneahead_lint.features.embed.onnx_export import check_mean_pooling
+
+        check_mean_pooling(Path(source))
+        try:
+            self.model_ = AutoModel.from_pretrained(source, dtype=torch.bfloat16).eval()
+        except Exception as exc:  # noqa: BLE001 - loader failures become one-line errors
+            raise EmbedderError(f"cannot load embedder {source}: {exc}") from exc
+        self.tok_ = self._tokenizer(source)
+        self.dim_ = int(self.model_.config.hidden_size)
+        self.workers_ = onnx_workers()
+
     def _load_onnx(self, source: str, quantized: bool) -> None:
         from tuneahead_lint.features.embed import onnx_export
 
@@ -162,11 +181,13 @@ class Embedder:
         path = onnx_export.exported_model(source, quantized)
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = 1  # batches run side by side instead (_run_onnx)
         self.session_ = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.tok_ = self._onnx_tokenizer(source)
+        self.workers_ = onnx_workers()
+        self.tok_ = self._tokenizer(source)
         self.dim_ = int(json.loads((Path(source) / "config.json").read_text())["hidden_size"])
 
-    def _onnx_tokenizer(self, source: str):
+    def _tokenizer(self, source: str):
         from tokenizers import Tokenizer
 
         tok = Tokenizer.from_file(str(Path(source) / "tokenizer.json"))
@@ -182,7 +203,7 @@ class Embedder:
             return np.zeros((0, self.dim_), np.float32)
         if self.backend_ == "torch":
             return self._encode_torch(texts)
-        return self._encode_onnx(texts)
+        return self._encode_batched(texts)
 
     def _encode_torch(self, texts: Sequence[str]) -> np.ndarray:
         rows = max(1, (self.batch_tokens or TORCH_BATCH_TOKENS) // self.max_tokens)
@@ -191,25 +212,46 @@ class Embedder:
         progress.advance(len(texts))
         return np.asarray(vecs, dtype=np.float32)
 
-    def _encode_onnx(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode_batched(self, texts: Sequence[str]) -> np.ndarray:
         encs = self.tok_.encode_batch(list(texts))
-        return self._run_onnx(encs, length_batches(_lengths(encs), self.batch_tokens or ONNX_BATCH_TOKENS))
+        return self._run_batches(encs, length_batches(_lengths(encs), self.batch_tokens or ONNX_BATCH_TOKENS))
 
-    def _run_onnx(self, encs: list, batches: Sequence[np.ndarray]) -> np.ndarray:
+    def _run_batches(self, encs: list, batches: Sequence[np.ndarray]) -> np.ndarray:
+        """Vectors of ``encs`` batch by batch (ONNX or ``torch-bf16``); each
+        batch runs on one thread, ``workers_`` batches at a time (one model,
+        concurrent calls): no intra-op spin-waiting beside the perplexity
+        thread, and a batch's vectors do not depend on the number of workers."""
+        from concurrent.futures import ThreadPoolExecutor
+
         lengths = _lengths(encs)
         out = np.zeros((len(encs), self.dim_), np.float32)
-        for idx in batches:
-            width = int(lengths[idx].max())
-            ids = np.zeros((len(idx), width), np.int64)
-            mask = np.zeros_like(ids)
-            for row, j in enumerate(idx):
-                ids[row, :lengths[j]] = encs[j].ids
-                mask[row, :lengths[j]] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-            hidden = self.session_.run(None, feeds)[0]
-            out[idx] = _mean_pool_normalise(hidden, mask)
-            progress.advance(len(idx))
+        on_torch = self.backend_ == "torch-bf16"
+        run = self._run_torch_batch if on_torch else self._run_onnx_batch
+
+        def one(idx: np.ndarray) -> int:
+            out[idx] = _mean_pool_normalise(*run(_padded(encs, lengths, idx)))
+            return len(idx)
+
+        if self.workers_ <= 1 or len(batches) <= 1:
+            with _torch_threads(1 if on_torch else 0):
+                for idx in batches:
+                    progress.advance(one(idx))
+            return out
+        with ThreadPoolExecutor(max_workers=self.workers_, thread_name_prefix="tuneahead-embed",
+                                initializer=partial(_torch_threads_here, 1) if on_torch else None) as pool:
+            for done in pool.map(one, batches):  # progress in this thread: the bar is a context variable
+                progress.advance(done)
         return out
+
+    def _run_onnx_batch(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        return self.session_.run(None, feeds)[0], feeds["attention_mask"]
+
+    def _run_torch_batch(self, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        import torch
+
+        with torch.inference_mode():
+            hidden = self.model_(**{k: torch.from_numpy(v) for k, v in feeds.items()}).last_hidden_state
+        return hidden.float().numpy(), feeds["attention_mask"]
 
     def plan(self, texts: Sequence[str]) -> list[np.ndarray]:
         """The batches (index arrays into ``texts``) :meth:`encode` would run:
@@ -221,7 +263,7 @@ class Embedder:
             rows = max(1, (self.batch_tokens or TORCH_BATCH_TOKENS) // self.max_tokens)
             order = np.argsort([-len(t) for t in texts], kind="stable")
             return [order[i:i + rows] for i in range(0, len(order), rows)]
-        tok = getattr(self, "tok_", None) or self._onnx_tokenizer(resolve_embedder(self.model)[1])
+        tok = getattr(self, "tok_", None) or self._tokenizer(resolve_embedder(self.model)[1])
         return length_batches(_lengths(tok.encode_batch(list(texts))), self.batch_tokens or ONNX_BATCH_TOKENS)
 
     def encode_batches(self, texts: Sequence[str], batches: Sequence[np.ndarray]) -> np.ndarray:
@@ -230,7 +272,7 @@ class Embedder:
         if not hasattr(self, "backend_"):
             self.load()
         if self.backend_ != "torch":
-            return self._run_onnx(self.tok_.encode_batch(list(texts)), batches)
+            return self._run_batches(self.tok_.encode_batch(list(texts)), batches)
         out = np.zeros((len(texts), self.dim_), np.float32)
         for idx in batches:
             out[idx] = self._encode_torch([texts[i] for i in idx])
@@ -240,6 +282,49 @@ class Embedder:
         """The constructor arguments (to build the same embedder elsewhere)."""
         return {"model": self.model, "max_tokens": self.max_tokens, "batch_tokens": self.batch_tokens,
                 "backend": self.backend, "device": self.device}
+
+
+def onnx_workers() -> int:
+    """ONNX batches run side by side: the CPUs this process may use, at most 8."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def _torch_threads_here(n: int) -> None:
+    """torch on ``n`` threads in this (worker) thread."""
+    import torch
+
+    torch.set_num_threads(n)
+
+
+@contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    """torch on ``n`` threads inside the block (0: as it is)."""
+    if n <= 0:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _padded(encs: list, lengths: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """Model inputs of the rows ``idx`` of ``encs``, right-padded to the longest."""
+    width = int(lengths[idx].max())
+    ids = np.zeros((len(idx), width), np.int64)
+    mask = np.zeros_like(ids)
+    for row, j in enumerate(idx):
+        ids[row, :lengths[j]] = encs[j].ids
+        mask[row, :lengths[j]] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
 
 
 def _lengths(encs: list) -> np.ndarray:

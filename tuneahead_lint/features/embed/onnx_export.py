@@ -28,17 +28,19 @@ def _fingerprint(folder: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def _check_mean_pooling(folder: Path) -> None:
+def check_mean_pooling(folder: Path) -> None:
+    """Raise :class:`EmbedderError` unless the model pools by the mean of its tokens."""
     cfg = folder / "1_Pooling" / "config.json"
     if not cfg.exists() or not json.loads(cfg.read_text()).get("pooling_mode_mean_tokens"):
-        raise EmbedderError(f"{folder}: ONNX backend supports mean-pooling models only; use backend torch")
+        raise EmbedderError(f"{folder}: the onnx and torch-bf16 backends support mean-pooling models only; "
+                            "use backend torch")
 
 
 def exported_model(source: str, quantized: bool) -> Path:
     """Path of the ONNX file for the model folder ``source`` (exported and,
     if ``quantized``, int8-quantised on first use)."""
     folder = Path(source)
-    _check_mean_pooling(folder)
+    check_mean_pooling(folder)
     out = cache_root() / "models" / f"embedder-{_fingerprint(folder)}"
     fp32, int8 = out / "model.onnx", out / "model.int8.onnx"
     if not fp32.exists():
