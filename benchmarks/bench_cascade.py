@@ -92,9 +92,10 @@ def predicted(values) -> float:
     return out.prediction.score
 
 
-def compare(name: str, base_cfg) -> dict:
+def compare(name: str, base_cfg, full_cfg: dict | None = None) -> dict:
     examples = [e for e in load_examples(set_paths(name)) if e.ok]
-    full_c, full_v, full_o, full_m, full_s = run_features(examples, replace(base_cfg, semantic_sample=0))
+    full = replace(base_cfg, semantic_sample=0, **(full_cfg or {}))
+    full_c, full_v, full_o, full_m, full_s = run_features(examples, full)
     casc_c, casc_v, casc_o, casc_m, casc_s = run_features(examples, base_cfg)
     truth, found = pair_set(full_c), pair_set(casc_c)
     row = {"set": name, "records": len(full_c), "cascade": casc_c.cascade,
@@ -111,6 +112,8 @@ def compare(name: str, base_cfg) -> dict:
         row[feat] = {"full": full_v[feat].value, "sampled": casc_v[feat].value,
                      "se": float(se.group(1)) if se else 0.0}
     row["score"] = [predicted(full_v), predicted(casc_v)]
+    row["reference_ppl_mean"] = [full_v["reference_ppl_mean"].value, casc_v["reference_ppl_mean"].value]
+    row["embedding"] = [full_c.stats.get("embedding", {}).get("numerics"), casc_c.stats.get("embedding", {}).get("numerics")]
     t_full, t_casc = ta207(full_m), ta207(casc_m)
     row["ta207"] = {"full": len(t_full), "cascade": len(t_casc), "both": len(t_full & t_casc)}
     o_full, o_casc = ta202(full_o), ta202(casc_o)
@@ -140,13 +143,15 @@ def cold_lint(name: str) -> dict:
 
 def markdown(rows: list[dict]) -> str:
     out = ["| set | n | MiniLM records (cascade) | dup candidates | exact pairs | recall |"
-           " near-dup full | near-dup cascade | score full | score cascade | Δ points |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+           " near-dup full | near-dup cascade | score full | score cascade | Δ points | ppl mean full | ppl mean cascade |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         d = 100 * (r["score"][1] - r["score"][0])
         out.append(f"| {r['set']} | {r['records']} | {r['minilm_records']} | {r['dup_candidates']} | "
                    f"{r['exact_pairs']} | {r['recall']:.4f} | {r['near_dup_ratio'][0]:.4f} | "
-                   f"{r['near_dup_ratio'][1]:.4f} | {r['score'][0]:.4f} | {r['score'][1]:.4f} | {d:+.3f} |")
+                   f"{r['near_dup_ratio'][1]:.4f} | {r['score'][0]:.4f} | {r['score'][1]:.4f} | {d:+.3f} | "
+                   f"{r.get('reference_ppl_mean', [float('nan')] * 2)[0]:.3f} | "
+                   f"{r.get('reference_ppl_mean', [float('nan')] * 2)[1]:.3f} |")
     out += ["", "| set | feature | full | sampled | SE | |diff|/SE |", "|---|---|---|---|---|---|"]
     for r in rows:
         for feat in SAMPLED:
@@ -171,6 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timing", action="store_true")
     ap.add_argument("--tag", default="cascade")
     ap.add_argument("--config", default="{}", help="FeatureConfig fields as JSON (default: the defaults)")
+    ap.add_argument("--full-config", default="{}",
+                    help="FeatureConfig fields of the exact run only, as JSON (e.g. the fp32 reference: "
+                         '{"embed_backend": "onnx", "ppl_dtype": "float32"})')
     args = ap.parse_args(argv)
     names = args.only or list(SETS)
     if args.timing:
@@ -181,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = FeatureConfig(**json.loads(args.config))
     rows = []
     for name in names:
-        rows.append(compare(name, cfg))
+        rows.append(compare(name, cfg, json.loads(args.full_config)))
         print(json.dumps(rows[-1]), flush=True)
     (RESULTS / f"issue15_{args.tag}.json").write_text(json.dumps(rows, indent=1) + "\n")
     (RESULTS / f"issue15_{args.tag}.md").write_text(markdown(rows))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from tests.features.conftest import GARBAGE, examples_of, planted_records, records
@@ -125,3 +126,46 @@ def test_perplexity_sample_is_seeded_and_cached(tmp_path) -> None:
                                                      ppl_max_tokens=32, seed=1,
                                                      skip=frozenset({"embeddings"})))
     assert dict(other_seed.values)["reference_ppl_mean"].refs != dict(first.values)["reference_ppl_mean"].refs
+
+
+@pytest.mark.slow
+def test_perplexity_thread_gives_the_numbers_of_the_main_thread(tmp_path) -> None:
+    """The background thread (beside the embedding) scores what the main thread scores, torch on one
+    thread there and the main thread's torch threads untouched; bf16 and fp32 are cached apart."""
+    import torch
+
+    from tuneahead_lint.features.corpus import Corpus
+
+    exs = examples_of(records("alpaca_120.jsonl"))
+    cfg = FeatureConfig(use_cache=False, ppl_sample=6, ppl_max_tokens=24)
+    threads = torch.get_num_threads()
+    background = Corpus(exs, cfg)
+    background.start_perplexity()
+    assert np.array_equal(background.perplexity, Corpus(exs, cfg).perplexity)
+    assert torch.get_num_threads() == threads
+    fp32 = Corpus(exs, FeatureConfig(use_cache=False, ppl_sample=6, ppl_max_tokens=24, ppl_dtype="float32"))
+    assert fp32.perplexity.shape == (6,)
+    assert background.stats["perplexity"]["dtype"] in ("bfloat16", "float32")
+    assert fp32.stats["perplexity"]["dtype"] == "float32"
+    assert np.allclose(fp32.perplexity, background.perplexity, rtol=0.06)  # bf16: per record within a few %
+
+
+def test_perplexity_thread_raises_in_the_caller(tmp_path) -> None:
+    from tuneahead_lint.errors import BaseModelError
+    from tuneahead_lint.features.corpus import Corpus
+
+    corpus = Corpus(examples_of(records("alpaca_120.jsonl")[:5]),
+                    FeatureConfig(use_cache=False, base_model=str(tmp_path / "no-such-model")))
+    corpus.start_perplexity()
+    with pytest.raises(BaseModelError):
+        corpus.perplexity
+
+
+def test_scoring_dtype_is_bf16_only_on_a_native_bf16_cpu(monkeypatch) -> None:
+    from tuneahead_lint import basemodel
+
+    monkeypatch.setattr(basemodel, "cpu_has_bf16", lambda: True)
+    assert basemodel.scoring_dtype("cpu") == "bfloat16"
+    assert basemodel.scoring_dtype("cuda") == "float32"
+    monkeypatch.setattr(basemodel, "cpu_has_bf16", lambda: False)
+    assert basemodel.scoring_dtype("cpu") == "float32"
