@@ -165,7 +165,10 @@ class Embedder:
 
         from tuneahead_lint.features.embed.onnx_export import check_mean_pooling
 
+        from transformers.utils import logging as hf_logging
+
         check_mean_pooling(Path(source))
+        hf_logging.disable_progress_bar()  # our own progress goes to stderr; keep it clean
         try:
             self.model_ = AutoModel.from_pretrained(source, dtype=torch.bfloat16).eval()
         except Exception as exc:  # noqa: BLE001 - loader failures become one-line errors
