@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,10 @@ from tuneahead_lint.atomic import atomic_path
 from tuneahead_lint.errors import BaseModelError
 
 DEFAULT_BASE_MODEL = "smollm2-135m-instruct"
+# Held while a thread imports torch/transformers or loads a model: transformers' lazy module
+# is not thread-safe ("cannot import name 'AutoModelForCausalLM'" when the perplexity thread
+# and the embedder import from it at once).
+MODEL_LOAD_LOCK = threading.RLock()
 _GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -246,7 +251,13 @@ def load_causal_lm(spec_str: str | None = None, device: str | None = None, dtype
 
     ``dtype='auto'`` gives bfloat16 on CUDA when supported, float32 on CPU.
     ``tokenizer=False`` returns ``(model, None)`` and skips the transformers
-    tokenizer (about 2 s on CPU) for callers that use :func:`fast_tokenizer`."""
+    tokenizer (about 2 s on CPU) for callers that use :func:`fast_tokenizer`.
+    Under :data:`MODEL_LOAD_LOCK`."""
+    with MODEL_LOAD_LOCK:
+        return _load_causal_lm(spec_str, device, dtype, tokenizer)
+
+
+def _load_causal_lm(spec_str: str | None, device: str | None, dtype: str, tokenizer: bool):
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging

@@ -103,3 +103,30 @@ def test_perplexity_token_ids_match_transformers_tokenizer() -> None:
     cfg = FeatureConfig(ppl_max_tokens=32)
     want = load_tokenizer(None)(texts, truncation=True, max_length=32, add_special_tokens=False)["input_ids"]
     assert _token_ids(texts, cfg) == [list(x) for x in want]
+
+
+_LOAD_BOTH = """
+import threading
+from tuneahead_lint import basemodel
+from tuneahead_lint.features.embed import embedder
+errors = []
+def run(load):
+    try:
+        load()
+    except Exception as exc:
+        errors.append(repr(exc))
+loads = (lambda: basemodel.load_causal_lm(None, device="cpu", dtype="bfloat16", tokenizer=False),
+         lambda: embedder.Embedder(backend="torch-bf16").load())
+threads = [threading.Thread(target=run, args=(f,)) for f in loads]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(errors or "ok")
+"""
+
+
+@pytest.mark.slow
+def test_base_model_and_embedder_load_in_two_threads_at_once() -> None:
+    """The perplexity thread and the embedder import from transformers at the same time in a
+    small lint; without MODEL_LOAD_LOCK that raised "cannot import name 'AutoModel'" (3 of 3 runs)."""
+    out = subprocess.run([sys.executable, "-c", _LOAD_BOTH], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "ok"

@@ -683,7 +683,8 @@ class Corpus:
 
         rows = self.sample_rows
         self.samples["reference_ppl"] = len(rows)
-        with self.stage("perplexity"):
+        # no bar from the background thread: one live bar at a time (the embedding's)
+        with self.stage("perplexity"), progress.enabled(torch_threads == 0 and self.cfg.progress):
             texts = [_ppl_text(self.prompts[r], self.responses[r]) for r in rows]
             ppl, info = record_perplexities(texts, self.cfg, torch_threads)
             self.stats["perplexity"] = info

@@ -56,7 +56,10 @@ def record_perplexities(texts: Sequence[str], cfg: FeatureConfig,
 def _score(texts: Sequence[str], cfg: FeatureConfig, dtype: str, threads: int = 0) -> list[np.ndarray]:
     """[sum NLL, predicted tokens] per text, batched by length; torch on
     ``threads`` threads (0: as it is)."""
-    import torch
+    from tuneahead_lint.basemodel import MODEL_LOAD_LOCK
+
+    with MODEL_LOAD_LOCK:
+        import torch
 
     before = torch.get_num_threads()
     if threads > 0:

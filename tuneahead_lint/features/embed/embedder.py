@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from tuneahead_lint import progress
-from tuneahead_lint.basemodel import cpu_has_bf16, cuda_likely
+from tuneahead_lint.basemodel import MODEL_LOAD_LOCK, cpu_has_bf16, cuda_likely
 from tuneahead_lint.cache import VectorCache, cached_values
 from tuneahead_lint.errors import EmbedderError
 from tuneahead_lint.features.embed.blocks import BlockMap
@@ -140,12 +140,13 @@ class Embedder:
         _, source = resolve_embedder(self.model)
         self.backend_ = self.resolved_backend()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        if self.backend_ == "torch":
-            self._load_torch(source)
-        elif self.backend_ == "torch-bf16":
-            self._load_torch_bf16(source)
-        else:
-            self._load_onnx(source, quantized=self.backend_ == "onnx-int8")
+        with MODEL_LOAD_LOCK:  # the perplexity thread may be importing transformers too
+            if self.backend_ == "torch":
+                self._load_torch(source)
+            elif self.backend_ == "torch-bf16":
+                self._load_torch_bf16(source)
+            else:
+                self._load_onnx(source, quantized=self.backend_ == "onnx-int8")
         return self
 
     def _load_torch(self, source: str) -> None:
