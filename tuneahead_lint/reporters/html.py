@@ -15,12 +15,14 @@ from html import escape
 from typing import Any
 
 from tuneahead_lint.reporters._common import (
-    SEVERITIES, RenderOptions, lines_total, ordered, ordered_skipped, per_record, plural, rules_by_id,
-    severity_counts, tally,
+    SEVERITIES, RenderOptions, divergence_warnings, lines_total, ordered, ordered_skipped, per_record, plural,
+    rules_by_id, severity_counts, skill_warning, tally,
 )
-from tuneahead_lint.reporters.text import by_rule, divergence_text, in_unit, interval_text, number, skill_text
+from tuneahead_lint.reporters.text import (
+    by_rule, divergence_text, in_unit, interval_text, number, base_text, probability_text, skill_text, skill_words, unit_text,
+)
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Attribution, Finding, Report, TargetPrediction
+from tuneahead_lint.types import Attribution, Finding, Prediction, PredictionDetail, Report, TargetPrediction
 
 MAX_FINDINGS_PER_RULE = 500  # rows per rule table; the JSON report has every one
 MAX_CLUSTERS = 20  # near-duplicate clusters shown side by side
@@ -118,18 +120,15 @@ class HtmlRenderer:
         detail = report.prediction_detail
         verdict = p.verdict or "none"
         label = p.verdict or "no verdict (no min-score)"
-        interval = (f"{number(p.low)}–{number(p.high)}" if math.isfinite(p.high - p.low)
-                    else "unbounded (too few calibration runs)")
-        base = "n/a" if p.base_score is None else f"{number(p.base_score)} ({p.score - p.base_score:+.3g})"
-        rows = [("predicted score", number(p.score)), ("interval", interval), ("base model's score", base),
-                ("min-score", number(detail.min_score if detail else None)), ("model", p.model)]
-        table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+        table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in _prediction_rows(p, detail))
+        warning = skill_warning(detail.model_skill if detail else None)
+        warn = f'<p class=warning id="skill-warning">Warning: {escape(warning)}.</p>' if warning else ""
         ood = ("" if p.in_distribution else "<p class=warning>This dataset is outside the predictor's "
                "training distribution: treat the score as a rough guide.</p>")
         svg = (waterfall_svg(detail.attributions, detail.expected_score, detail.points_per_unit) if detail
                else waterfall_svg((), None, 1.0))
         return (f'<h2>Prediction</h2><p>verdict: <span class="badge {escape(verdict)}" id="verdict">'
-                f"{escape(label)}</span></p><table style='width:auto'>{table}</table>{ood}"
+                f"{escape(label)}</span></p><table style='width:auto'>{table}</table>{warn}{ood}"
                 f"<h3>SHAP attributions ({escape(detail.unit if detail else 'points')})</h3>{svg}"
                 f"{_targets(report)}{_divergence(report)}")
 
@@ -219,6 +218,18 @@ class HtmlRenderer:
         return f"<h2>Skipped rules</h2><table>{rows}</table>" if rows else ""
 
 
+def _prediction_rows(p: Prediction, detail: PredictionDetail | None) -> list[tuple[str, str]]:
+    """(label, value) rows of the gate prediction: the number, how far to trust it, why the verdict."""
+    unit = detail.unit if detail else "points"
+    interval = (f"{number(p.low)}–{number(p.high)}" if math.isfinite(p.high - p.low)
+                else "unbounded (too few calibration runs)")
+    rows = [("predicted score", number(p.score)), ("interval", interval), ("base model's score", base_text(p, detail)),
+            ("trust", skill_words(detail.model_skill if detail else None, unit))]
+    if detail is not None:
+        rows += [("target", unit_text(detail)), ("verdict reason", detail.verdict_reason)]
+    return rows + [("min-score", number(detail.min_score if detail else None)), ("model", p.model)]
+
+
 def _targets(report: Report) -> str:
     """Every target of a multi-target bundle with interval, unit and skill."""
     if not report.targets:
@@ -226,9 +237,13 @@ def _targets(report: Report) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("target", "unit", "predicted", "interval", "base", "verdict",
                                                 "skill ± SE (grouped CV)", "go/no-go accuracy"))
     rows = "".join(_target_row(t) for t in report.targets)
+    weak = [t.target for t in report.targets if skill_warning(t.detail.model_skill)]
+    warn = (f"<p class=warning>Warning: {escape(', '.join(weak))}: under grouped cross-validation no better than "
+            f"the training mean, or never measured: do not rely on {'its' if len(weak) == 1 else 'their'} "
+            f"number.</p>" if weak else "")
     return (f"<h3>Predicted targets</h3><p class=dim>values in each target's unit; skill = 1 - RMSE/RMSE of "
             f"the training mean on unseen data recipes; the gate target decides the exit code</p>"
-            f"<table><tr>{head}</tr>{rows}</table>")
+            f"<table><tr>{head}</tr>{rows}</table>{warn}")
 
 
 def _target_row(t: TargetPrediction) -> str:
@@ -246,10 +261,8 @@ def _divergence(report: Report) -> str:
     d = report.divergence
     if d is None:
         return ""
-    warn = ("" if d.skill is not None and not d.skill.no_skill else
-            "<p class=warning>Under grouped cross-validation this classifier is no better than the training "
-            "base rate: do not rely on it.</p>")
-    return (f"<h3>Divergence</h3><p>P(diverged) <b>{d.probability:.3f}</b> (model {escape(d.model)}): "
+    warn = "".join(f"<p class=warning>Warning: {escape(w)}.</p>" for w in divergence_warnings(d))
+    return (f"<h3>Divergence</h3><p><b>{escape(probability_text(d))}</b> (model {escape(d.model)}): "
             f"{escape(divergence_text(d.skill))}</p>{warn}")
 
 
