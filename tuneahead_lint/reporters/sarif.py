@@ -177,7 +177,7 @@ def prediction_notes(report: Report) -> list[str]:
     notes += [f"{target_head(t)}; {target_trust(t)}" for t in report.targets]
     if report.divergence is not None:
         dv = report.divergence
-        notes.append(f"{probability_text(dv)} (model {dv.model}): {divergence_text(dv.skill)}"
+        notes.append(f"{probability_text(dv)}, model {dv.model}: {divergence_text(dv.skill)}"
                      + "".join(f"; warning: {w}" for w in divergence_warnings(dv)))
     return notes
 

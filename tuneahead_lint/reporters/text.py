@@ -219,8 +219,12 @@ def prediction_summary(report: Report) -> str:
     verdict = f", verdict {p.verdict}" if p.verdict else ""
     gate = next((f"{t.target} (gate) " for t in report.targets if t.gate), "")
     cv = report.prediction_detail.model_skill if report.prediction_detail else None
-    skill = "no measured skill" if cv is None or cv.skill is None else f"grouped-CV skill {skill_text(cv)}"
-    return f"{gate}{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}; {skill}"
+    return f"{gate}{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}; {skill_phrase(cv)}"
+
+
+def skill_phrase(cv: ModelSkill | None) -> str:
+    """``grouped-CV skill +0.02 ± 0.11 no skill`` or ``no measured skill``."""
+    return "no measured skill" if cv is None or cv.skill is None else f"grouped-CV skill {skill_text(cv)}"
 
 
 def number(x: float | None) -> str:
