@@ -168,6 +168,11 @@ def test_a_loss_gate_target_speaks_nats(lint):
     assert "; grouped-CV skill +" in ta401 or "; grouped-CV skill -" in ta401
     block = words.split("Prediction (model")[1].split("planned hyperparameters")[0]
     assert "nats (interval " in block and " nats)" in block and "points" not in block
+    code, page = lint("--format", "html", "--gate-target", "y_indomain")
+    head = page.split("<h3>Predicted targets</h3>")[0].split("<h2>Prediction</h2>")[1]
+    assert " nats</td>" in head and "points" not in head  # score, interval, waterfall in nats
+    ranges = page.split("<h2>Features against the training runs</h2>")[1].split("</tr>")[0]
+    assert "<th>nats</th>" in ranges
 
 
 @pytest.mark.parametrize("target", ["y_indomain", "y_general"])

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
+import jsonschema
 import pytest
 
 from reporters.golden import assert_golden
@@ -85,7 +86,10 @@ def test_sarif_carries_the_prediction_without_findings(stored_features, monkeypa
     """Code review sees the verdict and how far to trust it even when no rule fires."""
     monkeypatch.chdir(ROOT)
     assert main(["--select", "TA4", "--format", "sarif", DATA]) == 0
-    run = json.loads(capsys.readouterr().out)["runs"][0]
+    log = json.loads(capsys.readouterr().out)
+    schema = json.loads((ROOT / "tests" / "reporters" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
+    jsonschema.validators.validator_for(schema)(schema).validate(log)
+    run = log["runs"][0]
     p = run["properties"]["prediction"]
     assert run["results"] == [] and (p["target"], p["unit"], p["verdict"]) == ("performance", "points", "go")
     assert p["low"] <= p["score"] <= p["high"] and p["score_in_unit"] == pytest.approx(100 * p["score"], rel=1e-5)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import DivergencePrediction, DivergenceSkill, Finding, ModelSkill, Severity, Skipped
+from tuneahead_lint.types import DivergencePrediction, Finding, ModelSkill, Severity, Skipped
 
 SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)  # worst first
 
@@ -107,11 +107,10 @@ def skill_warning(cv: ModelSkill | None) -> str | None:
 
 def divergence_warnings(d: DivergencePrediction) -> list[str]:
     """Why not to rely on P(diverged): no measured skill, no guard."""
-    skill: DivergenceSkill | None = d.skill
     out = []
-    if skill is None or skill.brier is None:
+    if d.skill is None or d.skill.brier is None:
         out.append(NO_CV.replace("model card", "classifier's card"))
-    elif skill.no_skill:
+    elif d.skill.no_skill:
         out.append(NO_DIVERGENCE_SKILL)
     if not d.guarded:
         out.append(NO_GUARD)

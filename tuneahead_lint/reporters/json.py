@@ -86,7 +86,7 @@ def prediction_dict(p: Prediction | None, d: PredictionDetail | None = None) -> 
         return None
     return {"score": p.score, "low": p.low, "high": p.high, "model": p.model,
             "base_score": p.base_score, "in_distribution": p.in_distribution,
-            "verdict": p.verdict or None, "target": d.target or None if d else None,
+            "verdict": p.verdict or None, "target": (d.target or None) if d else None,
             "unit": d.unit if d else None, "points_per_unit": d.points_per_unit if d else None,
             "model_skill": None if d is None or d.model_skill is None else asdict(d.model_skill),
             "warning": skill_warning(d.model_skill if d else None)}

@@ -27,7 +27,7 @@ from tuneahead_lint.reporters.text import (
 )
 from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Report, TargetPrediction, text_hash
+from tuneahead_lint.types import Finding, Prediction, PredictionDetail, Report, TargetPrediction, text_hash
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -163,17 +163,23 @@ def _target(t: TargetPrediction) -> dict[str, Any]:
     return {**doc, "verdict_reason": detail["verdict_reason"]}
 
 
+def gate_note(p: Prediction, d: PredictionDetail | None) -> str:
+    """The gate prediction in one line: target and unit, score, verdict and
+    its reason, the model card's skill and the warning."""
+    cv = d.model_skill if d else None
+    warning = skill_warning(cv)
+    reason = f" ({d.verdict_reason})" if d and d.verdict_reason else ""
+    return (f"prediction of {unit_text(d) if d else 'the score'} by model {p.model}: {score_line(p, d)}; "
+            f"verdict {p.verdict or 'none'}{reason}; trust: {skill_words(cv, d.unit if d else 'points')}"
+            + (f"; warning: {warning}" if warning else ""))
+
+
 def prediction_notes(report: Report) -> list[str]:
     """The prediction in words for SARIF viewers that show notifications:
     every number with its unit and skill, and the warnings."""
-    p, d = report.prediction, report.prediction_detail
-    if p is None:
+    if report.prediction is None:
         return []
-    cv = d.model_skill if d else None
-    warning = skill_warning(cv)
-    notes = [f"prediction of {unit_text(d) if d else 'the score'} by model {p.model}: {score_line(p, d)}; verdict "
-             f"{p.verdict or 'none'}" + (f" ({d.verdict_reason})" if d and d.verdict_reason else "")
-             + f"; trust: {skill_words(cv, d.unit if d else 'points')}" + (f"; warning: {warning}" if warning else "")]
+    notes = [gate_note(report.prediction, report.prediction_detail)]
     notes += [f"{target_head(t)}; {target_trust(t)}" for t in report.targets]
     if report.divergence is not None:
         dv = report.divergence

@@ -227,6 +227,12 @@ def skill_phrase(cv: ModelSkill | None) -> str:
     return "no measured skill" if cv is None or cv.skill is None else f"grouped-CV skill {skill_text(cv)}"
 
 
+def trust_text(cv: ModelSkill | None) -> str:
+    """:func:`skill_phrase` and, when not to rely on the number, why."""
+    warning = skill_warning(cv)
+    return skill_phrase(cv) + (f"; warning: {warning}" if warning else "")
+
+
 def number(x: float | None) -> str:
     """Compact display of a measured value: ``1,204``, ``143.2``, ``0.074``,
     ``n/a`` for None/NaN/inf."""
@@ -395,12 +401,18 @@ def attributions_table(attributions: Sequence[Attribution], expected: float | No
     for a in ranked[:SHORT_FEATURES]:
         lo, hi = a.success_low, a.success_high
         span = "none" if lo is None else number(lo) if lo == hi else f"{number(lo)}–{number(hi)}"
-        table.add_row(a.feature, number(a.value), f"{a.points:+.2f}" if unit == "points" else f"{a.points:+.2g}",
-                      span)
+        table.add_row(a.feature, number(a.value), shap_text(a.points, unit), span)
     base = f"from the expected {number(expected * points_per_unit)} {unit}" if expected is not None else ""
     title = (f"SHAP attributions, {unit} ({min(len(ranked), SHORT_FEATURES)} largest of {len(ranked)} "
              f"nonzero, {base})")
     return _stack(Text(title), table)
+
+
+def shap_text(x: float, unit: str = "points", sign: str = "+") -> str:
+    """A SHAP attribution or score in ``unit``: ``+0.31`` points (two
+    decimals), ``+9.9e-05`` nats (two significant digits: loss targets move
+    by hundredths of a nat)."""
+    return f"{x:{sign}.2f}" if unit == "points" else f"{x:{sign}.2g}"
 
 
 def in_unit(x: float, ppu: float, unit: str = "nats") -> str:
