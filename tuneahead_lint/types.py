@@ -362,13 +362,16 @@ class DivergencePrediction:
     exploding loss), from the bundle's y_diverged classifier, with the
     share of its training runs that diverged. ``guarded``: whether a
     distance guard checked this dataset against the classifier's training
-    runs (the classifier has none yet, nor SHAP attributions)."""
+    runs (the classifier has none yet, nor SHAP attributions); ``gate_far``:
+    the gate target's guard finds the dataset far from its training runs,
+    the same meta-dataset the classifier learned from."""
 
     probability: float
     model: str
     skill: DivergenceSkill | None = None
     base_rate: float | None = None
     guarded: bool = False
+    gate_far: bool = False
 
 
 Refs = tuple[tuple[str, int], ...]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from rich.console import Console
 
 from tests.meta.conftest import EVAL, INSTRUCT
 from tuneahead_lint.cli import main
@@ -111,6 +112,7 @@ def test_json_has_every_target_with_interval_unit_and_skill(lint):
     div = doc["extra"]["divergence"]
     assert 0 <= div["probability"] <= 1 and div["skill"]["brier"] is not None and "auc" in div["skill"]
     assert div["guarded"] is False and any(NO_GUARD in w for w in div["warnings"]) and 0 < div["base_rate"] < 1
+    assert div["gate_far"] == (not doc["prediction"]["in_distribution"])
     p = doc["prediction"]
     assert (p["target"], p["unit"]) == ("y_general_acc", "points") and p["model_skill"]["rmse"] is not None
     for t in targets.values():  # a warning exactly where the skill is not above its SE
@@ -198,3 +200,23 @@ def test_unknown_gate_target_is_a_usage_error(lint):
     code, _ = lint("--gate-target", "y_nope")
     err = lint.err
     assert code == 2 and "y_nope" in err and "y_indomain" in err and "Traceback" not in err
+
+
+def test_divergence_says_when_the_gate_guard_finds_the_dataset_far(bundle, tiny_model_dir):
+    """The classifier has no guard of its own; the gate target's guard, on
+    the same training runs, flags a dataset far from all of them."""
+    from tuneahead_lint.predict.stage import predict_stage
+    from tuneahead_lint.predict.table import feature_kind
+    from tuneahead_lint.reporters.text import divergence_block
+    from tuneahead_lint.types import Measure
+
+    names = set()
+    for card in (bundle / "models").glob("*/static/model.json"):
+        names |= {n for n in json.loads(card.read_text())["features"] if feature_kind(n) != "hparam"}
+    far = tuple((n, Measure(1e12)) for n in sorted(names))
+    out = predict_stage(far, model=str(bundle / "models"), probe=False, min_score=None, base_model=tiny_model_dir)
+    assert out.prediction.in_distribution is False and out.divergence.gate_far is True
+    console = Console(width=300, record=True, no_color=True)
+    console.print(divergence_block(out.divergence))
+    text = console.export_text()
+    assert NO_GUARD in text and "gate target's distance guard finds this dataset far" in text

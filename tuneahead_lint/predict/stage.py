@@ -97,6 +97,8 @@ def predict_stage(values: Sequence[tuple[str, Measure]], *, model: str | None, p
     targets = tuple(TargetPrediction(t, o.detail.unit, t == bundle.gate, o.prediction, o.detail)
                     for t, o in outcomes.items())
     divergence = divergence_of(bundle.classifier, values, hp, base_model) if bundle.classifier else None
+    if divergence is not None:
+        divergence = replace(divergence, gate_far=not gate.prediction.in_distribution)
     return replace(gate, targets=targets, divergence=divergence)
 
 

@@ -95,6 +95,8 @@ NO_DIVERGENCE_SKILL = ("under grouped cross-validation this classifier is no bet
                        "(Brier skill not above its standard error): do not rely on it")
 NO_GUARD = ("the classifier has no out-of-distribution guard and no SHAP attributions: nothing checks how far "
             "this dataset is from its training runs, so the probability may be an extrapolation")
+GATE_FAR = ("the gate target's distance guard finds this dataset far from the training runs the classifier "
+            "also learned from: the probability is an extrapolation")
 
 
 def skill_warning(cv: ModelSkill | None) -> str | None:
@@ -114,4 +116,6 @@ def divergence_warnings(d: DivergencePrediction) -> list[str]:
         out.append(NO_DIVERGENCE_SKILL)
     if not d.guarded:
         out.append(NO_GUARD)
+    if d.gate_far:
+        out.append(GATE_FAR)
     return out

@@ -127,6 +127,7 @@ def divergence_dict(d: DivergencePrediction) -> dict[str, Any]:
     """P(diverged), its model, the training base rate, the classifier's
     grouped-CV skill, whether a guard checked it and the warnings."""
     return {"probability": d.probability, "model": d.model, "base_rate": d.base_rate, "guarded": d.guarded,
+            "gate_far": d.gate_far,
             "skill": None if d.skill is None else asdict(d.skill), "warnings": divergence_warnings(d)}
 
 
