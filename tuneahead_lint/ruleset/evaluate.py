@@ -255,7 +255,8 @@ def _attribution_hit(a: Attribution, limit: float, out: PredictOutcome, ctx: Con
     evidence = (("feature", a.feature), ("value", a.value), ("points", a.points),
                 ("points_lost", -a.points), ("threshold", -limit),
                 ("success_range", _span(a)),
-                ("score", out.prediction.score)) + ((("target", target),) if target else ())
+                ("score", out.prediction.score), ("skill", skill_evidence(out.detail.model_skill)))
+    evidence += (("target", target),) if target else ()
     key = f"attribution:{a.feature}" if target is None else f"attribution:{target}:{a.feature}"
     return Hit(path, lines, evidence, key=key, related=related)
 
