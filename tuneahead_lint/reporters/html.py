@@ -129,8 +129,9 @@ class HtmlRenderer:
                "training distribution: treat the score as a rough guide.</p>")
         svg = (waterfall_svg(detail.attributions, detail.expected_score, detail.points_per_unit, unit=detail.unit)
                if detail else waterfall_svg((), None, 1.0))
+        weak = " <span class=warning>(do not rely on it: see the warning below the table)</span>" if warning else ""
         return (f'<h2>Prediction</h2><p>verdict: <span class="badge {escape(verdict)}" id="verdict">'
-                f"{escape(label)}</span></p><table style='width:auto'>{table}</table>{warn}{ood}"
+                f"{escape(label)}</span>{weak}</p><table style='width:auto'>{table}</table>{warn}{ood}"
                 f"<h3>SHAP attributions ({escape(detail.unit if detail else 'points')})</h3>{svg}"
                 f"{_targets(report)}{_divergence(report)}")
 
