@@ -7,7 +7,10 @@ lines move. A record rule's finding that groups records (template leaks in 14
 records) becomes one result per record, so code review annotates every one.
 At most ``MAX_RESULTS`` results (GitHub's limit per run; errors first) and
 ``max_results_per_rule`` per rule are kept; the rest are counted in a tool
-execution notification and ``run.properties.omittedResults``.
+execution notification and ``run.properties.omittedResults``. The
+prediction, with its unit, verdict and the model card's grouped-CV skill,
+is in ``run.properties.prediction`` (``predictions`` and ``divergence`` for
+a multi-target bundle) and in words in the notifications, findings or not.
 """
 
 from __future__ import annotations
