@@ -92,6 +92,15 @@ def test_predicted_failure_of_a_loss_target_is_in_nats():
     assert "its upper end is 0.03 nats below min-score 0.45" in message and "points" not in message
 
 
+def test_attribution_rules_never_read_nats_as_points():
+    """A loss gate target's SHAP attributions are in nats; the rules' points
+    threshold and "costs N points" message do not apply to them."""
+    out = outcome([attr("near_dup_ratio", -2.5)])
+    assert [f.rule_id for f in run(out)] == ["TA402"]
+    nats = replace(out, detail=replace(out.detail, points_per_unit=1.0, unit="nats", target="y_indomain"))
+    assert run(nats) == []
+
+
 @pytest.mark.parametrize(("skill", "se", "words"), [
     (0.57, 0.14, "grouped-CV skill +0.57 ± 0.14;"),
     (0.02, 0.11, "grouped-CV skill +0.02 ± 0.11, not above its standard error: do not rely on the prediction"),

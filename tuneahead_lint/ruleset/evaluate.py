@@ -207,7 +207,8 @@ def _attribution_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> I
         return _predicted_failure(out, trig, ctx)
     if pattern == "training_range":
         return _out_of_range(out, ctx)
-    hits = list(_feature_attribution_hits(pattern, out, ctx, options))
+    # the option's threshold and the messages are in points: a target in nats (the gate's too) has none
+    hits = list(_feature_attribution_hits(pattern, out, ctx, options)) if out.detail.unit == "points" else []
     for t in out.targets:  # the other targets of a multi-target bundle, where the option's points apply
         if not t.gate and t.unit == "points":
             other = PredictOutcome(t.prediction, t.detail, out.refs)
