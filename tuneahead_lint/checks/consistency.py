@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -511,8 +512,9 @@ def misplaced(m: object, margin: float, limit: float, pmi_margin: float, min_gap
 def estranged(m: object, min_gap: float) -> bool:
     """The prompt and response fit each other ``min_gap`` (cosine) worse
     than they fit their nearest counterparts in the file: the response's
-    nearest prompts and the prompt's nearest responses (NaN: not judged)."""
-    return getattr(m, "local_gap", float("nan")) >= min_gap
+    nearest prompts and the prompt's nearest responses (NaN: not judged;
+    ``min_gap`` 0: the test is off)."""
+    return min_gap > 0 and getattr(m, "local_gap", float("nan")) >= min_gap
 
 
 def partnered(m: object, margin: float, limit: float) -> bool:
@@ -580,10 +582,16 @@ def _mismatch_hits(index: dict[tuple[str, int, str], list[int]], ctx: CheckConte
         where = _partner(m, numbers)
         yield Hit(m.ref[0], (m.ref[1],), (
             ("own", round(m.own, 3)), ("z", round(m.robust_z, 2)),
-            ("other_line", where if partner else ""), ("margin", margin),
+            ("other_line", where if partner else ""), ("margin", margin), ("gap", _gap(m)),
             ("reason", mismatch_reason(m, margin, limit, pmi_margin, where, min_gap))),
             key=text_hash("mismatch", m.content_key)[:32], related=related,
             records=(record,) if record else ())
+
+
+def _gap(m: object) -> float | str:
+    """The local fit gap, rounded ('' when it was not judged)."""
+    gap = getattr(m, "local_gap", float("nan"))
+    return "" if math.isnan(gap) else round(gap, 3)
 
 
 @streamed("mismatched_pair")

@@ -71,7 +71,7 @@ RANDOM_PAIRS = 512  # seeded records a pair is compared with (random_share)
 PMI_MIN_SHARE = 0.01  # TA207: pairs that beat more random pairs than 99% are not scored
 PMI_OTHER_PROMPTS = 3  # TA207: prompts nearest to a candidate response it is also scored after
 PMI_MIN_WORDS = 5  # TA207: a per-token PMI of a shorter response is noise ("List", "The")
-LOCAL_GAP_FLOOR = 0.1  # TA207: records whose local fit gap reaches this are candidates (min_gap >= it)
+LOCAL_GAP_FLOOR = 0.1  # TA207: with min_gap on, records whose local fit gap reaches this are candidates
 POOL_PER_NEIGHBOUR = 120  # TA207: one neighbour per 120 pool records in the local fit gap (10 in 1,200)
 
 
@@ -559,21 +559,30 @@ class Corpus:
     @cached_property
     def local_gaps(self) -> np.ndarray:
         """Per row of :attr:`pair_scores`: the local fit gap
-        (:func:`~.index.local_fit_gaps`) against every record, or in the
+        (:func:`~.index.local_fit_gaps`; all NaN when ``mismatch_min_gap``
+        is 0, TA207's default) against every record, or in the
         cascade against the seeded sample, k = :attr:`gap_neighbours`; NaN
-        for a response of fewer than :data:`PMI_MIN_WORDS` words (too little
-        for MiniLM to tell what it answers)."""
+        (not judged) for a response of fewer than :data:`PMI_MIN_WORDS` words
+        (too little for MiniLM to tell what it answers) and for a
+        conversation with more than one user turn (MiniLM reads the start of
+        the conversation, the response answers its last turn)."""
         from tuneahead_lint.features.embed.index import local_fit_gaps
 
         rows = self.pair_scores[0]
+        if self.cfg.mismatch_min_gap <= 0:
+            return np.full(len(rows), np.nan)
         keys = self._prompt_keys
         v, s, pool = self.embed_rows(rows), self.sample_vectors, self.semantic_rows
         with self.stage("pairs"):
             gap = local_fit_gaps(v.prompt, v.response, keys[rows], s.prompt, s.response, keys[pool],
                                  self.gap_neighbours)
-            short = np.array([len(self.responses[r].split()) < PMI_MIN_WORDS for r in rows.tolist()], bool)
-            gap[short] = np.nan
+            gap[~np.array([self._gap_judged(r) for r in rows.tolist()], bool)] = np.nan
             return gap
+
+    def _gap_judged(self, row: int) -> bool:
+        """The local fit gap of ``row`` means something (see :attr:`local_gaps`)."""
+        users = sum(t.role == "user" for t in self.examples[row].turns)
+        return len(self.responses[row].split()) >= PMI_MIN_WORDS and users <= 1
 
     @property
     def gap_neighbours(self) -> int:

@@ -69,12 +69,24 @@ def feature_evidence(examples: Sequence[Example], opts: Any, progress: Any = Non
         raise SemanticUnavailable(f"dataset features are not installed: {exc}") from None
     cfg = FeatureConfig(embedder=opts.embedder, dup_threshold=opts.dedup_threshold,
                         outlier_sigma=opts.outlier_sigma, outlier_k=opts.outlier_k, skip=frozenset({"base_model"}),
+                        mismatch_min_gap=_min_gap(opts),
                         progress=bool(progress), semantic_sample=0)  # fix drops records: every one is scored
     try:
         return compute_features(examples, cfg)
     except (EmbedderError, OSError) as exc:
         raise EmbedderUnavailable(f"near-duplicates and outliers need the embedder: {exc} "
                                   "(--fast: record-level remedies only)") from None
+
+
+def _min_gap(opts: Any) -> float:
+    """TA207 ``min_gap`` (its configured value, else the rule default) when
+    ``--mismatched`` is on; else 0 (the local fit gap is not computed)."""
+    from tuneahead_lint.ruleset.registry import find_rule
+
+    rule = find_rule("TA207")
+    if not opts.mismatched or rule is None:
+        return 0.0
+    return float({**rule.defaults(), **dict(opts.rule_options).get(rule.id, {})}["min_gap"])
 
 
 class RefIndex:
