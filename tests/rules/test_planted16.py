@@ -85,7 +85,7 @@ def test_fast_clean_flagged_by_new_rules(known, fast_scores):
 # mismatched pairs (a swap inside one domain, e.g. GSM8K, looks like any other pair to
 # MiniLM, and the planted responses answer prompts that are not in the file). Its local
 # fit gap (min_gap 0.2, off by default) finds 15 of 20 on set A and on set B with 5 and 2
-# of 600 clean records flagged, but names 492 records on 13 shared sets, 5 of 97 read
+# of 600 clean records flagged, but names 528 records on the 14 shared sets, 5 of 107 read
 # real mismatches (benchmarks/results/issue16_mismatch_s21.md). The base-model PMI gap
 # (pmi_candidates, off by default for its cost) reaches 17/20 with every candidate
 # scored, at 9 of 600 clean records (benchmarks/results/issue16_pmi_eos.md).
