@@ -1,7 +1,7 @@
 #!/bin/bash
 # cold lint of alpaca_5k_subset: empty feature cache, installed models linked in
 # usage: cold.sh REPO TAG
-REPO=$1; TAG=$2; WARM=${TUNEAHEAD_WARM_CACHE:-$WARM}; OUT=${OUT:-/tmp/speed}; PY=${PY:-$PY}; mkdir -p $OUT
+REPO=$1; TAG=$2; WARM=${TUNEAHEAD_WARM_CACHE:-/tmp/predict-cache}; OUT=${OUT:-/tmp/speed}; PY=${PY:-/work/main/.venv/bin/python}; mkdir -p $OUT
 C=$(mktemp -d $OUT/cold-XXXX)
 ln -s $WARM/models $C/models
 cp $WARM/wordfreq-*.pickle $C/
