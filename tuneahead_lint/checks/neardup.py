@@ -1,0 +1,252 @@
+"""TA121 lexical near-duplicates: the near-duplicate rule of ``--fast``.
+
+Two passes over the records (:mod:`.stream`):
+
+1. ``observe``: each record's word 3-gram shingles (prompt and response,
+   :mod:`.minhash`) become 16 band hashes, 64 bytes a record in one array.
+   Between the passes, records that share a band bucket become candidate
+   pairs (numpy, no Python object per record).
+2. ``record``: the candidates' shingles are built again and the records are
+   clustered in input order: a record joins the earliest *representative*
+   (a record that joined no one) among its candidate partners whose exact
+   Jaccard with it is at least ``min_jaccard`` and whose response Jaccard is
+   at least ``min_response_jaccard``. Only representatives' shingles are
+   held, each until its last candidate partner has passed.
+
+Every member of a cluster is that similar to the representative, the record
+``fix`` keeps. Clusters of byte-identical copies are left to TA106. In the
+full lint, a member that TA201 puts in its representative's embedding cluster
+is left to TA201 (one finding per pair, not two).
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tuneahead_lint.checks import CheckContext, streamed
+from tuneahead_lint.checks.consistency import words
+from tuneahead_lint.checks.minhash import (
+    BANDS, TABLE_BITS, band_hashes, candidate_pairs, count_documents, documents, jaccard, per_record,
+    shingle_batch, side_text, signatures,
+)
+from tuneahead_lint.checks.record import normalise
+from tuneahead_lint.checks.stream import digest
+from tuneahead_lint.types import Example, Hit, text_hash
+
+CHUNK = 512  # records whose band hashes are computed together
+EMBEDDING_RULE = "near-duplicates"  # TA201
+TEMPLATE_MIN_RECORDS = 20  # a shingle in fewer records is never template text
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """What a cluster keeps of one record."""
+
+    path: str
+    line: int
+    index: int
+    content: str  # text_hash(prompt, response): the fingerprint
+    copy_key: bytes  # digest of the TA106 key: byte-identical copies are TA106's
+
+    @classmethod
+    def of(cls, ex: Example) -> Seen:
+        key = "\x1e".join(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns)
+        return cls(ex.path, ex.line, ex.index, text_hash(ex.prompt, ex.response), digest(key))
+
+
+Member = tuple["Seen", float, float]  # a near-copy, its Jaccard and response Jaccard to the kept record
+Texts = tuple[str, str]  # prompt and response words, as minhash.side_text joins them
+CHUNK_CHARS = 1 << 20
+
+
+_ANY = re.compile(r"[^\W_]|_")
+
+
+def texts(ex: Example) -> tuple[str, str] | None:
+    """Prompt and response of a record that takes part: valid, with a word
+    character (a cheap test, so that both passes agree on the records)."""
+    if not ex.ok:
+        return None
+    prompt, response = ex.prompt, ex.response
+    return (prompt, response) if _ANY.search(prompt) or _ANY.search(response) else None
+
+
+def sides(prompt: str, response: str) -> Texts:
+    """The words of prompt and response for shingling (:func:`~.minhash.side_text`)."""
+    return side_text(words(prompt)), side_text(words(response))
+
+
+@dataclass(frozen=True, slots=True)
+class Shingled:
+    """A representative's shingles: its content shingles (not template text)
+    and its response shingles."""
+
+    content: np.ndarray
+    response: np.ndarray
+    seen: Seen
+
+
+class Candidates:
+    """The candidate pairs of pass 1, by record position: earlier partners
+    of each record, and the position of each record's last later partner."""
+
+    def __init__(self, bands: np.ndarray) -> None:
+        pairs = candidate_pairs(bands)
+        n = len(bands)
+        self.starts = np.searchsorted(pairs[:, 1], np.arange(n + 1))
+        self.earlier_of = pairs[:, 0]
+        self.last = np.full(n, -1, np.int64)
+        np.maximum.at(self.last, pairs[:, 0], pairs[:, 1])
+
+    def earlier(self, p: int) -> np.ndarray:
+        return self.earlier_of[self.starts[p]:self.starts[p + 1]]
+
+    def involved(self, p: int) -> bool:
+        return bool(self.last[p] > p or self.starts[p + 1] > self.starts[p])
+
+
+@streamed("lexical_near_duplicates")
+class LexicalNearDuplicates:
+    """One hit per cluster of lexical near-duplicates (see the module doc)."""
+
+    passes = 2
+
+    def __init__(self, ctx: CheckContext) -> None:
+        self.min_jaccard = float(ctx.options["min_jaccard"])
+        self.min_response = float(ctx.options["min_response_jaccard"])
+        self.template_share = float(ctx.options["template_share"])
+        self.min_size = int(ctx.options["min_size"])
+        self.skip_copies = bool(ctx.options["skip_exact_copies"])
+        self.features = ctx.features if EMBEDDING_RULE in ctx.rules else None  # TA201 reports its pairs
+        self.pending: list[Texts] = []
+        self.pending_chars = 0
+        self.bands: list[np.ndarray] = []
+        self.table = np.zeros(1 << TABLE_BITS, np.uint32)
+        self.cand: Candidates | None = None
+        self.template = 0  # records a shingle is in from which on it is template text
+        self.pos = 0
+        self.held: dict[int, Shingled] = {}  # representative -> its shingles and place
+        self.expiry: dict[int, int] = {}  # representative -> position of its last partner
+        self.until: list[tuple[int, int]] = []  # heap of (last partner, representative or -1 - member)
+        self.rep_of: dict[int, int] = {}  # member with later partners -> its representative
+        self.clusters: dict[int, list[Member]] = {}  # representative -> (member, Jaccard, response Jaccard)
+        self.heads: dict[int, Seen] = {}
+
+    def observe(self, ex: Example) -> None:
+        both = texts(ex)
+        if both is not None:
+            found = sides(*both)
+            self.pending.append(found)
+            self.pending_chars += len(found[0]) + len(found[1])
+            if len(self.pending) >= CHUNK or self.pending_chars >= CHUNK_CHARS:
+                self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            hashes, owner = shingle_batch(self.pending)
+            count_documents(self.table, hashes, owner)
+            self.bands.append(band_hashes(signatures(hashes, owner, len(self.pending))))
+            self.pending, self.pending_chars = [], 0
+
+    def _index(self) -> Candidates:
+        if self.cand is None:
+            self._flush()
+            bands = np.concatenate(self.bands) if self.bands else np.zeros((0, BANDS), np.uint32)
+            self.cand, self.bands = Candidates(bands), []
+            self.template = max(TEMPLATE_MIN_RECORDS, int(self.template_share * len(bands)))
+        return self.cand
+
+    def record(self, ex: Example) -> Iterable[Hit]:
+        cand = self._index()
+        both = texts(ex)
+        if both is None:
+            return ()
+        p, self.pos = self.pos, self.pos + 1
+        if cand.involved(p):
+            me = self._shingled(ex, both)
+            if me is not None:
+                self._place(p, me, cand)
+        self._release(p)
+        return ()
+
+    def _shingled(self, ex: Example, both: tuple[str, str]) -> Shingled | None:
+        """The record's shingles (None when it has none: NFKC left no word)."""
+        full = per_record(*shingle_batch([sides(*both)]), 1)[0]
+        if not len(full):
+            return None
+        content = full[documents(self.table, full) < self.template]
+        return Shingled(content if len(content) else full, full[(full & np.uint64(1)) == 1], Seen.of(ex))
+
+    def _place(self, p: int, me: Shingled, cand: Candidates) -> None:
+        """Join the earliest close representative, or become one."""
+        reps = sorted({self.rep_of.get(int(i), int(i)) for i in cand.earlier(p)} & self.held.keys())
+        for r in reps:
+            rep = self.held[r]
+            total, response = jaccard(rep.content, me.content), jaccard(rep.response, me.response)
+            if total >= self.min_jaccard and response >= self.min_response:
+                self.clusters.setdefault(r, []).append((me.seen, total, response))
+                self.heads.setdefault(r, rep.seen)
+                if cand.last[p] > p:  # later partners of p compare with r: keep r as long
+                    self.rep_of[p] = r
+                    self._hold_until(r, int(cand.last[p]))
+                    heapq.heappush(self.until, (int(cand.last[p]), -1 - p))
+                return
+        if cand.last[p] > p:
+            self.held[p] = me
+            self._hold_until(p, int(cand.last[p]))
+
+    def _hold_until(self, r: int, last: int) -> None:
+        if last > self.expiry.get(r, -1):
+            self.expiry[r] = last
+            heapq.heappush(self.until, (last, r))
+
+    def _release(self, p: int) -> None:
+        """Let go of the representatives (and members) whose last partner has passed."""
+        while self.until and self.until[0][0] <= p:
+            last, r = heapq.heappop(self.until)
+            if r < 0:
+                self.rep_of.pop(-1 - r, None)
+            elif self.expiry.get(r) == last:
+                del self.held[r], self.expiry[r]
+
+    def finish(self) -> Iterator[Hit]:
+        taken = _embedding_clusters(self.features)
+        for r, members in self.clusters.items():
+            head = self.heads[r]
+            kept = [m for m in members if not _same_cluster(taken, head, m[0])]
+            if len(kept) + 1 < self.min_size:
+                continue
+            if self.skip_copies and all(m[0].copy_key == head.copy_key for m in kept):
+                continue
+            yield _cluster_hit(head, kept, self.min_jaccard)
+
+
+def _embedding_clusters(features: Any) -> dict[tuple[str, int], int]:
+    """(path, line) -> TA201 cluster number, when the full lint computed them."""
+    clusters = getattr(features, "clusters", None) or ()
+    return {ref: k for k, cl in enumerate(clusters) for ref in cl.members}
+
+
+def _same_cluster(taken: dict[tuple[str, int], int], a: Seen, b: Seen) -> bool:
+    k = taken.get((a.path, a.line))
+    return k is not None and taken.get((b.path, b.line)) == k
+
+
+def _cluster_hit(head: Seen, members: list[Member], threshold: float) -> Hit:
+    """The hit naming the representative first, then the members in input order."""
+    group = [head] + [m[0] for m in members]
+    mine = [s for s in group if s.path == head.path]
+    scores = [m[1] for m in members]
+    key = text_hash("lexical", *sorted(s.content for s in group))[:32]
+    return Hit(head.path, tuple(s.line for s in mine), evidence=(
+        ("size", len(group)), ("jaccard", round(min(scores), 3)), ("max_jaccard", round(max(scores), 3)),
+        ("response_jaccard", round(min(m[2] for m in members), 3)),
+        ("threshold", threshold), ("keep", f"{head.path}:{head.line}")),
+        key=key, related=tuple((s.path, s.line) for s in group if s.path != head.path),
+        records=tuple(s.index + 1 for s in mine))
