@@ -44,8 +44,8 @@ def pairs(examples: list, options: dict) -> list[tuple[object, object, float, fl
     check = LexicalNearDuplicates(CheckContext(options=options))
     list(run_over(check, examples))
     out = []
-    for r, members in check.clusters.items():
-        head = check.heads[r]
+    for r, members in check._clusters():
+        head = check.places.unpack(check.heads[r])
         out += [(by_line[(head.path, head.index + 1)], by_line[(m.path, m.index + 1)], t, resp)
                 for m, t, resp in members]
     return out

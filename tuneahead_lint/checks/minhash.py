@@ -65,14 +65,15 @@ def shingle_batch(sides: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndar
     raw = "\n".join(f"{p}\n{r}" for p, r in sides).encode("utf-8", "surrogatepass")
     buf = np.frombuffer(raw, np.uint8)
     cut = np.flatnonzero((buf == _SPACE) | (buf == _SIDE))
-    starts = np.r_[0, cut + 1]
-    ends = np.r_[cut, len(buf)]
-    side_no = np.r_[0, np.cumsum(buf[cut] == _SIDE)]  # side of each word
+    starts = np.concatenate(([0], cut + 1))
+    ends = np.concatenate((cut, [len(buf)]))
+    side_no = np.concatenate(([0], np.cumsum(buf[cut] == _SIDE)))  # side of each word
     keep = ends > starts  # empty sides leave empty words
     starts, ends, side_no = starts[keep], ends[keep], side_no[keep]
     first, last = _spans(side_no)
     with np.errstate(over="ignore"):
-        prefix = np.r_[_U64(0), np.cumsum(buf.astype(np.uint64) * _powers(len(buf), _BASE), dtype=np.uint64)]
+        prefix = np.zeros(len(buf) + 1, np.uint64)
+        np.cumsum(buf.astype(np.uint64) * _powers(len(buf), _BASE), dtype=np.uint64, out=prefix[1:])
         inv = _powers(len(buf) + 1, _BASE_INV)
         h = (prefix[ends[last]] - prefix[starts[first]]) * inv[starts[first]]
         h = (h ^ (h >> _U64(29))) * _MIX
@@ -89,19 +90,38 @@ def _spans(side_no: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     i = np.arange(max(n - WIDTH + 1, 0))
     full = i[side_no[i] == side_no[i + WIDTH - 1]]
-    bounds = np.flatnonzero(np.r_[True, side_no[1:] != side_no[:-1], True])
+    bounds = np.flatnonzero(np.concatenate(([True], side_no[1:] != side_no[:-1], [True])))
     size = np.diff(bounds)
     short = size < WIDTH
-    first = np.r_[full, bounds[:-1][short]]
-    last = np.r_[full + WIDTH - 1, bounds[1:][short] - 1]
+    first = np.concatenate((full, bounds[:-1][short]))
+    last = np.concatenate((full + WIDTH - 1, bounds[1:][short] - 1))
     order = np.argsort(first, kind="stable")
     return first[order], last[order]
+
+
+def unique(values: np.ndarray) -> np.ndarray:
+    """Sorted unique values (sort and compare: quicker than np.unique on short arrays)."""
+    values = np.sort(values)
+    return values[_first_of_runs(values)] if len(values) else values
+
+
+def _first_of_runs(values: np.ndarray) -> np.ndarray:
+    """True where a run of equal values starts."""
+    out = np.empty(len(values), bool)
+    out[:1] = True
+    np.not_equal(values[1:], values[:-1], out=out[1:])
+    return out
+
+
+def _starts(values: np.ndarray) -> np.ndarray:
+    """Indexes where a run of equal values starts."""
+    return np.flatnonzero(_first_of_runs(values))
 
 
 def per_record(hashes: np.ndarray, owner: np.ndarray, n: int) -> list[np.ndarray]:
     """The sorted unique shingles of each of ``n`` records."""
     cuts = np.searchsorted(owner, np.arange(1, n))
-    return [np.unique(part) for part in np.split(hashes, cuts)]
+    return [unique(part) for part in np.split(hashes, cuts)]
 
 
 def signatures(hashes: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
@@ -111,7 +131,7 @@ def signatures(hashes: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
     out = np.full((n, PERMS), np.iinfo(np.uint32).max, np.uint32)
     if len(hashes) == 0:
         return out
-    offsets = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+    offsets = _starts(owner)
     for lo in range(0, len(offsets), 64):  # ~64 records at a time: the (shingles, 64) matrix stays small
         hi = offsets[lo + 64] if lo + 64 < len(offsets) else len(hashes)
         part = (hashes[offsets[lo]:hi] >> _U64(32)).astype(np.uint32)
@@ -135,14 +155,21 @@ def count_documents(table: np.ndarray, hashes: np.ndarray, owner: np.ndarray) ->
     keys = np.sort(owner.astype(np.int64) << TABLE_BITS | slots)
     if not len(keys):
         return
-    slot = np.sort(keys[np.r_[True, keys[1:] != keys[:-1]]] & ((1 << TABLE_BITS) - 1))
-    starts = np.flatnonzero(np.r_[True, slot[1:] != slot[:-1]])
-    table[slot[starts]] += np.diff(np.r_[starts, len(slot)]).astype(table.dtype)
+    slot = np.sort(unique(keys) & ((1 << TABLE_BITS) - 1))
+    starts = _starts(slot)
+    table[slot[starts]] += np.diff(np.append(starts, len(slot))).astype(table.dtype)
+
+
+def compact(shingles: np.ndarray) -> np.ndarray:
+    """Sorted unique 32-bit shingles: the high 32 bits of each, its lowest
+    bit the side again (what a held record keeps; same table slots)."""
+    high = (shingles >> _U64(32)).astype(np.uint32)
+    return unique((high & ~np.uint32(1)) | (shingles & _U64(1)).astype(np.uint32))
 
 
 def documents(table: np.ndarray, shingles: np.ndarray) -> np.ndarray:
-    """How many records hold each shingle (an upper bound: slots are shared)."""
-    return table[(shingles >> _U64(64 - TABLE_BITS)).astype(np.int64)]
+    """How many records hold each :func:`compact` shingle (an upper bound: slots are shared)."""
+    return table[(shingles >> np.uint32(32 - TABLE_BITS)).astype(np.int64)]
 
 
 def candidate_pairs(bands: np.ndarray) -> np.ndarray:
@@ -154,17 +181,34 @@ def candidate_pairs(bands: np.ndarray) -> np.ndarray:
     for b in range(bands.shape[1] if n else 0):
         order = np.argsort(bands[:, b], kind="stable")
         col = bands[order, b]
-        starts = np.flatnonzero(np.r_[True, col[1:] != col[:-1]])
-        first = np.repeat(starts, np.diff(np.r_[starts, n]))
+        starts = _starts(col)
+        first = np.repeat(starts, np.diff(np.append(starts, n)))
         pos = np.arange(n) - first
         found = [order[first[pos > q] + q] * n + order[pos > q] for q in range(PER_BUCKET)]
-        keys = np.union1d(keys, np.concatenate(found).astype(np.int64))
+        keys = unique(np.concatenate([keys, *found]).astype(np.int64))
     pairs = np.stack((keys // max(n, 1), keys % max(n, 1)), axis=1)
     return pairs[np.lexsort((pairs[:, 0], pairs[:, 1]))]
 
 
+def jaccards(sets: Sequence[np.ndarray], b: np.ndarray) -> np.ndarray:
+    """Jaccard of each non-empty sorted unique array in ``sets`` with ``b``, at once."""
+    flat = np.concatenate(sets)
+    sizes = np.array([len(x) for x in sets])
+    common = np.add.reduceat(_found_in(flat, b), np.cumsum(sizes) - sizes) if len(b) else np.zeros(len(sets))
+    return common / (sizes + len(b) - common)
+
+
+def _found_in(values: np.ndarray, sorted_b: np.ndarray) -> np.ndarray:
+    """Whether each value is in the sorted, non-empty ``sorted_b``."""
+    at = np.minimum(np.searchsorted(sorted_b, values), len(sorted_b) - 1)
+    return sorted_b[at] == values
+
+
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """Jaccard of two sorted unique arrays (1.0 when both are empty)."""
-    common = len(np.intersect1d(a, b, assume_unique=True))
-    union = len(a) + len(b) - common
-    return common / union if union else 1.0
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return 0.0 if len(b) else 1.0
+    common = int(np.count_nonzero(_found_in(a, b)))
+    return common / (len(a) + len(b) - common)

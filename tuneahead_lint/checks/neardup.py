@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,8 @@ import numpy as np
 from tuneahead_lint.checks import CheckContext, streamed
 from tuneahead_lint.checks.consistency import words
 from tuneahead_lint.checks.minhash import (
-    BANDS, TABLE_BITS, band_hashes, candidate_pairs, count_documents, documents, jaccard, per_record,
+    BANDS, TABLE_BITS, band_hashes, candidate_pairs, compact, count_documents, documents, jaccard, jaccards,
+    per_record,
     shingle_batch, side_text, signatures,
 )
 from tuneahead_lint.checks.record import normalise
@@ -46,21 +48,40 @@ TEMPLATE_MIN_RECORDS = 20  # a shingle in fewer records is never template text
 
 @dataclass(frozen=True, slots=True)
 class Seen:
-    """What a cluster keeps of one record."""
+    """What a cluster keeps of one record (packed by :class:`Places`)."""
 
     path: str
     line: int
     index: int
-    content: str  # text_hash(prompt, response): the fingerprint
+    content: bytes  # 16 bytes of text_hash(prompt, response): the fingerprint
     copy_key: bytes  # digest of the TA106 key: byte-identical copies are TA106's
 
-    @classmethod
-    def of(cls, ex: Example) -> Seen:
+
+class Places:
+    """Records' places packed into 52 bytes each (path number, line, record
+    index, content and copy digests): no Python object per record held."""
+
+    PACK = struct.Struct("<iqq16s16s")
+
+    def __init__(self) -> None:
+        self.numbers: dict[str, int] = {}
+        self.paths: list[str] = []
+
+    def pack(self, ex: Example) -> bytes:
         key = "\x1e".join(f"{t.role}\x1f{normalise(t.content)}" for t in ex.turns)
-        return cls(ex.path, ex.line, ex.index, text_hash(ex.prompt, ex.response), digest(key))
+        number = self.numbers.setdefault(ex.path, len(self.paths))
+        if number == len(self.paths):
+            self.paths.append(ex.path)
+        content = bytes.fromhex(text_hash(ex.prompt, ex.response)[:32])
+        return self.PACK.pack(number, ex.line, ex.index, content, digest(key))
+
+    def unpack(self, raw: bytes) -> Seen:
+        number, line, index, content, copy_key = self.PACK.unpack(raw)
+        return Seen(self.paths[number], line, index, content, copy_key)
 
 
-Member = tuple["Seen", float, float]  # a near-copy, its Jaccard and response Jaccard to the kept record
+Member = tuple[Seen, float, float]  # a near-copy, its Jaccard and response Jaccard to the kept record
+MEMBER = struct.Struct("<qff")  # representative, Jaccard, response Jaccard; then the member's place
 Texts = tuple[str, str]  # prompt and response words, as minhash.side_text joins them
 CHUNK_CHARS = 1 << 20
 
@@ -84,12 +105,13 @@ def sides(prompt: str, response: str) -> Texts:
 
 @dataclass(frozen=True, slots=True)
 class Shingled:
-    """A representative's shingles: its content shingles (not template text)
-    and its response shingles."""
+    """A record's shingles, 32 bits each (:func:`~.minhash.compact`): those
+    that are not template text (all when every one is), those of its
+    response; and its packed place."""
 
     content: np.ndarray
     response: np.ndarray
-    seen: Seen
+    place: bytes
 
 
 class Candidates:
@@ -131,12 +153,13 @@ class LexicalNearDuplicates:
         self.cand: Candidates | None = None
         self.template = 0  # records a shingle is in from which on it is template text
         self.pos = 0
+        self.places = Places()
         self.held: dict[int, Shingled] = {}  # representative -> its shingles and place
         self.expiry: dict[int, int] = {}  # representative -> position of its last partner
         self.until: list[tuple[int, int]] = []  # heap of (last partner, representative or -1 - member)
         self.rep_of: dict[int, int] = {}  # member with later partners -> its representative
-        self.clusters: dict[int, list[Member]] = {}  # representative -> (member, Jaccard, response Jaccard)
-        self.heads: dict[int, Seen] = {}
+        self.members = bytearray()  # MEMBER + place, 68 bytes a near-copy
+        self.heads: dict[int, bytes] = {}  # representative with near-copies -> its place
 
     def observe(self, ex: Example) -> None:
         both = texts(ex)
@@ -177,27 +200,37 @@ class LexicalNearDuplicates:
 
     def _shingled(self, ex: Example, both: tuple[str, str]) -> Shingled | None:
         """The record's shingles (None when it has none: NFKC left no word)."""
-        full = per_record(*shingle_batch([sides(*both)]), 1)[0]
+        full = compact(per_record(*shingle_batch([sides(*both)]), 1)[0])
         if not len(full):
             return None
         content = full[documents(self.table, full) < self.template]
-        return Shingled(content if len(content) else full, full[(full & np.uint64(1)) == 1], Seen.of(ex))
+        one = np.uint32(1)
+        return Shingled(content if len(content) else full, full[(full & one) == one], self.places.pack(ex))
+
+    def _closest(self, reps: list[int], me: Shingled) -> tuple[int, float, float] | None:
+        """The earliest representative whose Jaccard and response Jaccard with
+        ``me`` reach their limits, with both (None when there is none)."""
+        totals = jaccards([self.held[r].content for r in reps], me.content) if reps else ()
+        for r, total in zip(reps, totals):
+            if total >= self.min_jaccard:
+                response = jaccard(self.held[r].response, me.response)
+                if response >= self.min_response:
+                    return r, float(total), response
+        return None
 
     def _place(self, p: int, me: Shingled, cand: Candidates) -> None:
         """Join the earliest close representative, or become one."""
         reps = sorted({self.rep_of.get(int(i), int(i)) for i in cand.earlier(p)} & self.held.keys())
-        for r in reps:
-            rep = self.held[r]
-            total, response = jaccard(rep.content, me.content), jaccard(rep.response, me.response)
-            if total >= self.min_jaccard and response >= self.min_response:
-                self.clusters.setdefault(r, []).append((me.seen, total, response))
-                self.heads.setdefault(r, rep.seen)
-                if cand.last[p] > p:  # later partners of p compare with r: keep r as long
-                    self.rep_of[p] = r
-                    self._hold_until(r, int(cand.last[p]))
-                    heapq.heappush(self.until, (int(cand.last[p]), -1 - p))
-                return
-        if cand.last[p] > p:
+        found = self._closest(reps, me)
+        if found is not None:
+            r = found[0]
+            self.members += MEMBER.pack(*found) + me.place
+            self.heads.setdefault(r, self.held[r].place)
+            if cand.last[p] > p:  # later partners of p compare with r: keep r as long
+                self.rep_of[p] = r
+                self._hold_until(r, int(cand.last[p]))
+                heapq.heappush(self.until, (int(cand.last[p]), -1 - p))
+        elif cand.last[p] > p:
             self.held[p] = me
             self._hold_until(p, int(cand.last[p]))
 
@@ -217,14 +250,27 @@ class LexicalNearDuplicates:
 
     def finish(self) -> Iterator[Hit]:
         taken = _embedding_clusters(self.features)
-        for r, members in self.clusters.items():
-            head = self.heads[r]
+        for r, members in self._clusters():
+            head = self.places.unpack(self.heads[r])
             kept = [m for m in members if not _same_cluster(taken, head, m[0])]
             if len(kept) + 1 < self.min_size:
                 continue
             if self.skip_copies and all(m[0].copy_key == head.copy_key for m in kept):
                 continue
             yield _cluster_hit(head, kept, self.min_jaccard)
+
+    def _clusters(self) -> Iterator[tuple[int, list[Member]]]:
+        """(representative, its near-copies in input order), by representative."""
+        size = MEMBER.size + Places.PACK.size
+        rows = [self.members[k:k + size] for k in range(0, len(self.members), size)]
+        reps = np.array([MEMBER.unpack_from(row)[0] for row in rows], np.int64)
+        order = np.argsort(reps, kind="stable")
+        for group in np.split(order, np.flatnonzero(np.diff(reps[order])) + 1) if len(order) else ():
+            yield int(reps[group[0]]), [self._member(rows[k]) for k in group]
+
+    def _member(self, row: bytes) -> Member:
+        _, total, response = MEMBER.unpack_from(row)
+        return self.places.unpack(bytes(row[MEMBER.size:])), total, response
 
 
 def _embedding_clusters(features: Any) -> dict[tuple[str, int], int]:
@@ -243,7 +289,7 @@ def _cluster_hit(head: Seen, members: list[Member], threshold: float) -> Hit:
     group = [head] + [m[0] for m in members]
     mine = [s for s in group if s.path == head.path]
     scores = [m[1] for m in members]
-    key = text_hash("lexical", *sorted(s.content for s in group))[:32]
+    key = text_hash("lexical", *sorted(s.content.hex() for s in group))[:32]
     return Hit(head.path, tuple(s.line for s in mine), evidence=(
         ("size", len(group)), ("jaccard", round(min(scores), 3)), ("max_jaccard", round(max(scores), 3)),
         ("response_jaccard", round(min(m[2] for m in members), 3)),
