@@ -39,15 +39,16 @@ def records(folder: Path) -> list:
 
 
 def pairs(examples: list, options: dict) -> list[tuple[object, object, float, float]]:
-    """(kept, near-copy, Jaccard, response Jaccard) of every flagged member."""
-    by_line = {(ex.path, ex.index + 1): ex for ex in examples if ex.ok}
+    """(kept, near-copy, Jaccard, response Jaccard) of every near-copy a TA121 finding names."""
+    by_number = {(ex.path, ex.index + 1): ex for ex in examples if ex.ok}
+    by_line = {(ex.path, ex.line): ex for ex in examples if ex.ok}
     check = LexicalNearDuplicates(CheckContext(options=options))
-    list(run_over(check, examples))
+    hits = list(run_over(check, examples))
+    scores = {(m.path, m.index + 1): (t, r) for _, members in check._clusters() for m, t, r in members}
     out = []
-    for r, members in check._clusters():
-        head = check.places.unpack(check.heads[r])
-        out += [(by_line[(head.path, head.index + 1)], by_line[(m.path, m.index + 1)], t, resp)
-                for m, t, resp in members]
+    for hit in hits:
+        kept, *copies = [by_number[(hit.path, n)] for n in hit.records] + [by_line[r] for r in hit.related]
+        out += [(kept, ex, *scores[(ex.path, ex.index + 1)]) for ex in copies]
     return out
 
 
