@@ -173,16 +173,63 @@ class ConflictingAnswers:
                 yield _group_hit(group, prompt, (("kind", kind), ("answers", answers)))
 
 
+SUMMARY_MIN_GROUPS = 10  # fewer repeated prompts in a file are always noted one by one
+
+
 @streamed("repeated_prompt")
 class RepeatedPrompt(ConflictingAnswers):
     """TA120: one note per same-prompt group whose responses differ in their
-    words and that TA117 does not report as conflicting (same two passes)."""
+    words and that TA117 does not report as conflicting (same two passes);
+    one note per file instead where such groups hold at least
+    ``summary_share`` of the file's answered records (prompts repeated by
+    design: T0 templates, sibling replies of one conversation tree)."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        self.summary_share = float(ctx.options["summary_share"])
+        self.answered: Counter[str] = Counter()
+
+    def observe(self, ex: Example) -> None:
+        super().observe(ex)
+        if _answered(ex):
+            self.answered[ex.path] += 1
 
     def finish(self) -> Iterator[Hit]:
+        by_file: dict[str, list[tuple[str, list[Member]]]] = {}
         for prompt, group in self.groups.values():
-            distinct = len({m.said for m in group})
-            if distinct > 1 and conflict(group, self.max_words, self.min_ratio) is None:
-                yield _group_hit(group, prompt, (("distinct", str(distinct)),), "repeated")
+            if len({m.said for m in group}) > 1 and conflict(group, self.max_words, self.min_ratio) is None:
+                by_file.setdefault(group[0].path, []).append((prompt, group))
+        for path, groups in by_file.items():
+            if self._by_design(path, groups):
+                yield _summary_hit(groups, self.answered[path])
+            else:
+                yield from (_repeated_hit(group, prompt) for prompt, group in groups)
+
+    def _by_design(self, path: str, groups: list[tuple[str, list[Member]]]) -> bool:
+        mine = sum(m.path == path for _, group in groups for m in group)
+        return len(groups) >= SUMMARY_MIN_GROUPS and mine >= self.summary_share * self.answered[path]
+
+
+def _repeated_hit(group: Sequence[Member], prompt: str) -> Hit:
+    distinct = len({m.said for m in group})
+    return _group_hit(group, prompt, (("distinct", str(distinct)), ("prompts", f"the same prompt ({prompt!r})")),
+                      "repeated")
+
+
+def _summary_hit(groups: list[tuple[str, list[Member]]], answered: int) -> Hit:
+    """One hit for all of a file's repeated-prompt groups, naming every record."""
+    members = sorted((m for _, group in groups for m in group), key=lambda m: (m.path != groups[0][1][0].path,
+                                                                                m.path, m.index))
+    prompt, largest = max(groups, key=lambda g: len(g[1]))
+    path = members[0].path
+    mine = [m for m in members if m.path == path]
+    distinct = sum(len({m.said for m in group}) for _, group in groups)
+    phrase = f"one of {len(groups)} repeated prompts (the most repeated: {prompt!r}, {len(largest)} records)"
+    return Hit(path, tuple(m.line for m in mine), (
+        ("count", len(members)), ("distinct", str(distinct)), ("prompts", phrase), ("groups", len(groups)),
+        ("share", f"{len(mine) / max(answered, 1):.0%}")),
+        key=text_hash("repeated-file", *sorted(m.content for m in members))[:32],
+        related=tuple((m.path, m.line) for m in members if m.path != path), records=tuple(m.index + 1 for m in mine))
 
 
 def _group_hit(group: Sequence[Member], prompt: str, fields: tuple[tuple[str, str], ...],
