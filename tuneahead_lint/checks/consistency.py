@@ -188,16 +188,24 @@ class RepeatedPrompt(ConflictingAnswers):
         super().__init__(ctx)
         self.summary_share = float(ctx.options["summary_share"])
         self.answered: Counter[str] = Counter()
+        self.shingles: dict[bytes, list[Any]] = {}  # prompt digest -> each member's word 3-gram shingles
 
     def observe(self, ex: Example) -> None:
         super().observe(ex)
         if _answered(ex):
             self.answered[ex.path] += 1
 
+    def record(self, ex: Example) -> Iterable[Hit]:
+        super().record(ex)
+        if _answered(ex) and (key := prompt_key(ex)) and (d := digest(key)) in self.repeated:
+            self.shingles.setdefault(d, []).append(_record_shingles(ex))
+        return ()
+
     def finish(self) -> Iterator[Hit]:
         by_file: dict[str, list[tuple[str, list[Member]]]] = {}
-        for prompt, group in self.groups.values():
-            if len({m.said for m in group}) > 1 and conflict(group, self.max_words, self.min_ratio) is None:
+        for d, (prompt, group) in self.groups.items():
+            if (len({m.said for m in group}) > 1 and conflict(group, self.max_words, self.min_ratio) is None
+                    and not _near_copies(self.shingles[d])):
                 by_file.setdefault(group[0].path, []).append((prompt, group))
         for path, groups in by_file.items():
             if self._by_design(path, groups):
@@ -208,6 +216,24 @@ class RepeatedPrompt(ConflictingAnswers):
     def _by_design(self, path: str, groups: list[tuple[str, list[Member]]]) -> bool:
         mine = sum(m.path == path for _, group in groups for m in group)
         return len(groups) >= SUMMARY_MIN_GROUPS and mine >= self.summary_share * self.answered[path]
+
+
+def _record_shingles(ex: Example) -> Any:
+    """The record's shingles as TA121 compares them (:mod:`.minhash`)."""
+    from tuneahead_lint.checks.minhash import compact, per_record, shingle_batch, side_text
+
+    both = (side_text(words(ex.prompt)), side_text(words(ex.response)))
+    return compact(per_record(*shingle_batch([both]), 1)[0])
+
+
+def _near_copies(shingles: Sequence[Any]) -> bool:
+    """Every response a near-copy of the first, as TA121 judges it with its
+    default limits (word 3-gram Jaccard 0.7, responses 0.6): TA121 reports
+    those groups."""
+    from tuneahead_lint.checks.minhash import jaccard, response_part
+
+    first, rest = shingles[0], shingles[1:]
+    return all(jaccard(first, s) >= 0.7 and jaccard(response_part(first), response_part(s)) >= 0.6 for s in rest)
 
 
 def _repeated_hit(group: Sequence[Member], prompt: str) -> Hit:

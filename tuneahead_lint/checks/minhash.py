@@ -167,6 +167,12 @@ def compact(shingles: np.ndarray) -> np.ndarray:
     return unique((high & ~np.uint32(1)) | (shingles & _U64(1)).astype(np.uint32))
 
 
+def response_part(shingles: np.ndarray) -> np.ndarray:
+    """The response shingles of a :func:`compact` set (lowest bit set)."""
+    one = np.uint32(1)
+    return shingles[(shingles & one) == one]
+
+
 def documents(table: np.ndarray, shingles: np.ndarray) -> np.ndarray:
     """How many records hold each :func:`compact` shingle (an upper bound: slots are shared)."""
     return table[(shingles >> np.uint32(32 - TABLE_BITS)).astype(np.int64)]

@@ -34,7 +34,7 @@ from tuneahead_lint.checks import CheckContext, streamed
 from tuneahead_lint.checks.consistency import words
 from tuneahead_lint.checks.minhash import (
     BANDS, TABLE_BITS, band_hashes, candidate_pairs, compact, count_documents, documents, jaccard, jaccards,
-    per_record,
+    per_record, response_part,
     shingle_batch, side_text, signatures,
 )
 from tuneahead_lint.checks.record import normalise
@@ -204,8 +204,7 @@ class LexicalNearDuplicates:
         if not len(full):
             return None
         content = full[documents(self.table, full) < self.template]
-        one = np.uint32(1)
-        return Shingled(content if len(content) else full, full[(full & one) == one], self.places.pack(ex))
+        return Shingled(content if len(content) else full, response_part(full), self.places.pack(ex))
 
     def _closest(self, reps: list[int], me: Shingled) -> tuple[int, float, float] | None:
         """The earliest representative whose Jaccard and response Jaccard with
