@@ -52,7 +52,7 @@ def test_the_index_keeps_64_bytes_a_record_and_lets_go_of_every_representative(r
     check._flush()
     valid = sum(ex.ok for ex in records)
     assert sum(b.nbytes for b in check.bands) == 64 * valid
-    assert check.table.nbytes == 4 << 22  # fixed, whatever the input size
+    assert check.table.nbytes == 2 << 22  # fixed, whatever the input size
     for ex in records:
         check.record(ex)
     assert len(check.heads) >= 20 and len(check.members) == 68 * sum(len(m) for _, m in check._clusters())

@@ -29,7 +29,7 @@ MAX_CHARS = 64  # characters of a word that count
 PERMS, BANDS = 64, 16
 ROWS = PERMS // BANDS
 PER_BUCKET = 8  # earlier records of a band bucket each record is paired with
-TABLE_BITS = 22  # document-frequency counters: 2**22 x 4 bytes
+TABLE_BITS = 22  # document-frequency counters: 2**22 x 2 bytes
 
 _U64 = np.uint64
 _BASE = 0x100000001B3  # odd: invertible modulo 2**64
@@ -150,14 +150,16 @@ def band_hashes(sig: np.ndarray) -> np.ndarray:
 
 
 def count_documents(table: np.ndarray, hashes: np.ndarray, owner: np.ndarray) -> None:
-    """Add 1 to ``table`` at each shingle's slot, once per record."""
+    """Add 1 to ``table`` at each shingle's slot, once per record (saturating)."""
     slots = (hashes >> _U64(64 - TABLE_BITS)).astype(np.int64)
     keys = np.sort(owner.astype(np.int64) << TABLE_BITS | slots)
     if not len(keys):
         return
     slot = np.sort(unique(keys) & ((1 << TABLE_BITS) - 1))
     starts = _starts(slot)
-    table[slot[starts]] += np.diff(np.append(starts, len(slot))).astype(table.dtype)
+    at = slot[starts]
+    limit = np.iinfo(table.dtype).max
+    table[at] = np.minimum(table[at].astype(np.int64) + np.diff(np.append(starts, len(slot))), limit)
 
 
 def compact(shingles: np.ndarray) -> np.ndarray:

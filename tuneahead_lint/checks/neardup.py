@@ -44,6 +44,7 @@ from tuneahead_lint.types import Example, Hit, text_hash
 CHUNK = 512  # records whose band hashes are computed together
 EMBEDDING_RULE = "near-duplicates"  # TA201
 TEMPLATE_MIN_RECORDS = 20  # a shingle in fewer records is never template text
+SATURATED = np.iinfo(np.uint16).max  # document counts stop here
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ class Places:
 Member = tuple[Seen, float, float]  # a near-copy, its Jaccard and response Jaccard to the kept record
 MEMBER = struct.Struct("<qff")  # representative, Jaccard, response Jaccard; then the member's place
 Texts = tuple[str, str]  # prompt and response words, as minhash.side_text joins them
-CHUNK_CHARS = 1 << 20
+CHUNK_CHARS = 1 << 18  # characters hashed at once: the batch's uint64 work arrays stay ~10 MB
 
 
 _ANY = re.compile(r"[^\W_]|_")
@@ -149,7 +150,7 @@ class LexicalNearDuplicates:
         self.pending: list[Texts] = []
         self.pending_chars = 0
         self.bands: list[np.ndarray] = []
-        self.table = np.zeros(1 << TABLE_BITS, np.uint32)
+        self.table = np.zeros(1 << TABLE_BITS, np.uint16)  # records per shingle slot, saturating
         self.cand: Candidates | None = None
         self.template = 0  # records a shingle is in from which on it is template text
         self.pos = 0
@@ -182,7 +183,7 @@ class LexicalNearDuplicates:
             self._flush()
             bands = np.concatenate(self.bands) if self.bands else np.zeros((0, BANDS), np.uint32)
             self.cand, self.bands = Candidates(bands), []
-            self.template = max(TEMPLATE_MIN_RECORDS, int(self.template_share * len(bands)))
+            self.template = min(max(TEMPLATE_MIN_RECORDS, int(self.template_share * len(bands))), SATURATED)
         return self.cand
 
     def record(self, ex: Example) -> Iterable[Hit]:
