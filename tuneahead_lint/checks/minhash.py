@@ -51,11 +51,20 @@ def side_text(ws: Sequence[str]) -> str:
 
 
 def _powers(n: int, base: int) -> np.ndarray:
-    """base**0 .. base**(n-1) modulo 2**64."""
+    """base**0 .. base**(n-1) modulo 2**64 (the first 2**18 kept between calls)."""
+    cached = _POWERS.get(base)
+    if cached is not None and len(cached) >= n:
+        return cached[:n]
     out = np.full(n, base, np.uint64)
     out[0] = 1
     with np.errstate(over="ignore"):
-        return np.cumprod(out, dtype=np.uint64)
+        out = np.cumprod(out, dtype=np.uint64)
+    if n <= 1 << 18:
+        _POWERS[base] = out
+    return out
+
+
+_POWERS: dict[int, np.ndarray] = {}
 
 
 def shingle_batch(sides: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +82,7 @@ def shingle_batch(sides: Sequence[tuple[str, str]]) -> tuple[np.ndarray, np.ndar
     first, last = _spans(side_no)
     with np.errstate(over="ignore"):
         prefix = np.zeros(len(buf) + 1, np.uint64)
-        np.cumsum(buf.astype(np.uint64) * _powers(len(buf), _BASE), dtype=np.uint64, out=prefix[1:])
+        np.cumsum(buf * _powers(len(buf), _BASE), dtype=np.uint64, out=prefix[1:])
         inv = _powers(len(buf) + 1, _BASE_INV)
         h = (prefix[ends[last]] - prefix[starts[first]]) * inv[starts[first]]
         h = (h ^ (h >> _U64(29))) * _MIX

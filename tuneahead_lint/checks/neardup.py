@@ -92,7 +92,7 @@ _ANY = re.compile(r"[^\W_]|_")
 
 def texts(ex: Example) -> tuple[str, str] | None:
     """Prompt and response of a record that takes part: valid, with a word
-    character (a cheap test, so that both passes agree on the records)."""
+    character (pass 1 decides; pass 2 reads the answer back)."""
     if not ex.ok:
         return None
     prompt, response = ex.prompt, ex.response
@@ -153,6 +153,8 @@ class LexicalNearDuplicates:
         self.table = np.zeros(1 << TABLE_BITS, np.uint16)  # records per shingle slot, saturating
         self.cand: Candidates | None = None
         self.template = 0  # records a shingle is in from which on it is template text
+        self.takes = bytearray()  # 1 where the record at that place in the stream takes part
+        self.seen = 0
         self.pos = 0
         self.places = Places()
         self.held: dict[int, Shingled] = {}  # representative -> its shingles and place
@@ -164,6 +166,7 @@ class LexicalNearDuplicates:
 
     def observe(self, ex: Example) -> None:
         both = texts(ex)
+        self.takes.append(both is not None)
         if both is not None:
             found = sides(*both)
             self.pending.append(found)
@@ -188,12 +191,12 @@ class LexicalNearDuplicates:
 
     def record(self, ex: Example) -> Iterable[Hit]:
         cand = self._index()
-        both = texts(ex)
-        if both is None:
+        seen, self.seen = self.seen, self.seen + 1
+        if not self.takes[seen]:
             return ()
         p, self.pos = self.pos, self.pos + 1
         if cand.involved(p):
-            me = self._shingled(ex, both)
+            me = self._shingled(ex, (ex.prompt, ex.response))
             if me is not None:
                 self._place(p, me, cand)
         self._release(p)
