@@ -189,22 +189,20 @@ def documents(table: np.ndarray, shingles: np.ndarray) -> np.ndarray:
     return table[(shingles >> np.uint32(32 - TABLE_BITS)).astype(np.int64)]
 
 
-def candidate_pairs(bands: np.ndarray) -> np.ndarray:
-    """Unique (i, j), i < j, of rows sharing a band bucket, sorted by (j, i):
-    each row paired with the first :data:`PER_BUCKET` rows of each bucket it
-    is in (a bucket of many unrelated rows stays linear)."""
+def candidate_keys(bands: np.ndarray) -> np.ndarray:
+    """Sorted unique ``j * n + i`` (i < j) of the rows that share a band
+    bucket, so sorted by j, then i: each row paired with the first
+    :data:`PER_BUCKET` rows of each bucket it is in (a bucket of many
+    unrelated rows stays linear). 8 bytes a pair, no (pairs, 2) array."""
     n = len(bands)
     keys = np.zeros(0, np.int64)
     for b in range(bands.shape[1] if n else 0):
         order = np.argsort(bands[:, b], kind="stable")
-        col = bands[order, b]
-        starts = _starts(col)
-        first = np.repeat(starts, np.diff(np.append(starts, n)))
+        first = np.repeat(starts := _starts(bands[order, b]), np.diff(np.append(starts, n)))
         pos = np.arange(n) - first
-        found = [order[first[pos > q] + q] * n + order[pos > q] for q in range(PER_BUCKET)]
-        keys = unique(np.concatenate([keys, *found]).astype(np.int64))
-    pairs = np.stack((keys // max(n, 1), keys % max(n, 1)), axis=1)
-    return pairs[np.lexsort((pairs[:, 0], pairs[:, 1]))]
+        found = [order[pos > q] * n + order[first[pos > q] + q] for q in range(PER_BUCKET)]
+        keys = unique(np.concatenate([keys, *found]))
+    return keys
 
 
 def jaccards(sets: Sequence[np.ndarray], b: np.ndarray) -> np.ndarray:

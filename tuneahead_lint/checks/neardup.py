@@ -33,7 +33,7 @@ import numpy as np
 from tuneahead_lint.checks import CheckContext, streamed
 from tuneahead_lint.checks.consistency import words
 from tuneahead_lint.checks.minhash import (
-    BANDS, TABLE_BITS, band_hashes, candidate_pairs, compact, count_documents, documents, jaccard, jaccards,
+    BANDS, TABLE_BITS, band_hashes, candidate_keys, compact, count_documents, documents, jaccard, jaccards,
     per_record, response_part,
     shingle_batch, side_text, signatures,
 )
@@ -120,12 +120,12 @@ class Candidates:
     of each record, and the position of each record's last later partner."""
 
     def __init__(self, bands: np.ndarray) -> None:
-        pairs = candidate_pairs(bands)
         n = len(bands)
-        self.starts = np.searchsorted(pairs[:, 1], np.arange(n + 1))
-        self.earlier_of = pairs[:, 0]
-        self.last = np.full(n, -1, np.int64)
-        np.maximum.at(self.last, pairs[:, 0], pairs[:, 1])
+        keys = candidate_keys(bands)
+        self.starts = np.searchsorted(keys, np.arange(n + 1, dtype=np.int64) * n)
+        self.earlier_of = (keys % max(n, 1)).astype(np.int32)
+        self.last = np.full(n, -1, np.int32)
+        np.maximum.at(self.last, self.earlier_of, (keys // max(n, 1)).astype(np.int32))
 
     def earlier(self, p: int) -> np.ndarray:
         return self.earlier_of[self.starts[p]:self.starts[p + 1]]
