@@ -287,6 +287,13 @@ def _same_cluster(taken: dict[tuple[str, int], int], a: Seen, b: Seen) -> bool:
     return k is not None and taken.get((b.path, b.line)) == k
 
 
+def _kept(head: Seen, group: list[Seen]) -> str:
+    """How the message names the kept record (the finding's own file): its
+    line, or its record number when a near-copy shares the line (one-line arrays)."""
+    shared = any(s.line == head.line for s in group[1:] if s.path == head.path)
+    return f"record {head.index + 1}" if shared else f"line {head.line}"
+
+
 def _cluster_hit(head: Seen, members: list[Member], threshold: float) -> Hit:
     """The hit naming the representative first, then the members in input order."""
     group = [head] + [m[0] for m in members]
@@ -296,6 +303,6 @@ def _cluster_hit(head: Seen, members: list[Member], threshold: float) -> Hit:
     return Hit(head.path, tuple(s.line for s in mine), evidence=(
         ("size", len(group)), ("jaccard", round(min(scores), 3)), ("max_jaccard", round(max(scores), 3)),
         ("response_jaccard", round(min(m[2] for m in members), 3)),
-        ("threshold", threshold), ("keep", f"{head.path}:{head.line}")),
+        ("threshold", threshold), ("keep", _kept(head, group))),
         key=key, related=tuple((s.path, s.line) for s in group if s.path != head.path),
         records=tuple(s.index + 1 for s in mine))
