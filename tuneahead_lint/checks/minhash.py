@@ -200,8 +200,10 @@ def candidate_keys(bands: np.ndarray) -> np.ndarray:
         order = np.argsort(bands[:, b], kind="stable")
         first = np.repeat(starts := _starts(bands[order, b]), np.diff(np.append(starts, n)))
         pos = np.arange(n) - first
-        found = [order[pos > q] * n + order[first[pos > q] + q] for q in range(PER_BUCKET)]
-        keys = unique(np.concatenate([keys, *found]))
+        found = unique(np.concatenate([order[pos > q] * n + order[first[pos > q] + q] for q in range(PER_BUCKET)]))
+        if len(keys):
+            found = found[~_found_in(found, keys)]  # most pairs share several bands
+        keys = np.insert(keys, np.searchsorted(keys, found), found)
     return keys
 
 
