@@ -34,12 +34,17 @@ _CJK_RUN = re.compile(f"[{_CJK}]{{2}}")
 _WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
 
 
+def split_words(text: str) -> list[str]:
+    """NFKC, case-folded word runs (CJK: single characters): case, whitespace
+    and punctuation removed."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
 @text_cache(maxsize=4096)
 def words(text: str) -> list[str]:
-    """NFKC, case-folded word runs (CJK: single characters): case, whitespace
-    and punctuation removed. Cached: TA117-TA119 read the same texts (do not
+    """:func:`split_words`, cached: TA117-TA119 read the same texts (do not
     modify the returned list)."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return split_words(text)
 
 
 def enough_words(text: str, n: int) -> bool:

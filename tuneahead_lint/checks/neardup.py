@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from tuneahead_lint.checks import CheckContext, streamed
-from tuneahead_lint.checks.consistency import words
+from tuneahead_lint.checks.consistency import split_words, words
 from tuneahead_lint.checks.minhash import (
     BANDS, TABLE_BITS, band_hashes, candidate_keys, compact, count_documents, documents, jaccard, jaccards,
     per_record, response_part,
@@ -100,8 +100,11 @@ def texts(ex: Example) -> tuple[str, str] | None:
 
 
 def sides(prompt: str, response: str) -> Texts:
-    """The words of prompt and response for shingling (:func:`~.minhash.side_text`)."""
-    return side_text(words(prompt)), side_text(words(response))
+    """The words of prompt and response for shingling (:func:`~.minhash.side_text`).
+    Prompts through TA117's word cache (it has just read them), responses
+    without: no other rule reads their words, so caching them would only
+    push the prompts out."""
+    return side_text(words(prompt)), side_text(split_words(response))
 
 
 @dataclass(frozen=True, slots=True)
