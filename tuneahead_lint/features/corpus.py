@@ -319,25 +319,25 @@ class Corpus:
     @cached_property
     def static_vectors(self) -> Vectors:
         """Static (model2vec) vectors of every record: the cascade's first
-        stage, cached per distinct text (float32) like the MiniLM vectors."""
-        from tuneahead_lint.cache import VectorCache, cached_values, namespace
+        stage, each distinct text encoded once and cached (float32) like the
+        MiniLM vectors. Prompt and response vectors are float16 above
+        ``static_half_above`` records; record vectors are float32."""
+        from tuneahead_lint.cache import VectorCache, cached_rows, namespace
         from tuneahead_lint.features.embed.static import STATIC_MODEL, static_encode
 
         with self.stage("static-embed"):
             ns = namespace("static", {"model": STATIC_MODEL, "max_tokens": self.cfg.embed_max_tokens})
             cache = VectorCache(self.cfg.cache_path(), ns, dtype="float32")
             encode = partial(static_encode, max_tokens=self.cfg.embed_max_tokens, mapper=self._map)
+            dtype = np.float16 if len(self) > self.cfg.static_half_above else np.float32
             try:
-                values, _ = cached_values(self.prompts + self.responses, cache, encode)
+                table, rows = cached_rows(self.prompts + self.responses, cache, encode, 256, dtype)
             finally:
                 cache.close()
-            mat = np.array(values, np.float32).reshape(len(values), -1) if values else np.zeros((0, 256), np.float32)
             n = len(self)
-            record = mat[:n] + mat[n:]
-            for start in range(0, n, 65536):  # in place, by blocks: 1M rows are 1 GB, and so is a temporary
-                part = record[start:start + 65536]
-                part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
-            return Vectors(mat[:n], mat[n:], record)
+            prompt, response = table[rows[:n]], table[rows[n:]]
+            del table, rows
+            return Vectors(prompt, response, record_vectors(prompt, response))
 
     @cached_property
     def dup_rows(self) -> np.ndarray:
@@ -670,6 +670,16 @@ class Corpus:
             ppl, info = record_perplexities(texts, self.cfg)
             self.stats["perplexity"] = info
             return ppl
+
+
+def record_vectors(prompt: np.ndarray, response: np.ndarray, block: int = 65536) -> np.ndarray:
+    """float32 unit(prompt + response) per row, by blocks (no full-size temporary)."""
+    out = np.empty(prompt.shape, np.float32)
+    for start in range(0, len(out), block):
+        part = out[start:start + block]
+        np.add(prompt[start:start + block], response[start:start + block], out=part, dtype=np.float32)
+        part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 def _unit(x: np.ndarray) -> np.ndarray:

@@ -126,10 +126,24 @@ def candidate_share(parts: Sequence[np.ndarray], sample: np.ndarray, n: int) -> 
 
 
 def pair_cosines(a: np.ndarray, b: np.ndarray, i: np.ndarray, j: np.ndarray, block: int = 65536) -> np.ndarray:
-    """Cosine of ``a[i[k]]`` and ``b[j[k]]`` for each pair k (unit rows), in blocks."""
+    """Cosine of ``a[i[k]]`` and ``b[j[k]]`` for each pair k (unit rows), in
+    blocks, in float32 (float16 rows are widened block by block)."""
     out = np.zeros(len(i), np.float32)
     for start in range(0, len(i), block):
-        out[start:start + block] = np.einsum("ij,ij->i", a[i[start:start + block]], b[j[start:start + block]])
+        out[start:start + block] = np.einsum("ij,ij->i", _wide(a[i[start:start + block]]),
+                                             _wide(b[j[start:start + block]]))
+    return out
+
+
+def _wide(x: np.ndarray) -> np.ndarray:
+    return np.asarray(x, np.float32)
+
+
+def row_cosines(a: np.ndarray, b: np.ndarray, block: int = 65536) -> np.ndarray:
+    """Cosine of ``a[k]`` and ``b[k]`` for every row k (unit rows), float64, in blocks."""
+    out = np.empty(len(a), np.float64)
+    for start in range(0, len(a), block):
+        out[start:start + block] = np.einsum("ij,ij->i", _wide(a[start:start + block]), _wide(b[start:start + block]))
     return out
 
 
@@ -164,8 +178,7 @@ def robust_z(values: np.ndarray, ref: np.ndarray | None = None) -> np.ndarray:
 
 def mismatch_candidates(prompt: np.ndarray, response: np.ndarray, limit: float) -> np.ndarray:
     """Rows whose static prompt/response cosine has a robust z <= ``limit``."""
-    own = np.einsum("ij,ij->i", prompt, response).astype(np.float64)
-    return np.flatnonzero(robust_z(own) <= limit)
+    return np.flatnonzero(robust_z(row_cosines(prompt, response)) <= limit)
 
 
 def partner_rows(prompt: np.ndarray, response: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
