@@ -4,8 +4,8 @@ large to lint to the end here (issue 15, 1M records).
 Usage: python benchmarks/bench_scale_stages.py OUT_JSON FILE.jsonl [--semantic-sample 1000] [--minilm-texts 2000]
 
 In one process, as the full lint with ``semantic-sample`` runs them:
-``read`` (the valid records into memory, as ``pipeline.lint`` does),
-``corpus`` (:class:`Corpus`: sorted records, prompt and response lists),
+``read-corpus`` (the valid records streamed into a :class:`Corpus`, which
+keeps their prompts, responses and places, as ``pipeline.lint`` does without the probe),
 ``static-embed`` (static vectors of every prompt and response),
 ``candidates`` (the cascade's near-duplicate candidate pairs, static and
 MinHash, and its fallback decision) and ``minilm-rate``: MiniLM (fp32 ONNX,
@@ -73,9 +73,8 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     st = Stages()
     cfg = FeatureConfig(semantic_sample=args.semantic_sample, use_cache=False)
-    valid = st.run("read", lambda: [e for e in RecordSource(discover([args.file])) if e.ok])
-    corpus = st.run("corpus", lambda: Corpus(valid, cfg))
-    del valid
+    # as pipeline.lint without the probe: the valid records streamed into the corpus, which keeps their texts
+    corpus = st.run("read-corpus", lambda: Corpus((e for e in RecordSource(discover([args.file])) if e.ok), cfg))
     st.run("static-embed", lambda: corpus.static_vectors)
     cascade = st.run("candidates", lambda: corpus.cascade)
     share = corpus.stats.get("cascade", {}).get("candidate_share", 1.0)

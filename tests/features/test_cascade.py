@@ -197,3 +197,18 @@ def test_static_vectors_of_a_large_set_are_half_precision_and_agree() -> None:
     cos = cascade.pair_cosines(half.prompt, half.response, rows, rows)
     assert cos.dtype == np.float32
     assert np.allclose(cos, cascade.row_cosines(full.prompt, full.response), atol=2e-3)
+
+
+def test_minhash_pairs_are_the_pairs_of_datasketchs_lsh_index() -> None:
+    from datasketch import MinHash, MinHashLSH
+
+    recs = planted_records()[0]
+    examples = examples_of(recs + recs[:30])  # exact copies too: one bucket per band
+    prompts, responses = [e.prompt for e in examples], [e.response for e in examples]
+    hashes = MinHash.bulk((cascade.shingles(p, r) for p, r in zip(prompts, responses)), num_perm=64, seed=1)
+    lsh = MinHashLSH(threshold=0.5, num_perm=64)
+    for k, m in enumerate(hashes):
+        lsh.insert(k, m, check_duplication=False)
+    want = sorted((k, j) for k, m in enumerate(hashes) for j in lsh.query(m) if j > k)
+    i, j = cascade.minhash_pairs(prompts, responses, 0.5)
+    assert len(want) >= 30 and list(zip(i.tolist(), j.tolist())) == want

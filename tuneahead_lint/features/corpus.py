@@ -25,7 +25,7 @@ from tuneahead_lint.basemodel import model_id
 from tuneahead_lint.types import Example, text_hash
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from tuneahead_lint.features.config import FeatureConfig
     from tuneahead_lint.features.embed.index import Cluster, Pairs
@@ -58,13 +58,20 @@ def instruction_group(examples: Sequence[Example]) -> InstructionGroup | None:
     """The largest group of valid ``examples`` sharing one instruction (the
     first in (path, line) order on a tie); None without valid records."""
     valid = sorted((e for e in examples if e.ok), key=lambda e: (e.path, e.line, e.index))
-    if not valid:
+    return group_of([e.prompt for e in valid], [(e.path, e.line) for e in valid], [e.index for e in valid])
+
+
+def group_of(prompts: Sequence[str], refs: Sequence[tuple[str, int]],
+             indices: Sequence[int]) -> InstructionGroup | None:
+    """:func:`instruction_group` of records given as prompts, (path, line)
+    and 0-based record indices, in (path, line) order."""
+    if not prompts:
         return None
-    keys = [instruction_key(e.prompt) for e in valid]
+    keys = [instruction_key(p) for p in prompts]
     top, _ = Counter(keys).most_common(1)[0]
-    group = [e for e, k in zip(valid, keys) if k == top]
-    return InstructionGroup(top, tuple((e.path, e.line) for e in group), tuple(e.index + 1 for e in group),
-                            len(valid))
+    group = [k for k, key in enumerate(keys) if key == top]
+    return InstructionGroup(top, tuple(refs[k] for k in group), tuple(int(indices[k]) + 1 for k in group),
+                            len(prompts))
 MAX_REFS = 10
 PMI_CANDIDATE_Z = -1.0  # TA207: own cosine at this robust z or below may be scored by the base model
 RANDOM_PAIRS = 512  # seeded records a pair is compared with (random_share)
@@ -103,20 +110,22 @@ class Corpus:
     ``embedder`` (``encode``, ``get_params``) replaces the one
     ``cfg.embedder`` names (None: load that one)."""
 
-    def __init__(self, examples: Sequence[Example], cfg: FeatureConfig, embedder: Any = None) -> None:
-        valid = sorted((e for e in examples if e.ok), key=lambda e: (e.path, e.line, e.index))
-        self.examples = tuple(valid)
+    def __init__(self, examples: Iterable[Example], cfg: FeatureConfig, embedder: Any = None) -> None:
+        valid = sorted(((e.path, e.line, e.index, e.prompt, e.response) for e in examples if e.ok),
+                       key=lambda r: r[:3])  # the texts only: no Example is kept (1M records: -0.5 GB)
         self.cfg = cfg
         self.embedder = embedder
-        self.prompts = [e.prompt for e in valid]
-        self.responses = [e.response for e in valid]
-        self.refs = [(e.path, e.line) for e in valid]
+        self.prompts = [r[3] for r in valid]
+        self.responses = [r[4] for r in valid]
+        self.refs = [(r[0], r[1]) for r in valid]
+        self.indices = np.fromiter((r[2] for r in valid), np.int64, len(valid))
+        del valid
         self.timings: dict[str, float] = {}
         self.samples: dict[str, int] = {}
         self.stats: dict[str, Any] = {}
 
     def __len__(self) -> int:
-        return len(self.examples)
+        return len(self.prompts)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -137,7 +146,7 @@ class Corpus:
     @cached_property
     def instruction_group(self) -> InstructionGroup | None:
         """Feature ``top_instruction_share`` and TA203 constant-instruction read it."""
-        return instruction_group(self.examples)
+        return group_of(self.prompts, self.refs, self.indices)
 
     @cached_property
     def content_keys(self) -> list[str]:
