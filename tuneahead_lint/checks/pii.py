@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from tuneahead_lint.checks import CheckContext, check
 from tuneahead_lint.checks.text import record_hit
-from tuneahead_lint.checks.textutil import DIGEST_ENTRIES, digest_cache, valid
+from tuneahead_lint.checks.textutil import valid
 from tuneahead_lint.types import Example, Hit
 
 
@@ -157,7 +157,6 @@ _PLUS_DIGIT = re.compile(r"\+\d")
 _IPV6_HINT = re.compile(r"[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:[0-9A-Fa-f]{1,4}:")
 
 
-@digest_cache(maxsize=DIGEST_ENTRIES)
 def find_pii(text: str, kinds: Sequence[str]) -> list[Match]:
     """Validated PII in ``text``, leftmost first; overlapping matches keep the
     earlier kind in :data:`PII` (a card number is not also a phone number)."""
@@ -248,7 +247,6 @@ _MARKER = re.compile(r"PRIVATE KEY|AKIA|ASIA|ABIA|ACCA|gh[pousr]_|github_pat_|sk
 _ASSIGN_MARKERS = ("key", "secret", "token", "passw", "bearer")
 
 
-@digest_cache(maxsize=DIGEST_ENTRIES)
 def find_secrets(text: str, min_entropy: float) -> list[Match]:
     found = [Match(kind, m.start(), m.end(), m.group(0)) for kind, rx in SECRETS
              for m in rx.finditer(text)] if _MARKER.search(text) else []

@@ -10,7 +10,6 @@ from typing import Any
 
 from tuneahead_lint.checks import CheckContext, check, streamed
 from tuneahead_lint.checks.stream import CHUNK, DigestLog, OnePass
-from tuneahead_lint.checks.textutil import DIGEST_ENTRIES, DigestMemo, text_digest
 from tuneahead_lint.patterns import compile_any
 from tuneahead_lint.types import KNOWN_ROLES, Example, Hit, text_hash
 
@@ -95,7 +94,6 @@ class TokenBudget(OnePass):
                        "response": int(ctx.options["max_response_tokens"])}
         self.found: dict[str, dict[tuple, list]] = {part: defaultdict(list) for part in self.limits}
         self.buffer: list[Example] = []
-        self.memo = DigestMemo(DIGEST_ENTRIES)
 
     def record(self, ex: Example) -> Iterable[Hit]:
         if ex.ok:
@@ -109,21 +107,10 @@ class TokenBudget(OnePass):
             texts = [getattr(ex, part) for ex in self.buffer]
             # a text shorter than the limit in characters cannot exceed it in tokens
             long_idx = [i for i, t in enumerate(texts) if len(t) > limit]
-            for i, n in zip(long_idx, self._counts([texts[i] for i in long_idx])):
+            for i, n in zip(long_idx, _count_tokens(self.ctx, [texts[i] for i in long_idx])):
                 if n > limit:
                     self.found[part][(self.buffer[i].path, part, limit)].append((_ref(self.buffer[i]), n))
         self.buffer = []
-
-    def _counts(self, texts: list[str]) -> list[int]:
-        """Token counts, each distinct text counted once per run (remembered
-        by digest: a large input repeats its responses)."""
-        keys = [text_digest(t) for t in texts]
-        todo = {k: t for k, t in zip(keys, texts) if k not in self.memo}
-        fresh = dict(zip(todo, _count_tokens(self.ctx, list(todo.values()))))
-        out = [fresh[k] if k in fresh else self.memo.get_or(k, int) for k in keys]
-        for k, n in fresh.items():
-            self.memo.get_or(k, lambda n=n: n)
-        return out
 
     def finish(self) -> Iterator[Hit]:
         self._count()

@@ -10,7 +10,6 @@ it is not sure (``reliable``); callers treat such texts as unidentified.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import importlib.util
 import re
 import string
@@ -77,50 +76,7 @@ def text_cache(maxsize: int, longest: int = 1 << 16) -> Callable[[Callable[[str]
     return wrap
 
 
-def text_digest(text: str) -> bytes:
-    """16-byte BLAKE2b of the UTF-8 text (surrogates kept): a cache key that
-    does not keep the text alive."""
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
-class DigestMemo(dict):  # type: ignore[type-arg]
-    """Results by :func:`text_digest`; emptied when it reaches ``maxsize``.
-    A large input repeats its texts (a response drawn many times) far beyond
-    what a cache holding the texts themselves could keep: this one holds 16
-    bytes and the (small) result per text."""
-
-    def __init__(self, maxsize: int) -> None:
-        super().__init__()
-        self.maxsize = maxsize
-
-    def get_or(self, key: object, compute: Callable[[], T]) -> T:
-        if key in self:
-            return self[key]
-        if len(self) >= self.maxsize:
-            self.clear()
-        value = self[key] = compute()
-        return value
-
-
-def digest_cache(maxsize: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """A :class:`DigestMemo` of ``maxsize`` entries around a function of a
-    text and hashable settings (``fn(text, *args)``); do not modify a result."""
-    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
-        memo = DigestMemo(maxsize)
-
-        @wraps(fn)
-        def call(text: str, *args: object) -> T:
-            key = (text_digest(text), *(tuple(a) if isinstance(a, list) else a for a in args))
-            return memo.get_or(key, lambda: fn(text, *args))
-        call.cache_clear = memo.clear  # type: ignore[attr-defined]
-        return call
-    return wrap
-
-
-DIGEST_ENTRIES = 1 << 16  # distinct texts a digest cache remembers (a few MB each)
-
-
-@digest_cache(maxsize=DIGEST_ENTRIES)
+@text_cache(maxsize=4096)
 def is_code(text: str) -> bool:
     """The project's code detector (fences, unmistakable code lines), cached:
     several record rules ask it about the same response."""
@@ -129,7 +85,7 @@ def is_code(text: str) -> bool:
     return looks_like_code(text)
 
 
-@digest_cache(maxsize=DIGEST_ENTRIES)
+@text_cache(maxsize=8192)
 def scripts(text: str) -> Counter[str]:
     """Letters per script. ASCII letters are counted on the UTF-8 bytes (one
     C pass); only the non-ASCII rest is searched script by script."""
@@ -188,7 +144,9 @@ def identify(text: str) -> LangId:
     return _identify(text[:_MAX_ID_CHARS])
 
 
-@digest_cache(maxsize=DIGEST_ENTRIES)
+# Caches keep their keys alive: 8,192 entries of at most 4,000 characters here;
+# the others are bounded by text_cache.
+@lru_cache(maxsize=8192)
 def _identify(text: str) -> LangId:
     """CLD2 language of ``text`` (URLs, control characters and surrogates removed)."""
     import pycld2
@@ -266,7 +224,6 @@ def known_share(text: str, lang: str) -> float | None:
 _PUNCT_TO_SPACE = str.maketrans({c: " " for c in string.punctuation.replace("'", "") + "“”‘’«»…—–"})
 
 
-@digest_cache(maxsize=DIGEST_ENTRIES)
 def fluent_english(text: str) -> bool:
     """At least 70% (and 3) of the words of ``text`` are English dictionary words."""
     tokens = text.lower().translate(_PUNCT_TO_SPACE).split()
