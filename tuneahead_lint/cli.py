@@ -171,11 +171,12 @@ def _write_plot(report, path: str) -> None:
         why = next((s.reason for s in report.skipped if s.rule_id.startswith("TA4")), "no prediction")
         raise UserError(f"{path}: nothing to plot ({why})")
     from tuneahead_lint.predict.explain import waterfall
+    from tuneahead_lint.reporters.text import skill_phrase
 
+    title = f"{report.prediction.model}: SHAP attributions ({detail.unit})\n{skill_phrase(detail.model_skill)}"
     try:
         waterfall(path, detail.attributions, detail.expected_score, report.prediction.score,
-                  detail.points_per_unit, title=f"{report.prediction.model}: SHAP attributions ({detail.unit})",
-                  unit=detail.unit)
+                  detail.points_per_unit, title=title, unit=detail.unit)
     except OSError as exc:
         raise UserError(f"{path}: cannot write plot: {exc.strerror or exc}") from None
 

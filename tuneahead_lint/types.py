@@ -310,6 +310,7 @@ class PredictionDetail:
     hparams: tuple[HParam, ...] = ()
     model_skill: ModelSkill | None = None
     unit: str = "points"  # report unit of attributions and skill: "points", or "nats" (v2 NLL targets)
+    target: str = ""  # the model's target column (the shipped model's: performance)
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,11 +359,19 @@ class DivergenceSkill:
 @dataclass(frozen=True, slots=True)
 class DivergencePrediction:
     """The predicted probability that the fine-tune diverges (NaN or
-    exploding loss), from the bundle's y_diverged classifier."""
+    exploding loss), from the bundle's y_diverged classifier, with the
+    share of its training runs that diverged. ``guarded``: whether a
+    distance guard checked this dataset against the classifier's training
+    runs (the classifier has none yet, nor SHAP attributions); ``gate_far``:
+    the gate target's guard finds the dataset far from its training runs,
+    the same meta-dataset the classifier learned from."""
 
     probability: float
     model: str
     skill: DivergenceSkill | None = None
+    base_rate: float | None = None
+    guarded: bool = False
+    gate_far: bool = False
 
 
 Refs = tuple[tuple[str, int], ...]

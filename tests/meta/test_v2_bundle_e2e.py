@@ -17,6 +17,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from rich.console import Console
 
 from tests.meta.conftest import EVAL, INSTRUCT
 from tuneahead_lint.cli import main
@@ -26,6 +27,7 @@ DATA = str(INSTRUCT / "alpaca_5k_subset" / "alpaca_5000.json")
 TARGETS = {"y_indomain": "nats", "y_general": "nats", "y_general_acc": "points"}
 # test speed: fewer trees, folds and repeats than the real refit
 FAST = "--n-estimators 40 --cv-folds 3"
+NO_GUARD = "no out-of-distribution guard"
 
 
 def _build(store: Path, model_dir: str) -> None:
@@ -109,6 +111,12 @@ def test_json_has_every_target_with_interval_unit_and_skill(lint):
     assert doc["prediction"]["score"] == targets["y_general_acc"]["score"]
     div = doc["extra"]["divergence"]
     assert 0 <= div["probability"] <= 1 and div["skill"]["brier"] is not None and "auc" in div["skill"]
+    assert div["guarded"] is False and any(NO_GUARD in w for w in div["warnings"]) and 0 < div["base_rate"] < 1
+    assert div["gate_far"] == (not doc["prediction"]["in_distribution"])
+    p = doc["prediction"]
+    assert (p["target"], p["unit"]) == ("y_general_acc", "points") and p["model_skill"]["rmse"] is not None
+    for t in targets.values():  # a warning exactly where the skill is not above its SE
+        assert (t["warning"] is not None) == (not t["model_skill"]["skill"] > t["model_skill"]["skill_se"])
 
 
 def test_text_shows_every_target_and_the_divergence(lint):
@@ -119,13 +127,18 @@ def test_text_shows_every_target_and_the_divergence(lint):
         assert "interval" in line and "verdict" in line
     assert block.count("skill ") >= len(TARGETS) and "y_general_acc (points) [gate]" in block
     assert "Divergence (model" in out and "P(diverged)" in out and "Brier" in out and "AUC" in out
+    words = " ".join(out.split())
+    assert "(training base rate " in words and NO_GUARD in words
+    assert "prediction: y_general_acc (gate) " in words and "; grouped-CV skill " in words.split("Summary")[1]
 
 
 def test_html_lists_every_target_and_the_divergence(lint):
     code, out = lint("--format", "html")
     table = out.split("<h3>Predicted targets</h3>")[1].split("</table>")[0]
     assert all(f"<td>{name}" in table and f"<td>{unit}</td>" in table for name, unit in TARGETS.items())
-    assert "<h3>Divergence</h3>" in out and "Brier" in out
+    assert "<h3>Divergence</h3>" in out and "Brier" in out and NO_GUARD in out
+    assert all(row.count(" ± ") == 1 for row in table.split("</tr>")[1:-1])  # each target's skill ± SE
+    assert "<th>trust</th><td>grouped-CV skill " in out and "<th>target</th><td>y_general_acc (points" in out
 
 
 def test_sarif_run_properties_carry_every_target(lint):
@@ -138,6 +151,30 @@ def test_sarif_run_properties_carry_every_target(lint):
     assert set(preds) == set(TARGETS)
     assert all(p["low"] <= p["score"] <= p["high"] and p["model_skill"]["rmse"] is not None for p in preds.values())
     assert 0 <= props["divergence"]["probability"] <= 1 and props["divergence"]["skill"]["brier"] is not None
+    assert props["divergence"]["guarded"] is False and NO_GUARD in props["divergence"]["warnings"][-1]
+    assert all(p["unit"] == TARGETS[p["target"]] and "warning" in p for p in preds.values())
+    gate = props["prediction"]
+    assert gate["target"] == "y_general_acc" and gate["model_skill"]["rmse"] is not None and gate["verdict_reason"]
+    notes = [n["message"]["text"] for n in log["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
+    for name, unit in TARGETS.items():
+        assert sum(n.startswith(f"{name} ({unit})") and "skill " in n for n in notes) == 1
+    assert any(n.startswith("P(diverged)") and NO_GUARD in n for n in notes)
+
+
+def test_a_loss_gate_target_speaks_nats(lint):
+    """TA401 and the prediction block of a y_indomain gate: margins in nats, never points."""
+    code, out = lint("--gate-target", "y_indomain", "--min-score", "1")
+    words = " ".join(out.split())
+    ta401 = words.split("TA401 predicted-failure")[1].split("fix:")[0]
+    assert code == 1 and "nats below min-score 1" in ta401 and "points" not in ta401
+    assert "; grouped-CV skill +" in ta401 or "; grouped-CV skill -" in ta401
+    block = words.split("Prediction (model")[1].split("planned hyperparameters")[0]
+    assert "nats (interval " in block and " nats)" in block and "points" not in block
+    code, page = lint("--format", "html", "--gate-target", "y_indomain")
+    head = page.split("<h3>Predicted targets</h3>")[0].split("<h2>Prediction</h2>")[1]
+    assert " nats</td>" in head and "points" not in head  # score, interval, waterfall in nats
+    ranges = page.split("<h2>Features against the training runs</h2>")[1].split("</tr>")[0]
+    assert "<th>nats</th>" in ranges
 
 
 @pytest.mark.parametrize("target", ["y_indomain", "y_general"])
@@ -163,3 +200,23 @@ def test_unknown_gate_target_is_a_usage_error(lint):
     code, _ = lint("--gate-target", "y_nope")
     err = lint.err
     assert code == 2 and "y_nope" in err and "y_indomain" in err and "Traceback" not in err
+
+
+def test_divergence_says_when_the_gate_guard_finds_the_dataset_far(bundle, tiny_model_dir):
+    """The classifier has no guard of its own; the gate target's guard, on
+    the same training runs, flags a dataset far from all of them."""
+    from tuneahead_lint.predict.stage import predict_stage
+    from tuneahead_lint.predict.table import feature_kind
+    from tuneahead_lint.reporters.text import divergence_block
+    from tuneahead_lint.types import Measure
+
+    names = set()
+    for card in (bundle / "models").glob("*/static/model.json"):
+        names |= {n for n in json.loads(card.read_text())["features"] if feature_kind(n) != "hparam"}
+    far = tuple((n, Measure(1e12)) for n in sorted(names))
+    out = predict_stage(far, model=str(bundle / "models"), probe=False, min_score=None, base_model=tiny_model_dir)
+    assert out.prediction.in_distribution is False and out.divergence.gate_far is True
+    console = Console(width=300, record=True, no_color=True)
+    console.print(divergence_block(out.divergence))
+    text = console.export_text()
+    assert NO_GUARD in text and "gate target's distance guard finds this dataset far" in text

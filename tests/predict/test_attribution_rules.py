@@ -5,6 +5,8 @@ hand here; tests/predict/test_lint_predict.py runs the real stage."""
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import replace
+
 import pytest
 
 from tuneahead_lint.config import Config
@@ -12,7 +14,7 @@ from tuneahead_lint.predict.table import HPARAMS
 from tuneahead_lint.ruleset.evaluate import RESERVED_ATTRIBUTIONS, Context, evaluate
 from tuneahead_lint.ruleset.registry import load_rules
 from tuneahead_lint.types import (
-    Attribution, Example, GuardResult, Prediction, PredictionDetail, PredictOutcome, Turn,
+    Attribution, Example, GuardResult, ModelSkill, Prediction, PredictionDetail, PredictOutcome, Turn,
 )
 
 RULES = load_rules()
@@ -77,8 +79,36 @@ def test_predicted_failure_and_its_evidence():
     found = run(outcome([], score=0.40, min_score=0.45))
     assert [f.rule_id for f in found] == ["TA401"]
     ev = dict(found[0].evidence)
-    assert ev["points_below"] == pytest.approx(3.0) and ev["threshold"] == 0.45  # upper end 0.42
+    assert ev["below"] == pytest.approx(3.0) and ev["unit"] == "points" and ev["threshold"] == 0.45  # upper end 0.42
     assert found[0].severity.value == "error" and "below min-score 0.45" in found[0].message
+    assert found[0].message.endswith("grouped-CV skill never measured: do not rely on the prediction")
+
+
+def test_predicted_failure_of_a_loss_target_is_in_nats():
+    """A v2 loss target (y_indomain: nats, 1 per target unit) says nats, not points."""
+    out = outcome([], score=0.40, min_score=0.45)
+    out = replace(out, detail=replace(out.detail, points_per_unit=1.0, unit="nats", target="y_indomain"))
+    message = run(out)[0].message
+    assert "its upper end is 0.03 nats below min-score 0.45" in message and "points" not in message
+
+
+def test_attribution_rules_never_read_nats_as_points():
+    """A loss gate target's SHAP attributions are in nats; the rules' points
+    threshold and "costs N points" message do not apply to them."""
+    out = outcome([attr("near_dup_ratio", -2.5)])
+    assert [f.rule_id for f in run(out)] == ["TA402"]
+    nats = replace(out, detail=replace(out.detail, points_per_unit=1.0, unit="nats", target="y_indomain"))
+    assert run(nats) == []
+
+
+@pytest.mark.parametrize(("skill", "se", "words"), [
+    (0.57, 0.14, "grouped-CV skill +0.57 ± 0.14;"),
+    (0.02, 0.11, "grouped-CV skill +0.02 ± 0.11, not above its standard error: do not rely on the prediction"),
+])
+def test_predicted_failure_states_the_models_skill(skill, se, words):
+    out = outcome([], score=0.40, min_score=0.45)
+    out = replace(out, detail=replace(out.detail, model_skill=ModelSkill(skill=skill, skill_se=se)))
+    assert (run(out)[0].message + ";").count(words) == 1
 
 
 def test_predicted_failure_against_the_base_model_by_default():

@@ -97,6 +97,9 @@ def test_shap_findings_per_points_target(tmp_path, monkeypatch, capsys):
     assert gate and len(other) == len(gate)  # the same model: the same features cost the same points
     assert all(f["message"].endswith(" [target other]") for f in other)
     assert not {f["fingerprint"] for f in gate} & {f["fingerprint"] for f in other}
+    # the evidence's predicted score comes with the model card's grouped-CV skill
+    assert {f["evidence"]["skill"] for f in findings} == {"+0.02 ± 0.11, not above its standard error: "
+                                                          "do not rely on the prediction"}
 
 
 def test_binary_text_model_matches_lightgbm():

@@ -53,7 +53,8 @@ def test_self_contained_and_offline():
 
 def test_sections_present():
     html = page()
-    assert 'id="verdict">go<' in html and "0.5712–0.6549" in html and "0.5841 (+0.0282)" in html
+    assert 'id="verdict">go<' in html and "0.5712–0.6549" in html and "0.5841 (+2.82 points)" in html
+    assert "no grouped-CV skill recorded" in html and 'id="skill-warning"' in html  # DETAIL has no model card
     assert 'id="waterfall"' in html and "near_dup_rate" in html and "outside training range" in html
     assert html.count('<section class="rule"') == len({f.rule_id for f in report().findings})
     assert "Near-duplicate clusters" in html and "Give three tips for staying healthy!" in html

@@ -9,6 +9,7 @@ import pytest
 
 from reporters.sample import ALPACA, RULES, report
 from tuneahead_lint.reporters import Format, render
+from tuneahead_lint.reporters._common import NO_CV
 from tuneahead_lint.schemas import load_schema
 from tuneahead_lint.types import Measure, Prediction
 
@@ -83,7 +84,9 @@ def test_floats_rounded_and_non_finite_become_null():
 def test_prediction_fields():
     doc = as_json(report(prediction=Prediction(0.5, 0.4, 0.6, "tuneahead-v1")))
     assert doc["prediction"] == {"score": 0.5, "low": 0.4, "high": 0.6, "model": "tuneahead-v1",
-                                 "base_score": None, "in_distribution": True, "verdict": None}
+                                 "base_score": None, "in_distribution": True, "verdict": None,
+                                 "target": None, "unit": None, "points_per_unit": None, "model_skill": None,
+                                 "warning": NO_CV}  # a hand-made prediction: no model card, no skill
 
 
 def test_non_ascii_is_kept_and_output_ends_with_newline():

@@ -79,7 +79,7 @@ def test_grouped_records_are_counted_as_records():
 def test_summary_block(out):
     assert "Summary\n  records: 100 in 2 files\n" \
            "  findings: 3 errors, 4 warnings, 1 note (8 findings of 7 rules)\n" \
-           "  prediction: 0.6123 (0.5712–0.6549), verdict go\n" in out
+           "  prediction: 0.6123 (0.5712–0.6549), verdict go; no measured skill\n" in out
     none = text(report(prediction=None))
     assert "  prediction: none (needs the predictor model (models/tuneahead-v1 not found))\n" in none
 
@@ -107,7 +107,8 @@ def test_features_short_and_full(out):
 
 def test_prediction_block(out):
     assert "score 0.6123 (interval 0.5712–0.6549); base model 0.5841 (+0.0282)" in out
-    assert "verdict: go" in out
+    assert "verdict: go" in out and "trust: no grouped-CV skill recorded" in out
+    assert "warning: the model card records no grouped cross-validation" in out
     assert "outside the predictor's training distribution" in out
     in_dist = text(report(prediction=Prediction(0.5, 0.4, 0.6, "m")))
     assert "training distribution" not in in_dist and "verdict" not in in_dist

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from tuneahead_lint.fix.hparams import HyperSuggestion
+from tuneahead_lint.reporters.text import trust_text
 from tuneahead_lint.types import Finding, Prediction, Report
 
 
@@ -52,7 +53,16 @@ def _before_after(before: Report, after: Report, how: str) -> list[str]:
     lines.append(f"  {'records':<40} {before.summary.records:>6} -> {after.summary.records}")
     lines.append(f"  {'predicted score':<40} {_score(before.prediction):>6} -> "
                  f"{_score(after.prediction)}" + ("" if after.prediction else "  (no predictor model)"))
-    return lines
+    return lines + _trust(after)
+
+
+def _trust(report: Report) -> list[str]:
+    """How far to trust the predicted scores (before, after and the
+    suggested config's: one model): the model card's grouped-CV skill."""
+    if report.prediction is None:
+        return []
+    cv = report.prediction_detail.model_skill if report.prediction_detail else None
+    return [f"  {'trust':<40} {trust_text(cv)}"]
 
 
 def _score(p: Prediction | None) -> str:
@@ -64,5 +74,5 @@ def _hyper(h: HyperSuggestion) -> list[str]:
         "suggested training config (hyperparameter remedy):",
         f"  learning rate  {h.base_lr:g} -> {h.lr:g}",
         f"  AdamW betas    ({h.base_betas[0]:g}, {h.base_betas[1]:g}) -> ({h.betas[0]:g}, {h.betas[1]:g})",
-        f"  predicted score: {_score(h.baseline)} -> {_score(h.predicted)} ({h.note})",
+        f"  predicted score: {_score(h.baseline)} -> {_score(h.predicted)} ({h.note}{'; trust: as above' if h.predicted else ''})",
     ]

@@ -97,6 +97,8 @@ def predict_stage(values: Sequence[tuple[str, Measure]], *, model: str | None, p
     targets = tuple(TargetPrediction(t, o.detail.unit, t == bundle.gate, o.prediction, o.detail)
                     for t, o in outcomes.items())
     divergence = divergence_of(bundle.classifier, values, hp, base_model) if bundle.classifier else None
+    if divergence is not None:
+        divergence = replace(divergence, gate_far=not gate.prediction.in_distribution)
     return replace(gate, targets=targets, divergence=divergence)
 
 
@@ -125,7 +127,7 @@ def predict_target(folder: Path, values: Sequence[tuple[str, Measure]], min_scor
         expected, attributions, t.points_per_unit, _shown(folder), verdict_reason=reason, min_score=min_score,
         threshold=threshold, threshold_source=source, guard=guard,
         out_of_range=tuple(FeatureRange(*r) for r in predictor.out_of_range(x)), hparams=used,
-        model_skill=ModelSkill.from_card(cv) if cv else None, unit=target_unit(t.name))
+        model_skill=ModelSkill.from_card(cv) if cv else None, unit=target_unit(t.name), target=t.name)
     return PredictOutcome(prediction, detail, {n: m.refs for n, m in values})
 
 
@@ -140,7 +142,7 @@ def divergence_of(folder: Path, values: Sequence[tuple[str, Measure]], hparams: 
     name = clf.doc_.get("name") or folder.parent.name
     cv = clf.doc_.get("cv")
     return DivergencePrediction(float(clf.predict_proba([x])[0]), f"{name}/{clf.doc_.get('variant', folder.name)}",
-                                DivergenceSkill.from_card(cv) if cv else None)
+                                DivergenceSkill.from_card(cv) if cv else None, clf.base_rate_)
 
 
 def decide(score: float, low: float, high: float, threshold: float | None, source: str, guard: GuardResult,

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Severity, Skipped
+from tuneahead_lint.types import DivergencePrediction, Finding, ModelSkill, Severity, Skipped
 
 SEVERITIES = (Severity.ERROR, Severity.WARNING, Severity.NOTE)  # worst first
 
@@ -85,3 +85,37 @@ def tally(findings: Iterable[Finding], n_files: int) -> str:
 def rules_by_id(rules: Iterable[Rule]) -> dict[str, Rule]:
     """Registry lookup by rule id."""
     return {r.id: r for r in rules}
+
+
+# How far to trust a predicted number: every format says it beside the number.
+NO_CV = "the model card records no grouped cross-validation: its skill was never measured; do not rely on it"
+NO_SKILL = ("under grouped cross-validation this model predicts new datasets no better than the training mean "
+            "(skill not above its standard error): do not rely on its score or verdict")
+NO_DIVERGENCE_SKILL = ("under grouped cross-validation this classifier is no better than the training base rate "
+                       "(Brier skill not above its standard error): do not rely on it")
+NO_GUARD = ("the classifier has no out-of-distribution guard and no SHAP attributions: nothing checks how far "
+            "this dataset is from its training runs, so the probability may be an extrapolation")
+GATE_FAR = ("the gate target's distance guard finds this dataset far from the training runs the classifier "
+            "also learned from: the probability is an extrapolation")
+
+
+def skill_warning(cv: ModelSkill | None) -> str | None:
+    """Why not to rely on a predicted number, or None when its grouped-CV
+    skill is above its standard error."""
+    if cv is None or cv.skill is None:
+        return NO_CV
+    return NO_SKILL if cv.no_skill else None
+
+
+def divergence_warnings(d: DivergencePrediction) -> list[str]:
+    """Why not to rely on P(diverged): no measured skill, no guard."""
+    out = []
+    if d.skill is None or d.skill.brier is None:
+        out.append(NO_CV.replace("model card", "classifier's card"))
+    elif d.skill.no_skill:
+        out.append(NO_DIVERGENCE_SKILL)
+    if not d.guarded:
+        out.append(NO_GUARD)
+    if d.gate_far:
+        out.append(GATE_FAR)
+    return out

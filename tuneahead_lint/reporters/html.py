@@ -15,12 +15,15 @@ from html import escape
 from typing import Any
 
 from tuneahead_lint.reporters._common import (
-    SEVERITIES, RenderOptions, lines_total, ordered, ordered_skipped, per_record, plural, rules_by_id,
-    severity_counts, tally,
+    SEVERITIES, RenderOptions, divergence_warnings, lines_total, ordered, ordered_skipped, per_record, plural,
+    rules_by_id, severity_counts, skill_warning, tally,
 )
-from tuneahead_lint.reporters.text import by_rule, divergence_text, in_unit, interval_text, number, skill_text
+from tuneahead_lint.reporters.text import (
+    base_text, by_rule, divergence_text, in_unit, interval_text, number, probability_text, shap_text, skill_text,
+    skill_words, unit_text,
+)
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Attribution, Finding, Report, TargetPrediction
+from tuneahead_lint.types import Attribution, Finding, Prediction, PredictionDetail, Report, TargetPrediction
 
 MAX_FINDINGS_PER_RULE = 500  # rows per rule table; the JSON report has every one
 MAX_CLUSTERS = 20  # near-duplicate clusters shown side by side
@@ -118,18 +121,17 @@ class HtmlRenderer:
         detail = report.prediction_detail
         verdict = p.verdict or "none"
         label = p.verdict or "no verdict (no min-score)"
-        interval = (f"{number(p.low)}–{number(p.high)}" if math.isfinite(p.high - p.low)
-                    else "unbounded (too few calibration runs)")
-        base = "n/a" if p.base_score is None else f"{number(p.base_score)} ({p.score - p.base_score:+.3g})"
-        rows = [("predicted score", number(p.score)), ("interval", interval), ("base model's score", base),
-                ("min-score", number(detail.min_score if detail else None)), ("model", p.model)]
+        rows = _prediction_rows(p, detail)
         table = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+        warning = skill_warning(detail.model_skill if detail else None)
+        warn = f'<p class=warning id="skill-warning">Warning: {escape(warning)}.</p>' if warning else ""
         ood = ("" if p.in_distribution else "<p class=warning>This dataset is outside the predictor's "
                "training distribution: treat the score as a rough guide.</p>")
-        svg = (waterfall_svg(detail.attributions, detail.expected_score, detail.points_per_unit) if detail
-               else waterfall_svg((), None, 1.0))
+        svg = (waterfall_svg(detail.attributions, detail.expected_score, detail.points_per_unit, unit=detail.unit)
+               if detail else waterfall_svg((), None, 1.0))
+        weak = " <span class=warning>(do not rely on it: see the warning below the table)</span>" if warning else ""
         return (f'<h2>Prediction</h2><p>verdict: <span class="badge {escape(verdict)}" id="verdict">'
-                f"{escape(label)}</span></p><table style='width:auto'>{table}</table>{ood}"
+                f"{escape(label)}</span>{weak}</p><table style='width:auto'>{table}</table>{warn}{ood}"
                 f"<h3>SHAP attributions ({escape(detail.unit if detail else 'points')})</h3>{svg}"
                 f"{_targets(report)}{_divergence(report)}")
 
@@ -201,11 +203,12 @@ class HtmlRenderer:
         detail = report.prediction_detail
         attributions = detail.attributions if detail else ()
         out_of_range = {o.feature for o in detail.out_of_range} if detail else set()
-        rows = "".join(_range_row(a, a.feature in out_of_range) for a in
+        unit = detail.unit if detail else "points"
+        rows = "".join(_range_row(a, a.feature in out_of_range, unit) for a in
                        sorted(attributions, key=lambda a: (-abs(a.points), a.feature)))
         ranges = ("<h2>Features against the training runs</h2><p class=dim>each feature's value (dot) "
                   "against its range among successful training runs (bar)</p><table><tr><th>feature</th>"
-                  f"<th>value</th><th>successful runs</th><th></th><th>points</th></tr>{rows}</table>"
+                  f"<th>value</th><th>successful runs</th><th></th><th>{escape(unit)}</th></tr>{rows}</table>"
                   if rows else "")
         plain = "".join(f"<tr><td>{escape(name)}</td><td class=num>{number(m.value)}</td>"
                         f"<td>{escape(m.detail)}</td></tr>" for name, m in report.features)
@@ -219,6 +222,20 @@ class HtmlRenderer:
         return f"<h2>Skipped rules</h2><table>{rows}</table>" if rows else ""
 
 
+def _prediction_rows(p: Prediction, detail: PredictionDetail | None) -> list[tuple[str, str]]:
+    """(label, value) rows of the gate prediction: the number, how far to trust it, why the verdict."""
+    unit = detail.unit if detail else "points"
+    own = f" {unit}" if detail and detail.points_per_unit == 1 else ""  # a loss target: its values are nats
+    interval = (f"{number(p.low)}–{number(p.high)}{own}" if math.isfinite(p.high - p.low)
+                else "unbounded (too few calibration runs)")
+    rows = [("predicted score", number(p.score) + own), ("interval", interval),
+            ("base model's score", base_text(p, detail)),
+            ("trust", skill_words(detail.model_skill if detail else None, unit))]
+    if detail is not None:
+        rows += [("target", unit_text(detail)), ("verdict reason", detail.verdict_reason)]
+    return rows + [("min-score", number(detail.min_score if detail else None)), ("model", p.model)]
+
+
 def _targets(report: Report) -> str:
     """Every target of a multi-target bundle with interval, unit and skill."""
     if not report.targets:
@@ -226,9 +243,13 @@ def _targets(report: Report) -> str:
     head = "".join(f"<th>{h}</th>" for h in ("target", "unit", "predicted", "interval", "base", "verdict",
                                                 "skill ± SE (grouped CV)", "go/no-go accuracy"))
     rows = "".join(_target_row(t) for t in report.targets)
+    weak = [t.target for t in report.targets if skill_warning(t.detail.model_skill)]
+    warn = (f"<p class=warning>Warning: {escape(', '.join(weak))}: under grouped cross-validation no better than "
+            f"the training mean, or never measured: do not rely on {'its' if len(weak) == 1 else 'their'} "
+            f"number.</p>" if weak else "")
     return (f"<h3>Predicted targets</h3><p class=dim>values in each target's unit; skill = 1 - RMSE/RMSE of "
             f"the training mean on unseen data recipes; the gate target decides the exit code</p>"
-            f"<table><tr>{head}</tr>{rows}</table>")
+            f"<table><tr>{head}</tr>{rows}</table>{warn}")
 
 
 def _target_row(t: TargetPrediction) -> str:
@@ -246,10 +267,8 @@ def _divergence(report: Report) -> str:
     d = report.divergence
     if d is None:
         return ""
-    warn = ("" if d.skill is not None and not d.skill.no_skill else
-            "<p class=warning>Under grouped cross-validation this classifier is no better than the training "
-            "base rate: do not rely on it.</p>")
-    return (f"<h3>Divergence</h3><p>P(diverged) <b>{d.probability:.3f}</b> (model {escape(d.model)}): "
+    warn = "".join(f"<p class=warning>Warning: {escape(w)}.</p>" for w in divergence_warnings(d))
+    return (f"<h3>Divergence</h3><p><b>{escape(probability_text(d))}</b> (model {escape(d.model)}): "
             f"{escape(divergence_text(d.skill))}</p>{warn}")
 
 
@@ -274,13 +293,13 @@ def _value(v: Any) -> str:
     return number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)
 
 
-def _range_row(a: Attribution, outside: bool) -> str:
+def _range_row(a: Attribution, outside: bool, unit: str = "points") -> str:
     lo, hi = a.success_low, a.success_high
     span = "none" if lo is None else f"{number(lo)}–{number(hi)}"
     flag = " <span class=warning>outside training range</span>" if outside else ""
     return (f"<tr><td>{escape(a.feature)}{flag}</td><td class=num>{number(a.value)}</td>"
             f"<td class=num>{span}</td><td>{range_svg(a.value, lo, hi)}</td>"
-            f"<td class=num>{a.points:+.2f}</td></tr>")
+            f"<td class=num>{shap_text(a.points, unit)}</td></tr>")
 
 
 def range_svg(value: float, low: float | None, high: float | None, width: int = 160) -> str:
@@ -300,8 +319,8 @@ def range_svg(value: float, low: float | None, high: float | None, width: int = 
 
 
 def waterfall_svg(attributions: Iterable[Attribution], expected: float | None,
-                  points_per_unit: float, width: int = 720) -> str:
-    """SHAP waterfall as inline SVG: from the expected score (in points),
+                  points_per_unit: float, width: int = 720, unit: str = "points") -> str:
+    """SHAP waterfall as inline SVG: from the expected score (in ``unit``),
     the largest attributions one bar each, the rest summed, to the prediction."""
     ranked = sorted(attributions, key=lambda a: (-abs(a.points), a.feature))
     if expected is None or not ranked:
@@ -317,10 +336,10 @@ def waterfall_svg(attributions: Iterable[Attribution], expected: float | None,
         level += pts
     lo = min([start, level, *[min(a, b) for a, b in ends]])
     hi = max([start, level, *[max(a, b) for a, b in ends]])
-    return _waterfall_svg(bars, ends, start, level, lo, hi, width)
+    return _waterfall_svg(bars, ends, start, level, lo, hi, width, unit)
 
 
-def _waterfall_svg(bars, ends, start, final, lo, hi, width) -> str:
+def _waterfall_svg(bars, ends, start, final, lo, hi, width, unit="points") -> str:
     label_w, row_h, top = 230, 20, 24
     span = (hi - lo) or 1.0
 
@@ -330,7 +349,7 @@ def _waterfall_svg(bars, ends, start, final, lo, hi, width) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}" role="img" aria-label="SHAP waterfall" id="waterfall" '
              f'font-family="sans-serif" font-size="12">',
-             f'<text x="{x(start)}" y="14" text-anchor="middle">expected {start:.2f}</text>',
+             f'<text x="{x(start)}" y="14" text-anchor="middle">expected {shap_text(start, unit, "")}</text>',
              f'<line x1="{x(start)}" y1="18" x2="{x(start)}" y2="{height - 24}" stroke="#999" '
              f'stroke-dasharray="3,3"/>']
     for i, ((name, pts), (a, b)) in enumerate(zip(bars, ends)):
@@ -339,8 +358,8 @@ def _waterfall_svg(bars, ends, start, final, lo, hi, width) -> str:
         parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end">{escape(name)}</text>'
                      f'<rect x="{min(x(a), x(b))}" y="{y + 3}" width="{max(abs(x(b) - x(a)), 1)}" '
                      f'height="{row_h - 6}" fill="{color}"/>'
-                     f'<text x="{max(x(a), x(b)) + 4}" y="{y + 14}">{pts:+.2f}</text>')
+                     f'<text x="{max(x(a), x(b)) + 4}" y="{y + 14}">{shap_text(pts, unit)}</text>')
     y = top + row_h * len(bars) + 18
     parts.append(f'<text x="{x(final)}" y="{y}" text-anchor="middle" font-weight="bold">'
-                 f"prediction {final:.2f}</text></svg>")
+                 f"prediction {shap_text(final, unit, '')}</text></svg>")
     return "".join(parts)

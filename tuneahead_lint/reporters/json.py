@@ -11,7 +11,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tuneahead_lint.reporters._common import (
-    RenderOptions, lines_total, ordered, ordered_skipped, severity_counts,
+    RenderOptions, divergence_warnings, lines_total, ordered, ordered_skipped, severity_counts, skill_warning,
 )
 from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
@@ -47,7 +47,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "skipped": [{"rule_id": s.rule_id, "reason": s.reason}
                     for s in ordered_skipped(report.skipped)],
         "features": {name: _measure(m) for name, m in report.features},
-        "prediction": _prediction(report.prediction),
+        "prediction": prediction_dict(report.prediction, report.prediction_detail),
         "counts": severity_counts(report.findings),
         "extra": _extra(report),
     }
@@ -78,12 +78,18 @@ def _measure(m: Measure) -> dict[str, Any]:
     return {"value": m.value, "refs": _refs(m.refs), "detail": m.detail}
 
 
-def _prediction(p: Prediction | None) -> dict[str, Any] | None:
+def prediction_dict(p: Prediction | None, d: PredictionDetail | None = None) -> dict[str, Any] | None:
+    """The prediction with what it is (target, unit, points per unit) and
+    how far to trust it (the card's grouped-CV skill and a warning when it
+    is not above its SE or was never measured)."""
     if p is None:
         return None
     return {"score": p.score, "low": p.low, "high": p.high, "model": p.model,
             "base_score": p.base_score, "in_distribution": p.in_distribution,
-            "verdict": p.verdict or None}
+            "verdict": p.verdict or None, "target": (d.target or None) if d else None,
+            "unit": d.unit if d else None, "points_per_unit": d.points_per_unit if d else None,
+            "model_skill": None if d is None or d.model_skill is None else asdict(d.model_skill),
+            "warning": skill_warning(d.model_skill if d else None)}
 
 
 def _extra(report: Report) -> dict[str, Any]:
@@ -106,17 +112,23 @@ def target_dict(t: TargetPrediction) -> dict[str, Any]:
     the same in its report unit (``*_in_unit``), the verdict, the card's
     skill and its SHAP attributions."""
     p, d = t.prediction, t.detail
-    ppu = d.points_per_unit
-    return {"target": t.target, "unit": t.unit, "gate": t.gate, **_prediction(p),
-            "score_in_unit": p.score * ppu, "low_in_unit": p.low * ppu, "high_in_unit": p.high * ppu,
-            "base_in_unit": None if p.base_score is None else p.base_score * ppu,
+    return {**prediction_dict(p, d), **in_unit_dict(p, d), "target": t.target, "unit": t.unit, "gate": t.gate,
             "attributions": [asdict(a) for a in d.attributions], "detail": _detail(d)}
 
 
+def in_unit_dict(p: Prediction, d: PredictionDetail | None) -> dict[str, Any]:
+    """Score, interval and base in the target's report unit (``*_in_unit``)."""
+    ppu = d.points_per_unit if d else 1.0
+    return {"score_in_unit": p.score * ppu, "low_in_unit": p.low * ppu, "high_in_unit": p.high * ppu,
+            "base_in_unit": None if p.base_score is None else p.base_score * ppu}
+
+
 def divergence_dict(d: DivergencePrediction) -> dict[str, Any]:
-    """P(diverged), its model and the classifier's grouped-CV skill."""
-    return {"probability": d.probability, "model": d.model,
-            "skill": None if d.skill is None else asdict(d.skill)}
+    """P(diverged), its model, the training base rate, the classifier's
+    grouped-CV skill, whether a guard checked it and the warnings."""
+    return {"probability": d.probability, "model": d.model, "base_rate": d.base_rate, "guarded": d.guarded,
+            "gate_far": d.gate_far,
+            "skill": None if d.skill is None else asdict(d.skill), "warnings": divergence_warnings(d)}
 
 
 def _detail(d: PredictionDetail) -> dict[str, Any]:

@@ -7,7 +7,10 @@ lines move. A record rule's finding that groups records (template leaks in 14
 records) becomes one result per record, so code review annotates every one.
 At most ``MAX_RESULTS`` results (GitHub's limit per run; errors first) and
 ``max_results_per_rule`` per rule are kept; the rest are counted in a tool
-execution notification and ``run.properties.omittedResults``.
+execution notification and ``run.properties.omittedResults``. The
+prediction, with its unit, verdict and the model card's grouped-CV skill,
+is in ``run.properties.prediction`` (``predictions`` and ``divergence`` for
+a multi-target bundle) and in words in the notifications, findings or not.
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ from pathlib import Path
 from typing import Any
 
 from tuneahead_lint.reporters._common import (
-    RenderOptions, lines_total, ordered, ordered_skipped, per_record, plural,
+    RenderOptions, divergence_warnings, lines_total, ordered, ordered_skipped, per_record, plural, skill_warning,
 )
 from tuneahead_lint.reporters._paths import artifact_location, default_root
-from tuneahead_lint.reporters.json import divergence_dict, target_dict
+from tuneahead_lint.reporters.json import divergence_dict, in_unit_dict, prediction_dict, target_dict
+from tuneahead_lint.reporters.text import (
+    divergence_text, probability_text, score_line, skill_words, target_head, target_trust, unit_text,
+)
 from tuneahead_lint.reporters.serialize import dumps
 from tuneahead_lint.ruleset.registry import Rule
-from tuneahead_lint.types import Finding, Report, TargetPrediction, text_hash
+from tuneahead_lint.types import Finding, Prediction, PredictionDetail, Report, TargetPrediction, text_hash
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -106,6 +112,7 @@ class SarifRenderer:
                  for rid, n in omitted.items()]
         notes += [self._notification(s.rule_id, f"rule {s.rule_id} skipped: {s.reason}")
                   for s in ordered_skipped(report.skipped)]
+        notes += [{"level": "note", "message": {"text": text}} for text in prediction_notes(report)]
         return {"executionSuccessful": True, "toolExecutionNotifications": notes}
 
     def _notification(self, rule_id: str, text: str) -> dict[str, Any]:
@@ -135,10 +142,16 @@ class SarifRenderer:
 
 
 def predictions(report: Report) -> dict[str, Any]:
-    """Run properties of a multi-target bundle: ``predictions`` (every target
-    with its interval, unit and grouped-CV skill, as in the JSON report,
-    without the attributions) and ``divergence``; none for a single target."""
+    """Run properties: ``prediction`` (the gate target's number, interval,
+    unit, verdict and its reason, the model card's grouped-CV skill and a
+    warning when not to rely on it), ``predictions`` (every target of a
+    multi-target bundle alike, as in the JSON report without the
+    attributions) and ``divergence``; none without a prediction."""
     out: dict[str, Any] = {}
+    if report.prediction is not None:
+        d = report.prediction_detail
+        out["prediction"] = {**prediction_dict(report.prediction, d), **in_unit_dict(report.prediction, d),
+                             "verdict_reason": d.verdict_reason if d else None}
     if report.targets:
         out["predictions"] = [_target(t) for t in report.targets]
     if report.divergence is not None:
@@ -150,7 +163,32 @@ def _target(t: TargetPrediction) -> dict[str, Any]:
     doc = target_dict(t)
     detail = doc.pop("detail")
     del doc["attributions"]
-    return {**doc, "model_skill": detail["model_skill"], "verdict_reason": detail["verdict_reason"]}
+    return {**doc, "verdict_reason": detail["verdict_reason"]}
+
+
+def gate_note(p: Prediction, d: PredictionDetail | None) -> str:
+    """The gate prediction in one line: target and unit, score, verdict and
+    its reason, the model card's skill and the warning."""
+    cv = d.model_skill if d else None
+    warning = skill_warning(cv)
+    reason = f" ({d.verdict_reason})" if d and d.verdict_reason else ""
+    return (f"prediction of {unit_text(d) if d else 'the score'} by model {p.model}: {score_line(p, d)}; "
+            f"verdict {p.verdict or 'none'}{reason}; trust: {skill_words(cv, d.unit if d else 'points')}"
+            + (f"; warning: {warning}" if warning else ""))
+
+
+def prediction_notes(report: Report) -> list[str]:
+    """The prediction in words for SARIF viewers that show notifications:
+    every number with its unit and skill, and the warnings."""
+    if report.prediction is None:
+        return []
+    notes = [gate_note(report.prediction, report.prediction_detail)]
+    notes += [f"{target_head(t)}; {target_trust(t)}" for t in report.targets]
+    if report.divergence is not None:
+        dv = report.divergence
+        notes.append(f"{probability_text(dv)}, model {dv.model}: {divergence_text(dv.skill)}"
+                     + "".join(f"; warning: {w}" for w in divergence_warnings(dv)))
+    return notes
 
 
 def split_records(f: Finding) -> list[Finding]:

@@ -19,8 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from tuneahead_lint.reporters._common import (
-    SEVERITIES, RenderOptions, lines_total, ordered, ordered_skipped, plural, records_named,
-    rules_by_id, severity_counts, tally,
+    SEVERITIES, RenderOptions, divergence_warnings, lines_total, ordered, ordered_skipped, plural, records_named,
+    rules_by_id, severity_counts, skill_warning, tally,
 )
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import (
@@ -210,14 +210,27 @@ def related_text(f: Finding, shown_lines: int = SHOWN_LINES) -> str:
 
 
 def prediction_summary(report: Report) -> str:
-    """``0.6123 (0.5712–0.6549), verdict go`` or why there is none."""
+    """``0.6123 (0.5712–0.6549), verdict go; grouped-CV skill +0.24 ± 0.14``
+    or why there is none."""
     p = report.prediction
     if p is None:
         why = next((s.reason for s in ordered_skipped(report.skipped) if s.rule_id.startswith("TA4")), "")
         return "none" + (f" ({why})" if why else "")
     verdict = f", verdict {p.verdict}" if p.verdict else ""
     gate = next((f"{t.target} (gate) " for t in report.targets if t.gate), "")
-    return f"{gate}{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}"
+    cv = report.prediction_detail.model_skill if report.prediction_detail else None
+    return f"{gate}{number(p.score)} ({number(p.low)}–{number(p.high)}){verdict}; {skill_phrase(cv)}"
+
+
+def skill_phrase(cv: ModelSkill | None) -> str:
+    """``grouped-CV skill +0.02 ± 0.11 no skill`` or ``no measured skill``."""
+    return "no measured skill" if cv is None or cv.skill is None else f"grouped-CV skill {skill_text(cv)}"
+
+
+def trust_text(cv: ModelSkill | None) -> str:
+    """:func:`skill_phrase` and, when not to rely on the number, why."""
+    warning = skill_warning(cv)
+    return skill_phrase(cv) + (f"; warning: {warning}" if warning else "")
 
 
 def number(x: float | None) -> str:
@@ -302,18 +315,12 @@ def prediction_block(p: Prediction, detail: PredictionDetail | None = None) -> R
     """Predicted score with interval, base score, verdict and OOD warning;
     with the predict stage's ``detail``, also min-score, the model's skill,
     the planned hyperparameters and the largest SHAP attributions."""
-    interval = (f"{number(p.low)}–{number(p.high)}" if math.isfinite(p.high - p.low)
-                else "unbounded: too few calibration runs")
-    score = f"score {number(p.score)} (interval {interval})"
-    if p.base_score is not None:
-        score += f"; base model {number(p.base_score)} ({p.score - p.base_score:+.3g})"
-    rows: list[RenderableType] = [Text(score)]
+    rows: list[RenderableType] = [Text(score_line(p, detail))]
     if p.verdict:
         style = {"go": "bold green", "no-go": "bold red"}.get(p.verdict, "bold yellow")
         reason = detail.verdict_reason if detail else ""
         rows.append(Text.assemble("verdict: ", (p.verdict, style), f" ({reason})" if reason else ""))
-    if detail is not None:
-        rows += _trust_rows(detail.model_skill, detail.unit)
+    rows += _trust_rows(detail.model_skill if detail else None, detail.unit if detail else "points")
     if not p.in_distribution:
         rows.append(Text("note: this dataset is outside the predictor's training distribution; "
                          "treat the score as a rough guide", style="yellow"))
@@ -323,21 +330,52 @@ def prediction_block(p: Prediction, detail: PredictionDetail | None = None) -> R
                   *[Padding(r, (0, 0, 0, 2)) for r in rows])
 
 
+def score_line(p: Prediction, detail: PredictionDetail | None = None) -> str:
+    """``score 0.5887 (interval 0.5495–0.615); base model 0.5775 (+1.12 points)``;
+    a target whose unit is the target's own (nats) carries it on the score."""
+    own = f" {detail.unit}" if detail and detail.points_per_unit == 1 else ""
+    interval = (f"{number(p.low)}–{number(p.high)}{own}" if math.isfinite(p.high - p.low)
+                else "unbounded: too few calibration runs")
+    score = f"score {number(p.score)}{own} (interval {interval})"
+    return score + (f"; base model {base_text(p, detail)}" if p.base_score is not None else "")
+
+
+def base_text(p: Prediction, detail: PredictionDetail | None = None) -> str:
+    """``0.5775 (+1.12 points)``: the base model's value and the predicted
+    change in the target's report unit; ``n/a`` when unknown."""
+    if p.base_score is None:
+        return "n/a"
+    if detail is None:  # a hand-made prediction: unit unknown
+        return f"{number(p.base_score)} ({p.score - p.base_score:+.3g})"
+    own = f" {detail.unit}" if detail.points_per_unit == 1 else ""
+    return f"{number(p.base_score)}{own} ({(p.score - p.base_score) * detail.points_per_unit:+.3g} {detail.unit})"
+
+
+def unit_text(detail: PredictionDetail) -> str:
+    """``performance (points: target units x 100)`` or ``y_indomain (nats)``."""
+    scale = "" if detail.points_per_unit == 1 else f": target units x {number(detail.points_per_unit)}"
+    return f"{detail.target or 'score'} ({detail.unit}{scale})"
+
+
+def skill_words(cv: ModelSkill | None, unit: str = "points") -> str:
+    """``grouped-CV skill +0.02 ± 0.11 (RMSE 1.899 vs 1.978 points for the
+    training mean); go/no-go right on 57% of clear runs``."""
+    if cv is None or cv.skill is None:
+        return "no grouped-CV skill recorded"
+    acc = cv.gate_accuracy
+    gate = f"; go/no-go right on {acc:.0%} of clear runs" if acc is not None else ""
+    return (f"grouped-CV skill {cv.skill:+.2f} ± {_se(cv.skill_se)} (RMSE {number(cv.rmse)} vs "
+            f"{number(cv.rmse_mean)} {unit} for the training mean){gate}")
+
+
 def _trust_rows(cv: ModelSkill | None, unit: str = "points") -> list[RenderableType]:
     """The model card's grouped-CV skill and gate accuracy; a plain warning
-    when the model predicts no better than the training mean."""
-    if cv is None:
-        return [Text("trust: the model card records no grouped cross-validation", style="yellow")]
-    acc, skill = cv.gate_accuracy, cv.skill
-    gate = f"; go/no-go right on {acc:.0%} of clear runs" if acc is not None else ""
-    rows: list[RenderableType] = [Text(
-        f"trust: grouped-CV skill {number(skill) if skill is None else format(skill, '+.2f')} (RMSE "
-        f"{number(cv.rmse)} vs {number(cv.rmse_mean)} {unit} for the training mean){gate}",
-        style="dim")]
-    if cv.no_skill:
-        rows.append(Text("warning: under grouped cross-validation this model predicts new datasets no better "
-                         "than the training mean (skill not above its standard error): do not rely on its "
-                         "score or verdict", style="bold yellow"))
+    when the model predicts no better than the training mean or its skill
+    was never measured."""
+    rows: list[RenderableType] = [Text(f"trust: {skill_words(cv, unit)}", style="dim")]
+    warning = skill_warning(cv)
+    if warning:
+        rows.append(Text(f"warning: {warning}", style="bold yellow"))
     return rows
 
 
@@ -363,12 +401,18 @@ def attributions_table(attributions: Sequence[Attribution], expected: float | No
     for a in ranked[:SHORT_FEATURES]:
         lo, hi = a.success_low, a.success_high
         span = "none" if lo is None else number(lo) if lo == hi else f"{number(lo)}–{number(hi)}"
-        table.add_row(a.feature, number(a.value), f"{a.points:+.2f}" if unit == "points" else f"{a.points:+.2g}",
-                      span)
+        table.add_row(a.feature, number(a.value), shap_text(a.points, unit), span)
     base = f"from the expected {number(expected * points_per_unit)} {unit}" if expected is not None else ""
     title = (f"SHAP attributions, {unit} ({min(len(ranked), SHORT_FEATURES)} largest of {len(ranked)} "
              f"nonzero, {base})")
     return _stack(Text(title), table)
+
+
+def shap_text(x: float, unit: str = "points", sign: str = "+") -> str:
+    """A SHAP attribution or score in ``unit``: ``+0.31`` points (two
+    decimals), ``+9.9e-05`` nats (two significant digits: loss targets move
+    by hundredths of a nat)."""
+    return f"{x:{sign}.2f}" if unit == "points" else f"{x:{sign}.2g}"
 
 
 def in_unit(x: float, ppu: float, unit: str = "nats") -> str:
@@ -395,22 +439,28 @@ def interval_text(p: Prediction, ppu: float, unit: str = "nats") -> str:
     return f"{in_unit(p.low, ppu, unit)} to {in_unit(p.high, ppu, unit)}"
 
 
-def target_rows(t: TargetPrediction) -> list[RenderableType]:
-    """``y_indomain (nats): +0.0015 (interval ...; base model +0), verdict go``
-    and, indented, the model card's skill and go/no-go accuracy."""
-    p, d = t.prediction, t.detail
-    ppu, cv = d.points_per_unit, d.model_skill
+def target_head(t: TargetPrediction) -> str:
+    """``y_indomain (nats): +0.0015 (interval ...; base model +0), verdict go``."""
+    p, ppu = t.prediction, t.detail.points_per_unit
     base = "n/a" if p.base_score is None else in_unit(p.base_score, ppu, t.unit)
-    head = (f"{t.target} ({t.unit}){' [gate]' if t.gate else ''}: {in_unit(p.score, ppu, t.unit)} "
+    return (f"{t.target} ({t.unit}){' [gate]' if t.gate else ''}: {in_unit(p.score, ppu, t.unit)} "
             f"(interval {interval_text(p, ppu, t.unit)}; base model {base}), verdict {p.verdict or 'none'}")
+
+
+def target_trust(t: TargetPrediction) -> str:
+    """The model card's skill and go/no-go accuracy for one target."""
+    cv = t.detail.model_skill
     if cv is None:
-        trust = "skill: the model card records no grouped cross-validation"
-    else:
-        acc = "" if cv.gate_accuracy is None else f"; go/no-go right on {cv.gate_accuracy:.0%} of clear runs"
-        trust = (f"skill {skill_text(cv)} (grouped CV: RMSE {number(cv.rmse)} vs {number(cv.rmse_mean)} {t.unit} "
-                 f"for the training mean){acc}")
-    style = "yellow" if cv is None or cv.no_skill else "dim"
-    return [Text(head), Padding(Text(trust, style=style), (0, 0, 0, 2))]
+        return "skill: the model card records no grouped cross-validation"
+    acc = "" if cv.gate_accuracy is None else f"; go/no-go right on {cv.gate_accuracy:.0%} of clear runs"
+    return (f"skill {skill_text(cv)} (grouped CV: RMSE {number(cv.rmse)} vs {number(cv.rmse_mean)} {t.unit} "
+            f"for the training mean){acc}")
+
+
+def target_rows(t: TargetPrediction) -> list[RenderableType]:
+    """The target's :func:`target_head` and, indented, its :func:`target_trust`."""
+    style = "yellow" if skill_warning(t.detail.model_skill) else "dim"
+    return [Text(target_head(t)), Padding(Text(target_trust(t), style=style), (0, 0, 0, 2))]
 
 
 def targets_block(targets: Sequence[TargetPrediction]) -> RenderableType:
@@ -437,11 +487,14 @@ def divergence_text(cv: DivergenceSkill | None) -> str:
             f"AUC {auc}; {cv.diverged_runs} of {cv.runs} training runs diverged")
 
 
+def probability_text(d: DivergencePrediction) -> str:
+    """``P(diverged) 0.321 (training base rate 0.176)``."""
+    base = "" if d.base_rate is None else f" (training base rate {d.base_rate:.3f})"
+    return f"P(diverged) {d.probability:.3f}{base}"
+
+
 def divergence_block(d: DivergencePrediction) -> RenderableType:
-    """P(diverged) with the classifier's measured skill."""
-    rows: list[RenderableType] = [Text(f"P(diverged) {d.probability:.3f}: {divergence_text(d.skill)}")]
-    if d.skill is None or d.skill.no_skill:
-        rows.append(Text("warning: under grouped cross-validation this classifier is no better than the "
-                         "training base rate (Brier skill not above its standard error): do not rely on it",
-                         style="bold yellow"))
+    """P(diverged) with the classifier's measured skill, and what it lacks."""
+    rows: list[RenderableType] = [Text(f"{probability_text(d)}: {divergence_text(d.skill)}")]
+    rows += [Text(f"warning: {w}", style="bold yellow") for w in divergence_warnings(d)]
     return _stack(Text(f"Divergence (model {d.model})", style="bold"), *[Padding(r, (0, 0, 0, 2)) for r in rows])

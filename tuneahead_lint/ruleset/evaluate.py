@@ -18,7 +18,7 @@ from tuneahead_lint.config import Config
 from tuneahead_lint.readers.scan import Scan
 from tuneahead_lint.ruleset.registry import Rule
 from tuneahead_lint.types import (
-    Attribution, Example, Finding, Hit, PredictOutcome, Refs, Severity, Skipped, text_hash,
+    Attribution, Example, Finding, Hit, ModelSkill, PredictOutcome, Refs, Severity, Skipped, text_hash,
 )
 
 if TYPE_CHECKING:  # annotations only: the stages' results, without importing the stages
@@ -207,7 +207,8 @@ def _attribution_hits(rule: Rule, ctx: Context, options: Mapping[str, Any]) -> I
         return _predicted_failure(out, trig, ctx)
     if pattern == "training_range":
         return _out_of_range(out, ctx)
-    hits = list(_feature_attribution_hits(pattern, out, ctx, options))
+    # the option's threshold and the messages are in points: a target in nats (the gate's too) has none
+    hits = list(_feature_attribution_hits(pattern, out, ctx, options)) if out.detail.unit == "points" else []
     for t in out.targets:  # the other targets of a multi-target bundle, where the option's points apply
         if not t.gate and t.unit == "points":
             other = PredictOutcome(t.prediction, t.detail, out.refs)
@@ -255,7 +256,8 @@ def _attribution_hit(a: Attribution, limit: float, out: PredictOutcome, ctx: Con
     evidence = (("feature", a.feature), ("value", a.value), ("points", a.points),
                 ("points_lost", -a.points), ("threshold", -limit),
                 ("success_range", _span(a)),
-                ("score", out.prediction.score)) + ((("target", target),) if target else ())
+                ("score", out.prediction.score), ("skill", skill_evidence(out.detail.model_skill)))
+    evidence += (("target", target),) if target else ()
     key = f"attribution:{a.feature}" if target is None else f"attribution:{target}:{a.feature}"
     return Hit(path, lines, evidence, key=key, related=related)
 
@@ -272,8 +274,19 @@ def _predicted_failure(out: PredictOutcome, trig: Mapping[str, Any], ctx: Contex
     interval = f"{p.low:.4g}-{p.high:.4g}" if p.high - p.low < float("inf") else "unbounded"
     name = "min-score" if d.threshold_source == "min-score" else "the base model's score"
     evidence = (("score", p.score), ("interval", interval), ("threshold", d.threshold),
-                ("threshold_name", name), ("points_below", -margin), ("base_score", base), ("model", p.model))
+                ("threshold_name", name), ("below", -margin), ("unit", d.unit), ("base_score", base),
+                ("model", p.model), ("skill", skill_evidence(d.model_skill)))
     return (Hit(path, (), evidence, key="prediction:no-go"),)
+
+
+def skill_evidence(cv: ModelSkill | None) -> str:
+    """The model card's grouped-CV skill in words, for a finding that
+    states a predicted number: ``+0.57 ± 0.14`` or why not to rely on it."""
+    if cv is None or cv.skill is None:
+        return "never measured: do not rely on the prediction"
+    se = "n/a" if cv.skill_se is None else f"{cv.skill_se:.2f}"
+    weak = ", not above its standard error: do not rely on the prediction" if cv.no_skill else ""
+    return f"{cv.skill:+.2f} ± {se}{weak}"
 
 
 def _out_of_range(out: PredictOutcome, ctx: Context) -> Iterable[Hit]:
