@@ -78,7 +78,7 @@ def ta207(mismatches) -> set:
 
     opts = find_rule("TA207").defaults()
     return {m.ref for m in mismatches if misplaced(m, float(opts["min_margin"]), float(opts["z"]),
-                                                    float(opts["pmi_margin"]))}
+                                                    float(opts["pmi_margin"]), float(opts["min_gap"]))}
 
 
 def ta202(outliers) -> set:

@@ -7,6 +7,7 @@ peer linter dropoutt.
     PYTHONPATH=$PWD python benchmarks/bench_planted.py --peer dropoutt \\
         --peer-python /work/dropoutt-venv/bin/python
     ... --repo /work/wt-rec1 --tag rec1                                 # another checkout, read-only
+    ... --full --config benchmarks/planted/ta207_min_gap.toml --tag s21-mismatch-gap  # an option on
 
 Sets: tests/fixtures/planted16 (set A, also the test) and
 benchmarks/planted/planted16b (set B, other sources and seed); rebuild both with
@@ -35,9 +36,9 @@ SETS = {"A": ROOT / "tests" / "fixtures" / "planted16", "B": ROOT / "benchmarks"
 DROPOUTT = ROOT / "benchmarks" / "planted" / "dropoutt_records.py"
 
 
-def run_ours(folder: Path, repo: Path, python: str, full: bool) -> tuple[Flags, float]:
+def run_ours(folder: Path, repo: Path, python: str, full: bool, config: Path | None) -> tuple[Flags, float]:
     start = time.perf_counter()
-    report = lint_json(folder / "planted.jsonl", repo, python, full=full)
+    report = lint_json(folder / "planted.jsonl", repo, python, full=full, config=config)
     return lint_flags(report), time.perf_counter() - start
 
 
@@ -108,7 +109,7 @@ def bench_set(label: str, folder: Path, args: argparse.Namespace, known: set[str
     runs, walls = {}, {}
     modes = [("fast", False)] + ([("full", True)] if args.full else [])
     for mode, full in modes:
-        flags, walls[f"ours-{mode}"] = run_ours(folder, args.repo, args.python, full)
+        flags, walls[f"ours-{mode}"] = run_ours(folder, args.repo, args.python, full, args.config)
         runs[f"ours-{mode}"] = score(truth, flags)
     if args.peer == "dropoutt":
         flags, walls["dropoutt"], scan_s = run_dropoutt(folder, args.peer_python)
@@ -137,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--set", choices=["A", "B", "both"], default="both")
     ap.add_argument("--tag", default="", help="suffix of the result files")
+    ap.add_argument("--config", type=Path, help="config file passed to every lint (e.g. TA207 min_gap)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     args = ap.parse_args(argv)
     known = registry_rules(args.repo, args.python)
@@ -144,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     name = "planted16" + (f"-{args.tag}" if args.tag else "")
     md = [f"# Planted-defect benchmark (issue 16){' - ' + args.tag if args.tag else ''}", "",
           f"tuneahead-lint from `{args.repo}` at {_head(args.repo)}; rule ids marked * are not in its registry.",
+          *([f"Config: `{args.config}`: `{' '.join(args.config.read_text().split())}`."] if args.config else []),
           "found (own rules): plant units named by a rule that catches the class (truth.json);",
           "named by any: by any rule/check. A unit with a partner (duplicate original, first",
           "answer of a conflict) counts when either line is named. dropoutt 1.4.1 runs in its own",

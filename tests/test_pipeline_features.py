@@ -34,7 +34,8 @@ def test_rule_defaults_match_feature_defaults() -> None:
                    "outlier_k": FeatureConfig().outlier_k,
                    "mismatch_z": FeatureConfig().mismatch_z,
                    "pmi_candidates": FeatureConfig().pmi_candidates,
-                   "end_candidates": FeatureConfig().end_candidates}
+                   "end_candidates": FeatureConfig().end_candidates,
+                   "mismatch_min_gap": FeatureConfig().mismatch_min_gap}
 
 
 def test_config_overrides_reach_feature_config(tmp_path, monkeypatch) -> None:

@@ -169,7 +169,7 @@ def test_feature_params_name_featureconfig_fields_of_the_options_type():
     assert {(r.id, o, p) for r, o, p in mapped} == {
         ("TA201", "min_similarity", "dup_threshold"), ("TA202", "z", "outlier_sigma"), ("TA202", "k", "outlier_k"),
         ("TA207", "z", "mismatch_z"), ("TA207", "pmi_candidates", "pmi_candidates"),
-        ("TA118", "end_candidates", "end_candidates")}
+        ("TA207", "min_gap", "mismatch_min_gap"), ("TA118", "end_candidates", "end_candidates")}
     for rule, option, param in mapped:
         assert param in fields, (rule.id, param)
         json_type = dict(rule.options)[option]["type"]
@@ -177,15 +177,16 @@ def test_feature_params_name_featureconfig_fields_of_the_options_type():
 
 
 def test_feature_params_reach_the_feature_run():
-    config = Config(None, {"rules": {"TA201": {"min_similarity": 0.9}, "TA202": {"z": 2.5, "k": 4}}})
+    config = Config(None, {"rules": {"TA201": {"min_similarity": 0.9}, "TA202": {"z": 2.5, "k": 4},
+                                     "TA207": {"min_gap": 0.2}}})
     params = feature_thresholds(config, RULES)
     assert params == {"dup_threshold": 0.9, "outlier_sigma": 2.5, "outlier_k": 4, "mismatch_z": 2.0,
-                      "pmi_candidates": 0, "end_candidates": 0}
+                      "pmi_candidates": 0, "end_candidates": 0, "mismatch_min_gap": 0.2}
     assert isinstance(params["outlier_k"], int)
     cfg = FeatureConfig(**params)
     assert (cfg.dup_threshold, cfg.outlier_sigma, cfg.outlier_k) == (0.9, 2.5, 4)
     defaults = feature_thresholds(Config(), RULES)
     assert defaults == {"dup_threshold": 0.95, "outlier_sigma": 3.0, "outlier_k": 10, "mismatch_z": 2.0,
-                        "pmi_candidates": 0, "end_candidates": 0}
+                        "pmi_candidates": 0, "end_candidates": 0, "mismatch_min_gap": 0.0}
     assert feature_thresholds(config, [r for r in RULES if r.id != "TA201"]).keys() == {
-        "outlier_sigma", "outlier_k", "mismatch_z", "pmi_candidates", "end_candidates"}
+        "outlier_sigma", "outlier_k", "mismatch_z", "pmi_candidates", "end_candidates", "mismatch_min_gap"}

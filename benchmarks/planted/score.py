@@ -101,11 +101,14 @@ def _score_clean(truth: dict, flags: Flags, new_rules: set[str]) -> CleanScore:
 # ---- tuneahead-lint -------------------------------------------------------
 
 
-def lint_json(data: Path, repo: Path, python: str = sys.executable, full: bool = False) -> dict:
-    """Run ``tuneahead-lint [--fast] --format json`` from ``repo`` (exit 0/1 = ran)."""
+def lint_json(data: Path, repo: Path, python: str = sys.executable, full: bool = False,
+              config: Path | None = None) -> dict:
+    """Run ``tuneahead-lint [--fast] [--config FILE] --format json`` from ``repo`` (exit 0/1 = ran)."""
     cmd = [python, "-m", "tuneahead_lint", "--format", "json", str(data.resolve())]
     if not full:
         cmd.insert(3, "--fast")
+    if config is not None:
+        cmd[3:3] = ["--config", str(config.resolve())]
     env = {**os.environ, "PYTHONPATH": str(repo), "PYTHONDONTWRITEBYTECODE": "1"}  # leaves other checkouts untouched
     proc = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
     if proc.returncode not in (0, 1):

@@ -6,6 +6,7 @@ import numpy as np
 
 from tuneahead_lint.features.embed.index import (
     clusters_from_pairs,
+    local_fit_gaps,
     outlier_scores,
     pair_recall,
     similar_pairs,
@@ -88,3 +89,23 @@ def test_robust_outliers_are_not_masked() -> None:
     dist, z, robust = outlier_scores(np.vstack([inliers, far]))
     assert set(np.flatnonzero(robust > 3)) == set(range(90, 100))
     assert len(dist) == 100 and z.shape == robust.shape
+
+
+def test_local_fit_gap_is_positive_only_for_the_stranger() -> None:
+    # two topics (prompts near 0 and 100 degrees); record 5's response sits in topic 1
+    prompts, responses = _angles(0, 10, 20, 90, 100, 110), _angles(2, 12, 22, 92, 102, 5)
+    keys = np.arange(6)
+    gaps = local_fit_gaps(prompts, responses, keys, prompts, responses, keys, k=2)
+    assert gaps[5] > 1.0  # own cosine -0.26; its nearest prompts and responses ~0.97
+    assert (gaps[:5] < 0.05).all()
+
+
+def test_local_fit_gap_leaves_out_the_same_prompt_text_and_needs_a_pool() -> None:
+    prompts, responses = _angles(0, 0, 90, 100), _angles(60, 0, 92, 102)
+    apart = local_fit_gaps(prompts, responses, np.arange(4), prompts, responses, np.arange(4), k=1)
+    same = np.array([0, 0, 1, 2])  # record 1 repeats record 0's prompt: not its neighbour
+    together = local_fit_gaps(prompts, responses, same, prompts, responses, same, k=1)
+    assert together[0] < apart[0]  # its twin's response (cosine 1) no longer counts
+    one = local_fit_gaps(prompts[:1], responses[:1], same[:1], prompts[:1], responses[:1], same[:1], k=3)
+    assert np.isnan(one).all()
+

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 
@@ -43,3 +44,54 @@ def test_swapped_responses_are_found_and_clean_pairs_are_not(tmp_path):
     assert len(found) >= 19  # measured: 19 of 20 (one swap lands between two related tasks)
     partner = {h.lines[0]: dict(h.evidence)["other_line"] for h in hits}
     assert all(v.startswith("line ") and int(v[5:]) in swapped for v in partner.values())
+
+
+def strangers_set(tmp_path: Path) -> tuple[Path, set[int]]:
+    """alpaca_sample where 10 records take the response of 10 other records
+    that are then removed (the answered prompt is not in the file, as in the
+    planted sets): (file, lines of the 10)."""
+    recs = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
+    idx = random.Random(3).sample(range(len(recs)), 20)
+    for a, b in zip(idx[:10], idx[10:]):
+        recs[a]["output"] = recs[b]["output"]
+    kept = [i for i in range(len(recs)) if i not in set(idx[10:])]
+    path = tmp_path / "strangers.jsonl"
+    path.write_text("".join(json.dumps(recs[i]) + "\n" for i in kept), encoding="utf-8")
+    return path, {n + 1 for n, i in enumerate(kept) if i in idx[:10]}
+
+
+@pytest.mark.slow
+def test_responses_to_prompts_outside_the_file_are_found_by_the_local_fit_gap(tmp_path):
+    from tuneahead_lint.readers import read
+
+    path, strangers = strangers_set(tmp_path)
+    exs = list(read(str(path)))
+    cfg = features.FeatureConfig(cache_dir=str(tmp_path / "cache"), skip=frozenset({"base_model"}),
+                                 mismatch_min_gap=0.2)
+    result = features.compute_features(exs, cfg)
+    rule = find_rule("TA207")
+    options = {**rule.defaults(), "min_gap": 0.2}
+    hits = list(load_all()[rule.check](exs, CheckContext(options=options, features=result)))
+    found = {h.lines[0] for h in hits}
+    # measured: 9 of 10 (line 118, a proverb's meaning under another proverb
+    # question, has a gap of 0.158) and one clean record, line 268 ("Give an
+    # example of the voice command an assistant can understand." -> a bare
+    # quoted command, gap 0.223)
+    assert len(found & strangers) >= 9
+    assert len(found - strangers) <= 1
+    assert all("worse than the file's prompts and responses nearest" in dict(h.evidence)["reason"]
+               for h in hits if h.lines[0] in strangers)
+
+
+@pytest.mark.slow
+def test_the_local_fit_gap_is_off_by_default(tmp_path):
+    from tuneahead_lint.readers import read
+
+    path, _ = strangers_set(tmp_path)
+    exs = list(read(str(path)))
+    cfg = features.FeatureConfig(cache_dir=str(tmp_path / "cache"), skip=frozenset({"base_model"}))
+    result = features.compute_features(exs, cfg)
+    assert all(math.isnan(m.local_gap) for m in result.mismatches)
+    rule = find_rule("TA207")
+    hits = list(load_all()[rule.check](exs, CheckContext(options=rule.defaults(), features=result)))
+    assert not hits  # measured: the partner test alone finds none of the 10 (their prompts are gone)

@@ -36,9 +36,9 @@ def test_gap_is_own_log_likelihood_per_token_minus_the_mean_of_the_others():
 
 
 def test_reported_only_at_the_pmi_margin_and_never_unscored():
-    assert unexplained(_mismatch(-0.06), 0.05) and misplaced(_mismatch(-0.06), 0.3, 2.0, 0.05)
+    assert unexplained(_mismatch(-0.06), 0.05) and misplaced(_mismatch(-0.06), 0.3, 2.0, 0.05, 0.2)
     assert not unexplained(_mismatch(-0.04), 0.05)
-    assert not misplaced(_mismatch(float("nan")), 0.3, 2.0, 0.05)
+    assert not misplaced(_mismatch(float("nan")), 0.3, 2.0, 0.05, 0.2)
 
 
 def test_model_vetoes_only_the_learned_habit_reasons_and_never_adds():

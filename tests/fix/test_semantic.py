@@ -27,7 +27,7 @@ C = '{"prompt": "Name a fruit", "completion": "Apple"}'
 D = '{"prompt": "zxqv 0x7f", "completion": "}}}{{{"}'
 
 
-def _plan(tmp_path, monkeypatch, data: str, clusters=(), found=(), **options):
+def _plan(tmp_path, monkeypatch, data: str, clusters=(), found=(), gaps=(), **options):
     path = tmp_path / "d.json"
     path.write_text(data)
     file = load(str(path))
@@ -38,6 +38,8 @@ def _plan(tmp_path, monkeypatch, data: str, clusters=(), found=(), **options):
         clusters=tuple(features.DupCluster(tuple(ref(i) for i in c), ref(c[0]), 0.97, 0.99,
                                            tuple(key(i) for i in c)) for c in clusters),
         outliers=tuple(features.Outlier(ref(i), 1.2, z, rz, key(i)) for i, z, rz in found),
+        mismatches=tuple(features.Mismatch(ref(i), 0.05, float("nan"), ref(i), -2.5, key(i), local_gap=g)
+                         for i, g in gaps),
         stats=(("embedding", {"model": "fake"}),))
     monkeypatch.setattr("tuneahead_lint.fix.semantic.feature_evidence", lambda *a, **k: fake)
     return plan_fix([file], FixOptions(**options), load_rules())
@@ -59,6 +61,18 @@ def test_outlier_limit_and_method(tmp_path, monkeypatch):
     assert [a.line for a in robust.actions] == [2, 3]
     high = _plan(tmp_path, monkeypatch, data, found=[(2, 4.5, 6.0)], outlier_sigma=5.0)
     assert high.actions == ()
+
+
+def test_mismatched_drops_records_at_the_local_fit_gap_limit(tmp_path, monkeypatch):
+    data, gaps = f"{A}\n{C}\n{D}\n", [(1, 0.15), (2, 0.31)]
+    on = {"TA207": {"min_gap": 0.2}}
+    plan = _plan(tmp_path, monkeypatch, data, gaps=gaps, mismatched=True, rule_options=on)
+    assert [(a.line, a.rule_id) for a in plan.actions] == [(3, "TA207")]
+    assert "fit each other 0.310 (cosine) worse than the file's prompts and responses nearest" in plan.actions[0].detail
+    looser = _plan(tmp_path, monkeypatch, data, gaps=gaps, mismatched=True, rule_options={"TA207": {"min_gap": 0.1}})
+    assert [a.line for a in looser.actions] == [2, 3]
+    assert not _plan(tmp_path, monkeypatch, data, gaps=gaps, mismatched=True).actions  # min_gap 0: the test is off
+    assert not _plan(tmp_path, monkeypatch, data, gaps=gaps, rule_options=on).actions  # --mismatched is opt-in
 
 
 def test_switches_turn_semantic_remedies_off(tmp_path, monkeypatch):

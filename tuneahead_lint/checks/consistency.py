@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from collections import Counter
@@ -503,9 +504,17 @@ def _tail(text: str, width: int = 30) -> str:
 # --- mismatched pairs (embeddings, base model) ---------------------------------------
 
 
-def misplaced(m: object, margin: float, limit: float, pmi_margin: float) -> bool:
-    """Reported by TA207: :func:`partnered` or :func:`unexplained`."""
-    return partnered(m, margin, limit) or unexplained(m, pmi_margin)
+def misplaced(m: object, margin: float, limit: float, pmi_margin: float, min_gap: float) -> bool:
+    """Reported by TA207: :func:`partnered`, :func:`estranged` or :func:`unexplained`."""
+    return partnered(m, margin, limit) or estranged(m, min_gap) or unexplained(m, pmi_margin)
+
+
+def estranged(m: object, min_gap: float) -> bool:
+    """The prompt and response fit each other ``min_gap`` (cosine) worse
+    than they fit their nearest counterparts in the file: the response's
+    nearest prompts and the prompt's nearest responses (NaN: not judged;
+    ``min_gap`` 0: the test is off)."""
+    return min_gap > 0 and getattr(m, "local_gap", float("nan")) >= min_gap
 
 
 def partnered(m: object, margin: float, limit: float) -> bool:
@@ -525,11 +534,16 @@ def unexplained(m: object, pmi_margin: float) -> bool:
     return m.pmi_gap <= -pmi_margin
 
 
-def mismatch_reason(m: object, margin: float, limit: float, pmi_margin: float, where: str) -> str:
-    """The message's reason: the better-fitting prompt, the PMI gap, or both."""
+def mismatch_reason(m: object, margin: float, limit: float, pmi_margin: float, where: str,
+                    min_gap: float) -> str:
+    """The message's reason: the better-fitting prompt, the local fit gap,
+    the PMI gap, or several."""
     parts = []
     if partnered(m, margin, limit):
         parts.append(f"it fits the prompt at {where} (cosine {m.other:.3f}) better than its own")
+    if estranged(m, min_gap):
+        parts.append(f"prompt and response fit each other {m.local_gap:.3f} (cosine) worse than the file's "
+                     f"prompts and responses nearest to them do (limit {min_gap:g})")
     if unexplained(m, pmi_margin):
         parts.append(f"the base model finds it less likely after its own prompt than after the prompts nearest "
                      f"to it (PMI {m.pmi_gap:+.3f} nats/token against them)")
@@ -557,9 +571,10 @@ def _mismatch_hits(index: dict[tuple[str, int, str], list[int]], ctx: CheckConte
     margin = float(ctx.options["min_margin"])
     limit = float(ctx.options["z"])
     pmi_margin = float(ctx.options["pmi_margin"])
+    min_gap = float(ctx.options["min_gap"])
     numbers = {key: found[-1] for key, found in index.items()}  # the last record of a place and content
     for m in getattr(ctx.features, "mismatches", ()):
-        if not misplaced(m, margin, limit, pmi_margin):
+        if not misplaced(m, margin, limit, pmi_margin, min_gap):
             continue
         record = numbers.get((m.ref[0], m.ref[1], m.content_key))
         partner = partnered(m, margin, limit)
@@ -567,16 +582,23 @@ def _mismatch_hits(index: dict[tuple[str, int, str], list[int]], ctx: CheckConte
         where = _partner(m, numbers)
         yield Hit(m.ref[0], (m.ref[1],), (
             ("own", round(m.own, 3)), ("z", round(m.robust_z, 2)),
-            ("other_line", where if partner else ""), ("margin", margin),
-            ("reason", mismatch_reason(m, margin, limit, pmi_margin, where))),
+            ("other_line", where if partner else ""), ("margin", margin), ("gap", _gap(m)),
+            ("reason", mismatch_reason(m, margin, limit, pmi_margin, where, min_gap))),
             key=text_hash("mismatch", m.content_key)[:32], related=related,
             records=(record,) if record else ())
+
+
+def _gap(m: object) -> float | str:
+    """The local fit gap, rounded ('' when it was not judged)."""
+    gap = getattr(m, "local_gap", float("nan"))
+    return "" if math.isnan(gap) else round(gap, 3)
 
 
 @streamed("mismatched_pair")
 def mismatched_pair(ctx: CheckContext) -> RecordCheck:
     """One hit per record whose response answers another prompt: much closer
     to another record's prompt than to its own (own cosine robust z at or
-    below ``-z``), or (full lint) less likely to the base model after its own
-    prompt than after the prompts nearest to it."""
+    below ``-z``), fitting its prompt ``min_gap`` worse than the file's
+    nearest prompts and responses fit them, or (full lint) less likely to
+    the base model after its own prompt than after the prompts nearest to it."""
     return FeatureIndexed(ctx, _mismatch_refs, _mismatch_hits)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from tuneahead_lint.features.config import FeatureConfig
-from tuneahead_lint.features.corpus import Corpus, InstructionGroup
+from tuneahead_lint.features.corpus import LOCAL_GAP_FLOOR, Corpus, InstructionGroup
 from tuneahead_lint.features.static import lengths, lexical, perplexity, semantic
 from tuneahead_lint.types import Example, Measure
 
@@ -122,11 +122,13 @@ class Outlier:
 
 @dataclass(frozen=True, slots=True)
 class Mismatch:
-    """A response closer to another record's prompt than to its own.
+    """A response closer to another record's prompt than to its own, or
+    that fits its own prompt worse than its neighbourhood does.
 
     ``own``: cosine(prompt, response); ``other``: the response's cosine to
     the prompt of ``other_ref``; ``robust_z``: ``own`` against the dataset's
-    prompt/response cosines (median, 1.4826 MAD; negative = less related)."""
+    prompt/response cosines (median, 1.4826 MAD; negative = less related);
+    ``local_gap``: the local fit gap (:func:`~.embed.index.local_fit_gaps`)."""
 
     ref: tuple[str, int]
     own: float
@@ -137,6 +139,7 @@ class Mismatch:
     partner_own: float = float("nan")  # cosine of other_ref's prompt and its own response
     other_key: str = ""  # content key of the other record (tells records on one line apart)
     pmi_gap: float = float("nan")  # base-model PMI with its own prompt minus with the nearest others (full lint)
+    local_gap: float = float("nan")  # nearest prompts' and responses' mean cosine minus own (above 0: a stranger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +252,9 @@ def _mismatches(corpus: Corpus, cfg: FeatureConfig) -> tuple[Mismatch, ...]:
     rows, own, z, best, row = corpus.pair_scores
     pmi = _pmi(corpus, cfg)
     scored = set(pmi.rows.tolist()) if pmi is not None else set()
-    found = [k for k in range(len(rows)) if (row[k] >= 0 and best[k] > own[k]) or int(rows[k]) in scored]
+    gap = corpus.local_gaps
+    found = [k for k in range(len(rows)) if (row[k] >= 0 and best[k] > own[k]) or int(rows[k]) in scored
+             or gap[k] >= LOCAL_GAP_FLOOR]
     return tuple(_mismatch(corpus, k, pmi) for k in found)
 
 
@@ -265,11 +270,12 @@ def _mismatch(corpus: Corpus, k: int, pmi: Any) -> Mismatch:
     refs, keys = corpus.refs, corpus.content_keys
     i, j = int(rows[k]), int(row[k])
     gap = round(pmi.at(i), 4) if pmi is not None else float("nan")
-    if j < 0:  # scored by the base model only
+    local = round(float(corpus.local_gaps[k]), 4)
+    if j < 0:  # no other prompt found: the base model or the local gap only
         return Mismatch(refs[i], round(float(own[k]), 4), float("nan"), refs[i], round(float(z[k]), 3), keys[i],
-                        pmi_gap=gap)
+                        pmi_gap=gap, local_gap=local)
     return Mismatch(refs[i], round(float(own[k]), 4), round(float(best[k]), 4), refs[j], round(float(z[k]), 3),
-                    keys[i], round(float(_own(corpus, j)), 4), keys[j], gap)
+                    keys[i], round(float(_own(corpus, j)), 4), keys[j], gap, local)
 
 
 def _endings(corpus: Corpus, cfg: FeatureConfig) -> tuple[Ending, ...]:

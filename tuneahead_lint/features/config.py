@@ -56,6 +56,9 @@ class FeatureConfig:
     :param mismatch_z: TA207 ``z``: in the cascade only responses whose
         MiniLM prompt/response cosine is this many robust deviations low
         are searched for a better-fitting prompt.
+    :param mismatch_min_gap: TA207 ``min_gap``: 0 skips the local fit gap;
+        above 0, records whose gap reaches ``max(0.1, min_gap)`` are kept
+        as candidates.
     :param pmi_candidates: most pairs TA207 has the base model check (own
         prompt and 3 nearest prompts each, cached); 0 turns that check off.
     :param end_candidates: most open-ending responses whose end-of-turn
@@ -97,6 +100,7 @@ class FeatureConfig:
     mismatch_candidate_z: float = -1.0
     mismatch_partners: int = 8
     mismatch_z: float = 2.0
+    mismatch_min_gap: float = 0.0
     pmi_candidates: int = 0
     end_candidates: int = 0
     ray_address: str | None = None

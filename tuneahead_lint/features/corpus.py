@@ -78,6 +78,8 @@ RANDOM_PAIRS = 512  # seeded records a pair is compared with (random_share)
 PMI_MIN_SHARE = 0.01  # TA207: pairs that beat more random pairs than 99% are not scored
 PMI_OTHER_PROMPTS = 3  # TA207: prompts nearest to a candidate response it is also scored after
 PMI_MIN_WORDS = 5  # TA207: a per-token PMI of a shorter response is noise ("List", "The")
+LOCAL_GAP_FLOOR = 0.1  # TA207: with min_gap on, records whose local fit gap reaches this are candidates
+POOL_PER_NEIGHBOUR = 120  # TA207: one neighbour per 120 pool records in the local fit gap (10 in 1,200)
 
 
 def _join_parts(parts: Sequence[np.ndarray]) -> np.ndarray:
@@ -535,8 +537,7 @@ class Corpus:
         from tuneahead_lint.features.embed.cascade import partner_rows
         from tuneahead_lint.features.embed.index import best_other_prompt
 
-        keys = {p: i for i, p in enumerate(dict.fromkeys(self.prompts))}
-        same = np.array([keys[p] for p in self.prompts], np.int64)
+        same = self._prompt_keys
         pool = np.arange(len(self)) if not self.cascade else np.union1d(
             searched, partner_rows(self.static_vectors.prompt, self.static_vectors.response,
                                    searched, self.cfg.mismatch_partners))
@@ -563,6 +564,46 @@ class Corpus:
         if len(qrows):
             responses[qrows] = self.embed_texts([self.responses[r] for r in pool[qrows].tolist()])
         return prompts, responses
+
+    @cached_property
+    def local_gaps(self) -> np.ndarray:
+        """Per row of :attr:`pair_scores`: the local fit gap
+        (:func:`~.index.local_fit_gaps`; all NaN when ``mismatch_min_gap``
+        is 0, TA207's default) against every record, or in the
+        cascade against the seeded sample, k = :attr:`gap_neighbours`; NaN
+        (not judged) for a response of fewer than :data:`PMI_MIN_WORDS` words
+        (too little for MiniLM to tell what it answers) and for a
+        conversation with more than one user turn (MiniLM reads the start of
+        the conversation, the response answers its last turn)."""
+        from tuneahead_lint.features.embed.index import local_fit_gaps
+
+        rows = self.pair_scores[0]
+        if self.cfg.mismatch_min_gap <= 0:
+            return np.full(len(rows), np.nan)
+        keys = self._prompt_keys
+        v, s, pool = self.embed_rows(rows), self.sample_vectors, self.semantic_rows
+        with self.stage("pairs"):
+            gap = local_fit_gaps(v.prompt, v.response, keys[rows], s.prompt, s.response, keys[pool],
+                                 self.gap_neighbours)
+            gap[~np.array([self._gap_judged(r) for r in rows.tolist()], bool)] = np.nan
+            return gap
+
+    def _gap_judged(self, row: int) -> bool:
+        """The local fit gap of ``row`` means something (see :attr:`local_gaps`)."""
+        users = sum(t.role == "user" for t in self.examples[row].turns)
+        return len(self.responses[row].split()) >= PMI_MIN_WORDS and users <= 1
+
+    @property
+    def gap_neighbours(self) -> int:
+        """k of the local fit gap: one per :data:`POOL_PER_NEIGHBOUR` records
+        of the pool (the sample in the cascade), at least 3."""
+        return max(3, round(len(self.semantic_rows) / POOL_PER_NEIGHBOUR))
+
+    @cached_property
+    def _prompt_keys(self) -> np.ndarray:
+        """Per row, an int naming its prompt text (equal texts, equal keys)."""
+        keys = {p: i for i, p in enumerate(dict.fromkeys(self.prompts))}
+        return np.array([keys[p] for p in self.prompts], np.int64)
 
     @cached_property
     def random_share(self) -> np.ndarray:

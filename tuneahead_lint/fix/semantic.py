@@ -69,12 +69,24 @@ def feature_evidence(examples: Sequence[Example], opts: Any, progress: Any = Non
         raise SemanticUnavailable(f"dataset features are not installed: {exc}") from None
     cfg = FeatureConfig(embedder=opts.embedder, dup_threshold=opts.dedup_threshold,
                         outlier_sigma=opts.outlier_sigma, outlier_k=opts.outlier_k, skip=frozenset({"base_model"}),
+                        mismatch_min_gap=_min_gap(opts),
                         progress=bool(progress), semantic_sample=0)  # fix drops records: every one is scored
     try:
         return compute_features(examples, cfg)
     except (EmbedderError, OSError) as exc:
         raise EmbedderUnavailable(f"near-duplicates and outliers need the embedder: {exc} "
                                   "(--fast: record-level remedies only)") from None
+
+
+def _min_gap(opts: Any) -> float:
+    """TA207 ``min_gap`` (its configured value, else the rule default) when
+    ``--mismatched`` is on; else 0 (the local fit gap is not computed)."""
+    from tuneahead_lint.ruleset.registry import find_rule
+
+    rule = find_rule("TA207")
+    if not opts.mismatched or rule is None:
+        return 0.0
+    return float({**rule.defaults(), **dict(opts.rule_options).get(rule.id, {})}["min_gap"])
 
 
 class RefIndex:
@@ -134,7 +146,7 @@ def _drop_outliers(state: State, outliers: Sequence[Any], refs: RefIndex) -> Non
 
 
 def _drop_mismatched(state: State, mismatches: Sequence[Any], refs: RefIndex) -> None:
-    """Drop TA207 mismatched pairs (rule defaults: margin, z and PMI margin)."""
+    """Drop TA207 mismatched pairs (rule options: margin, z, local gap and PMI margin)."""
     from tuneahead_lint.checks.consistency import misplaced, mismatch_reason
     from tuneahead_lint.ruleset.registry import find_rule
 
@@ -143,14 +155,15 @@ def _drop_mismatched(state: State, mismatches: Sequence[Any], refs: RefIndex) ->
         return
     opts = {**rule.defaults(), **dict(state.opts.rule_options).get(rule.id, {})}
     margin, limit, pmi_margin = float(opts["min_margin"]), float(opts["z"]), float(opts["pmi_margin"])
+    min_gap = float(opts["min_gap"])
     taken: set[Key] = set()
     for m in sorted(mismatches, key=lambda m: (m.ref, m.content_key)):
         ex = refs.find(m.ref, m.content_key, taken)
-        if ex is None or not misplaced(m, margin, limit, pmi_margin):
+        if ex is None or not misplaced(m, margin, limit, pmi_margin, min_gap):
             continue
         taken.add((ex.path, ex.index))
         if (ex.path, ex.index) in state.alive:
-            reason = mismatch_reason(m, margin, limit, pmi_margin, f"line {m.other_ref[1]}")
+            reason = mismatch_reason(m, margin, limit, pmi_margin, f"line {m.other_ref[1]}", min_gap)
             state.drop(ex, rule_ref(state.rules, rule.id),
                        f"response does not answer its prompt (cosine {m.own:.3f}, robust z {m.robust_z:.2f}): {reason}")
 

@@ -309,3 +309,36 @@ def best_other_prompt(prompt: np.ndarray, response: np.ndarray, same: np.ndarray
                 best[i], row[i] = s, j
                 break
     return best, row
+
+
+def local_fit_gaps(prompt: np.ndarray, response: np.ndarray, key: np.ndarray,
+                   pool_prompt: np.ndarray, pool_response: np.ndarray, pool_key: np.ndarray,
+                   k: int, block: int = 2048) -> np.ndarray:
+    """Per row: how much worse its prompt and response fit each other than
+    they fit their nearest counterparts in the pool (cosine, float64).
+
+    The mean of the ``k`` highest cosines of the response to the pool's
+    prompts and the mean of the ``k`` highest cosines of the prompt to the
+    pool's responses, averaged, minus the row's own prompt/response cosine
+    (cross-domain similarity local scaling, Lample et al. 2018). Pool rows
+    whose prompt text is the row's own (``key``, ``pool_key``) are left out.
+    A clean pair fits better than its neighbourhood (gap below 0); a
+    response that answers another prompt fits like a stranger (gap above 0)."""
+    out = np.full(len(prompt), np.nan)
+    k = min(k, len(pool_key) - 1)
+    if k < 1:
+        return out
+    for start in range(0, len(prompt), block):
+        part = slice(start, start + block)
+        other = key[part, None] != pool_key[None, :]
+        by_response = _top_mean(response[part] @ pool_prompt.T, other, k)
+        by_prompt = _top_mean(prompt[part] @ pool_response.T, other, k)
+        own = np.einsum("ij,ij->i", prompt[part], response[part]).astype(np.float64)
+        out[part] = (by_response + by_prompt) / 2 - own
+    return out
+
+
+def _top_mean(sims: np.ndarray, keep: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the ``k`` highest kept values per row (a left-out value counts as -1)."""
+    sims = np.where(keep, sims, -1.0).astype(np.float64)
+    return -np.partition(-sims, k - 1, axis=1)[:, :k].mean(axis=1)
