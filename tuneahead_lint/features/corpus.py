@@ -113,14 +113,15 @@ class Corpus:
     ``cfg.embedder`` names (None: load that one)."""
 
     def __init__(self, examples: Iterable[Example], cfg: FeatureConfig, embedder: Any = None) -> None:
-        valid = sorted(((e.path, e.line, e.index, e.prompt, e.response) for e in examples if e.ok),
-                       key=lambda r: r[:3])  # the texts only: no Example is kept (1M records: -0.5 GB)
+        valid = sorted(((e.path, e.line, e.index, e.prompt, e.response, sum(t.role == "user" for t in e.turns))
+                        for e in examples if e.ok), key=lambda r: r[:3])  # no Example is kept (1M records: -0.5 GB)
         self.cfg = cfg
         self.embedder = embedder
         self.prompts = [r[3] for r in valid]
         self.responses = [r[4] for r in valid]
         self.refs = [(r[0], r[1]) for r in valid]
         self.indices = np.fromiter((r[2] for r in valid), np.int64, len(valid))
+        self.user_turns = np.fromiter((r[5] for r in valid), np.int64, len(valid))
         del valid
         self.timings: dict[str, float] = {}
         self.samples: dict[str, int] = {}
@@ -590,8 +591,7 @@ class Corpus:
 
     def _gap_judged(self, row: int) -> bool:
         """The local fit gap of ``row`` means something (see :attr:`local_gaps`)."""
-        users = sum(t.role == "user" for t in self.examples[row].turns)
-        return len(self.responses[row].split()) >= PMI_MIN_WORDS and users <= 1
+        return len(self.responses[row].split()) >= PMI_MIN_WORDS and self.user_turns[row] <= 1
 
     @property
     def gap_neighbours(self) -> int:
