@@ -232,6 +232,8 @@ def formats_cmd() -> None:
 @click.option("--log", type=click.Path(dir_okay=False), help="Write the removal log here (.jsonl: JSON Lines; also with --dry-run).")
 @click.option("--exact-dedup/--no-exact-dedup", default=True, help="Drop exact duplicates (TA106).")
 @click.option("--semantic-dedup/--no-semantic-dedup", default=True, help="Drop near-duplicates (embeddings).")
+@click.option("--lexical-dedup/--no-lexical-dedup", default=True,
+              help="Drop lexical near-duplicates (TA121, word 3-gram Jaccard; also with --fast), keeping the first.")
 @click.option("--dedup-threshold", type=click.FloatRange(0, 1), default=0.95, show_default=True,
               help="Cosine similarity at which records are near-duplicates.")
 @click.option("--outliers/--no-outliers", default=True, help="Drop embedding outliers.")

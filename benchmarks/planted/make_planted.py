@@ -38,12 +38,12 @@ CLASS_RULES: dict[str, list[str]] = {
     "mojibake": ["TA115"], "refusal": ["TA116"], "assistant_identity": ["TA116"],
     "benchmark_verbatim": ["TA119"], "benchmark_reworded": ["TA119"],
     "conflicting_answers": ["TA117", "TA120"], "truncated": ["TA118"], "mismatched_pair": ["TA207"],
-    "exact_duplicate": ["TA106"], "near_duplicate": ["TA201"], "empty_response": ["TA101"],
+    "exact_duplicate": ["TA106"], "near_duplicate": ["TA121", "TA201"], "empty_response": ["TA101"],
     "looping": ["TA204"], "template_leak": ["TA105"],
 }
 #: Rules that only run in the full lint (embeddings).
 FULL_LINT_RULES = ("TA201", "TA202", "TA207")
-NEW_RULES = tuple(f"TA{n}" for n in range(107, 121)) + ("TA207",)
+NEW_RULES = tuple(f"TA{n}" for n in range(107, 122)) + ("TA207",)
 
 
 @dataclass(frozen=True)

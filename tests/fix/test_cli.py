@@ -25,7 +25,7 @@ def test_fix_writes_output_log_and_summary(tmp_path, capsys):
     assert list(entries[0]) == ["path", "line", "record", "action", "reason", "detail"]
     assert {e["record"]: (e["action"], e["reason"].split()[0]) for e in entries} == \
         expected(NAME, semantic=False)
-    assert "records: 165 read, 10 dropped, 3 changed, 155 written" in stdout
+    assert "records: 165 read, 13 dropped, 3 changed, 152 written" in stdout
     assert "before -> after" in stdout and "TA106 exact-duplicate" in stdout
     assert "suggested training config" in stdout and "learning rate" in stdout
 
@@ -52,7 +52,7 @@ def test_dry_run_writes_nothing(tmp_path, capsys):
     code, stdout, _ = cli(capsys, "fix", "--fast", "--dry-run", str(src), "-o", str(tmp_path / "o.jsonl"))
     assert code == 0
     assert sorted(os.listdir(tmp_path)) == listing and state(src) == before
-    assert "dry run" in stdout and "10 would be dropped" in stdout
+    assert "dry run" in stdout and "13 would be dropped" in stdout
     assert "drop TA106" in stdout  # what would change, line by line
 
 
@@ -63,7 +63,7 @@ def test_in_place_keeps_backup_and_replaces(tmp_path, capsys):
     code, _, _ = cli(capsys, "fix", "--fast", "--in-place", str(src))
     assert code == 0
     assert (tmp_path / (NAME + ".bak")).read_bytes() == original
-    assert len(src.read_bytes().splitlines()) == 155
+    assert len(src.read_bytes().splitlines()) == 152
     assert os.stat(src).st_mode & 0o777 == 0o640
     assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
     code, _, err = cli(capsys, "fix", "--fast", "--in-place", str(src))  # nothing left to fix

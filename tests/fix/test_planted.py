@@ -3,8 +3,8 @@ planted record found with the right action and rule, no clean record touched,
 and the written file is the clean records byte for byte (with the shared data
 present: exactly the real source slice).
 
-Record-level remedies here (--fast); near-duplicates and outliers in
-test_semantic.py (slow)."""
+Record-level remedies here (--fast, lexical near-duplicates TA121 included);
+embedding near-duplicates and outliers in test_semantic.py (slow)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from .conftest import (PLANTED, expected, expected_output, fix, logged, needs_sh
 NAMES = ["gsm8k_planted.jsonl", "alpaca_planted.json"]
 
 
-@pytest.mark.parametrize("name, counts", [("gsm8k_planted.jsonl", (165, 10, 3)),
-                                          ("alpaca_planted.json", (159, 7, 2))])
+@pytest.mark.parametrize("name, counts", [("gsm8k_planted.jsonl", (165, 13, 3)),
+                                          ("alpaca_planted.json", (159, 8, 2))])
 def test_record_remedies_log_is_exact(tmp_path, name, counts):
     result = fix([PLANTED / name], fast=True, output=str(tmp_path / name))
     assert logged(result.plan.actions) == expected(name, semantic=False)
@@ -42,7 +42,7 @@ def test_one_line_array_records_are_told_apart_by_number(tmp_path):
     partners = {t["record"]: t["partner"] for t in truth("alpaca_planted.json") if t["rule"] == "TA106"}
     details = {a.record: a.detail for a in result.plan.actions if a.rule_id == "TA106"}
     assert details == {r: f"duplicate of record {p}" for r, p in partners.items()}
-    assert len(json.loads((tmp_path / "o.json").read_bytes())) == 159 - 7
+    assert len(json.loads((tmp_path / "o.json").read_bytes())) == 159 - 8
 
 
 def test_duplicate_detail_names_the_kept_line(tmp_path):

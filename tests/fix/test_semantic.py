@@ -42,6 +42,7 @@ def _plan(tmp_path, monkeypatch, data: str, clusters=(), found=(), gaps=(), **op
                          for i, g in gaps),
         stats=(("embedding", {"model": "fake"}),))
     monkeypatch.setattr("tuneahead_lint.fix.semantic.feature_evidence", lambda *a, **k: fake)
+    options.setdefault("lexical_dedup", False)  # A and B are lexical near-copies too: TA121 would go first
     return plan_fix([file], FixOptions(**options), load_rules())
 
 
@@ -100,14 +101,16 @@ def test_gsm8k_planted_log_is_exact(tmp_path, feature_cache):
     result = fix([PLANTED / "gsm8k_planted.jsonl"], output=str(out))
     assert logged(result.plan.actions) == expected("gsm8k_planted.jsonl", semantic=True)
     assert out.read_bytes() == expected_output("gsm8k_planted.jsonl", semantic=True)
-    partners = {t["record"]: t["partner"] for t in truth("gsm8k_planted.jsonl") if t["rule"] == "TA201"}
+    partners = {t["record"]: t["partner"] for t in truth("gsm8k_planted.jsonl") if t["rule"] == "TA121"}
     for a in result.plan.actions:
-        if a.rule_id == "TA201":
-            assert a.detail.startswith(f"near-duplicate of line {partners[a.record]} (cosine ")
+        if a.rule_id == "TA121":
+            assert a.detail.startswith(f"near-duplicate of line {partners[a.record]} (word 3-gram Jaccard ")
     counts = result.plan.counts()
-    # the random-character and the Chinese plants go to TA107 / TA110 before the outlier step
-    assert (counts["drop TA201 near-duplicates"], counts["drop TA202 embedding-outliers"],
+    # the random-character and the Chinese plants go to TA107 / TA110 before the outlier step;
+    # the three near-copies are lexical, so TA121 drops them before the embedding step
+    assert (counts["drop TA121 lexical-near-duplicates"], counts["drop TA202 embedding-outliers"],
             counts["drop TA107 gibberish"], counts["drop TA110 off-language"]) == (3, 2, 1, 1)
+    assert "drop TA201 near-duplicates" not in counts
 
 
 @pytest.mark.slow
@@ -115,7 +118,7 @@ def test_dedup_threshold_is_applied(tmp_path, feature_cache):
     """Planted near-duplicate cosines are 0.995, 0.9997 and 0.9998: at 0.999
     the first is kept."""
     result = fix([PLANTED / "gsm8k_planted.jsonl"], dedup_threshold=0.999, outliers=False,
-                 output=str(tmp_path / "o.jsonl"))
+                 lexical_dedup=False, output=str(tmp_path / "o.jsonl"))
     near = sorted(a.record for a in result.plan.actions if a.rule_id == "TA201")
     assert near == [50, 145]
 

@@ -41,6 +41,7 @@ class CheckContext:
     tokenizer: Tokenizer | None = None
     features: FeatureResult | None = None  # when features ran
     probe: ProbeResult | None = None  # when --probe ran
+    rules: frozenset[str] = frozenset()  # names of the rules this lint runs (empty outside a lint)
     cache: dict[str, Any] = field(default_factory=dict)
 
 

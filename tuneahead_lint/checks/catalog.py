@@ -19,6 +19,7 @@ def load_all() -> Mapping[str, CheckFn]:
         dataset,
         input,
         language,
+        neardup,
         pii,
         probe,
         record,

@@ -35,12 +35,17 @@ _CJK_RUN = re.compile(f"[{_CJK}]{{2}}")
 _WORD = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")  # a CJK character counts as a word
 
 
+def split_words(text: str) -> list[str]:
+    """NFKC, case-folded word runs (CJK: single characters): case, whitespace
+    and punctuation removed."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
 @text_cache(maxsize=4096)
 def words(text: str) -> list[str]:
-    """NFKC, case-folded word runs (CJK: single characters): case, whitespace
-    and punctuation removed. Cached: TA117-TA119 read the same texts (do not
+    """:func:`split_words`, cached: TA117-TA119 read the same texts (do not
     modify the returned list)."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return split_words(text)
 
 
 def enough_words(text: str, n: int) -> bool:
@@ -174,16 +179,89 @@ class ConflictingAnswers:
                 yield _group_hit(group, prompt, (("kind", kind), ("answers", answers)))
 
 
+SUMMARY_MIN_GROUPS = 10  # fewer repeated prompts in a file are always noted one by one
+
+
 @streamed("repeated_prompt")
 class RepeatedPrompt(ConflictingAnswers):
     """TA120: one note per same-prompt group whose responses differ in their
-    words and that TA117 does not report as conflicting (same two passes)."""
+    words and that TA117 does not report as conflicting (same two passes);
+    one note per file instead where such groups hold at least
+    ``summary_share`` of the file's answered records (prompts repeated by
+    design: T0 templates, sibling replies of one conversation tree)."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        self.summary_share = float(ctx.options["summary_share"])
+        self.answered: Counter[str] = Counter()
+        self.shingles: dict[bytes, list[Any]] = {}  # prompt digest -> each member's word 3-gram shingles
+
+    def observe(self, ex: Example) -> None:
+        super().observe(ex)
+        if _answered(ex):
+            self.answered[ex.path] += 1
+
+    def record(self, ex: Example) -> Iterable[Hit]:
+        super().record(ex)
+        if _answered(ex) and (key := prompt_key(ex)) and (d := digest(key)) in self.repeated:
+            self.shingles.setdefault(d, []).append(_record_shingles(ex))
+        return ()
 
     def finish(self) -> Iterator[Hit]:
-        for prompt, group in self.groups.values():
-            distinct = len({m.said for m in group})
-            if distinct > 1 and conflict(group, self.max_words, self.min_ratio) is None:
-                yield _group_hit(group, prompt, (("distinct", str(distinct)),), "repeated")
+        by_file: dict[str, list[tuple[str, list[Member]]]] = {}
+        for d, (prompt, group) in self.groups.items():
+            if (len({m.said for m in group}) > 1 and conflict(group, self.max_words, self.min_ratio) is None
+                    and not _near_copies(self.shingles[d])):
+                by_file.setdefault(group[0].path, []).append((prompt, group))
+        for path, groups in by_file.items():
+            if self._by_design(path, groups):
+                yield _summary_hit(groups, self.answered[path])
+            else:
+                yield from (_repeated_hit(group, prompt) for prompt, group in groups)
+
+    def _by_design(self, path: str, groups: list[tuple[str, list[Member]]]) -> bool:
+        mine = sum(m.path == path for _, group in groups for m in group)
+        return len(groups) >= SUMMARY_MIN_GROUPS and mine >= self.summary_share * self.answered[path]
+
+
+def _record_shingles(ex: Example) -> Any:
+    """The record's shingles as TA121 compares them (:mod:`.minhash`)."""
+    from tuneahead_lint.checks.minhash import compact, per_record, shingle_batch, side_text
+
+    both = (side_text(words(ex.prompt)), side_text(words(ex.response)))
+    return compact(per_record(*shingle_batch([both]), 1)[0])
+
+
+def _near_copies(shingles: Sequence[Any]) -> bool:
+    """Every response a near-copy of the first, as TA121 judges it with its
+    default limits (word 3-gram Jaccard 0.7, responses 0.6): TA121 reports
+    those groups."""
+    from tuneahead_lint.checks.minhash import jaccard, response_part
+
+    first, rest = shingles[0], shingles[1:]
+    return all(jaccard(first, s) >= 0.7 and jaccard(response_part(first), response_part(s)) >= 0.6 for s in rest)
+
+
+def _repeated_hit(group: Sequence[Member], prompt: str) -> Hit:
+    distinct = len({m.said for m in group})
+    return _group_hit(group, prompt, (("distinct", str(distinct)), ("prompts", f"the same prompt ({prompt!r})")),
+                      "repeated")
+
+
+def _summary_hit(groups: list[tuple[str, list[Member]]], answered: int) -> Hit:
+    """One hit for all of a file's repeated-prompt groups, naming every record."""
+    members = sorted((m for _, group in groups for m in group), key=lambda m: (m.path != groups[0][1][0].path,
+                                                                                m.path, m.index))
+    prompt, largest = max(groups, key=lambda g: len(g[1]))
+    path = members[0].path
+    mine = [m for m in members if m.path == path]
+    distinct = sum(len({m.said for m in group}) for _, group in groups)
+    phrase = f"one of {len(groups)} repeated prompts (the most repeated: {prompt!r}, {len(largest)} records)"
+    return Hit(path, tuple(m.line for m in mine), (
+        ("count", len(members)), ("distinct", str(distinct)), ("prompts", phrase), ("groups", len(groups)),
+        ("share", f"{len(mine) / max(answered, 1):.0%}")),
+        key=text_hash("repeated-file", *sorted(m.content for m in members))[:32],
+        related=tuple((m.path, m.line) for m in members if m.path != path), records=tuple(m.index + 1 for m in mine))
 
 
 def _group_hit(group: Sequence[Member], prompt: str, fields: tuple[tuple[str, str], ...],

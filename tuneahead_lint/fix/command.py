@@ -49,7 +49,7 @@ def _options(config: Any, rules: Any, find_rule: Any, cli: dict[str, Any]) -> An
     patterns = tuple(config.rule(leak_rule).options.get("patterns") or ()) if leak_rule else ()
     settings = {r.id: config.rule(r) for r in rules}
     return FixOptions(
-        exact_dedup=cli["exact_dedup"], semantic_dedup=cli["semantic_dedup"],
+        exact_dedup=cli["exact_dedup"], semantic_dedup=cli["semantic_dedup"], lexical_dedup=cli["lexical_dedup"],
         dedup_threshold=cli["dedup_threshold"], outliers=cli["outliers"],
         outlier_sigma=cli["outlier_sigma"], outlier_method=cli["outlier_method"],
         outlier_k=cli["outlier_k"], mismatched=cli["mismatched"], drop_empty=cli["drop_empty"],

@@ -13,7 +13,10 @@ Remedies run in this order, each over the records the previous ones kept:
    order named; with ``redact_pii`` PII is replaced by typed placeholders
 6. exact duplicates (TA106, the same key as the check): every copy after the first dropped
 7. conflicting answers (TA117, the whole group), truncated responses (TA118) and
-   benchmark-contaminated records (TA119): dropped (see ``flagged.py``)
+   benchmark-contaminated records (TA119): dropped (see ``flagged.py``); then lexical
+   near-duplicates (TA121, the rule's options): all but each cluster's kept (first)
+   record dropped, with --fast too (after TA117, so that a conflicting pair that is
+   also a near-copy goes whole, not the first half kept)
 8. embedding outliers (TA202, local-density score above the limit), then
    mismatched pairs (TA207, only with ``mismatched``): dropped
 9. near-duplicates (TA201, cosine >= threshold): all but each cluster's first kept record dropped
@@ -112,6 +115,8 @@ def plan_fix(files: Sequence[SourceFile], opts: FixOptions,
         from tuneahead_lint.fix.flagged import FLAGGED_RULES, named_records
 
         _drop_flagged(state, FLAGGED_RULES, named_records)
+    if opts.lexical_dedup:
+        _lexical(state)
     source = ""
     if opts.semantic:
         from tuneahead_lint.fix.semantic import apply_semantic
@@ -213,6 +218,22 @@ def _exact(state: State) -> None:
             state.drop(ex, rule, f"duplicate of {place(first[key], ex)}")
         else:
             first[key] = ex
+
+
+def _lexical(state: State) -> None:
+    """TA121: drop every record of a cluster except the kept one (its first)."""
+    rule = _enabled(state, "lexical-near-duplicates")
+    if rule is None:
+        return
+    options = rule.option_values(dict(state.opts.rule_options).get(rule.id, {}))
+    alive = list(state.alive.values())
+    by_number = {(ex.path, ex.index + 1): ex for ex in alive}
+    by_line = {(ex.path, ex.line): ex for ex in alive}
+    for hit in CHECKS[rule.check](alive, CheckContext(options=options)):
+        named = [by_number[(hit.path, r)] for r in hit.records] + [by_line[ref] for ref in hit.related]
+        for ex in named[1:]:
+            state.drop(ex, (rule.id, rule.name), f"near-duplicate of {place(named[0], ex)} "
+                                                 f"(word 3-gram Jaccard >= {dict(hit.evidence)['jaccard']})")
 
 
 def _enabled(state: State, name: str) -> Rule | None:

@@ -22,6 +22,7 @@ class FixOptions:
 
     exact_dedup: bool = True
     semantic_dedup: bool = True
+    lexical_dedup: bool = True  # TA121: word 3-gram near-copies, also with --fast
     dedup_threshold: float = 0.95  # cosine similarity, SemDeDup's 0.95
     outliers: bool = True
     outlier_sigma: float = 3.0  # limit on the outlier score

@@ -327,7 +327,8 @@ def run_rules(rules: Sequence[Rule], config: Config, ctx: Context) -> Evaluation
     ctx = dataclasses.replace(ctx, claimed=claimed_patterns(rules, config))
     active, skipped = _active(rules, config, ctx)
     load_all()
-    streams = {rule.id: STREAMS[rule.check](_check_context(ctx, settings.options))
+    running = frozenset(rule.name for rule, _ in active)
+    streams = {rule.id: STREAMS[rule.check](_check_context(ctx, settings.options, running))
                for rule, settings in active if rule.check in STREAMS}
     scan, streamed = stream_records(ctx.examples, streams)
     hits: list[tuple[Rule, Hit, Any]] = []
@@ -357,8 +358,9 @@ def _active(rules: Sequence[Rule], config: Config, ctx: Context) -> tuple[list[t
     return active, skipped
 
 
-def _check_context(ctx: Context, options: Mapping[str, Any]) -> CheckContext:
-    return CheckContext(options=options, tokenizer=ctx.tokenizer, features=ctx.features, probe=ctx.probe)
+def _check_context(ctx: Context, options: Mapping[str, Any], running: frozenset[str] = frozenset()) -> CheckContext:
+    return CheckContext(options=options, tokenizer=ctx.tokenizer, features=ctx.features, probe=ctx.probe,
+                        rules=running)
 
 
 def stream_records(examples: Iterable[Example], checks: Mapping[str, RecordCheck]) -> tuple[Scan, dict[str, list[Hit]]]:
