@@ -4,14 +4,15 @@ large to lint to the end here (issue 15, 1M records).
 Usage: python benchmarks/bench_scale_stages.py OUT_JSON FILE.jsonl [--semantic-sample 1000] [--minilm-texts 2000]
 
 In one process, as the full lint with ``semantic-sample`` runs them:
-``read`` (the valid records into memory, as ``pipeline.lint`` does),
-``corpus`` (:class:`Corpus`: sorted records, prompt and response lists),
+``read-corpus`` (the valid records streamed into a :class:`Corpus`, which
+keeps their prompts, responses and places, as ``pipeline.lint`` does without the probe),
 ``static-embed`` (static vectors of every prompt and response),
-``candidates`` (the cascade's near-duplicate candidate search) and
-``minilm-rate``: MiniLM (fp32 ONNX, no cache) on the first ``--minilm-texts``
-candidate texts; ``minilm_extrapolated_s`` = the MiniLM texts the cascade
-would embed (candidates + sample, prompt and response) / that rate: an
-extrapolation, not a measurement. Per stage: wall and CPU seconds (this
+``candidates`` (the cascade's near-duplicate candidate pairs, static and
+MinHash, and its fallback decision) and ``minilm-rate``: MiniLM (fp32 ONNX,
+no cache) on the prompts and responses of the first ``--minilm-texts`` / 2
+records; ``minilm_extrapolated_cpu_s`` = the distinct texts MiniLM would
+embed (every record's on the exact path, else the candidate share's) / that
+rate per CPU second: an extrapolation, not a measurement. Per stage: wall and CPU seconds (this
 process), the process's current and peak RSS after it (MB).
 """
 
@@ -56,6 +57,13 @@ class Stages:
         return out
 
 
+def _distinct_texts(corpus: Corpus, share: float) -> int:
+    """Distinct prompt and response texts of ``share`` of the records (all of
+    them on the exact path): about what MiniLM embeds, each text once."""
+    n = round(share * len(corpus))
+    return len(set(corpus.prompts[:n]) | set(corpus.responses[:n]))
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -65,21 +73,20 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     st = Stages()
     cfg = FeatureConfig(semantic_sample=args.semantic_sample, use_cache=False)
-    valid = st.run("read", lambda: [e for e in RecordSource(discover([args.file])) if e.ok])
-    corpus = st.run("corpus", lambda: Corpus(valid, cfg))
-    del valid
+    # as pipeline.lint without the probe: the valid records streamed into the corpus, which keeps their texts
+    corpus = st.run("read-corpus", lambda: Corpus((e for e in RecordSource(discover([args.file])) if e.ok), cfg))
     st.run("static-embed", lambda: corpus.static_vectors)
-    rows = st.run("candidates", lambda: corpus.dup_rows)
-    take = rows[: args.minilm_texts // 2]
+    cascade = st.run("candidates", lambda: corpus.cascade)
+    share = corpus.stats.get("cascade", {}).get("candidate_share", 1.0)
+    take = np.arange(min(len(corpus), args.minilm_texts // 2))
     texts = [corpus.prompts[r] for r in take] + [corpus.responses[r] for r in take]
     emb = Embedder(backend="onnx").load()
     st.run("minilm-rate", lambda: emb.encode(texts))
-    minilm_rows = len(np.union1d(rows, corpus.semantic_rows))
-    rate = len(texts) / max(st.rows[-1]["wall_s"], 1e-9)
-    summary = {"file": Path(args.file).name, "records": len(corpus), "candidates": int(len(rows)),
-               "candidate_stats": corpus.stats.get("candidates"), "minilm_records": minilm_rows,
-               "minilm_texts_per_s": round(rate, 1), "minilm_extrapolated_s": round(2 * minilm_rows / rate),
-               "stages": st.rows}
+    minilm_texts = _distinct_texts(corpus, share if cascade else 1.0)
+    rate = len(texts) / max(st.rows[-1]["cpu_s"], 1e-9)
+    summary = {"file": Path(args.file).name, "records": len(corpus), "cascade": corpus.stats.get("cascade"),
+               "minilm_texts": minilm_texts, "minilm_texts_per_cpu_s": round(rate, 1),
+               "minilm_extrapolated_cpu_s": round(minilm_texts / rate), "stages": st.rows}
     print(json.dumps(summary), flush=True)
     Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")
     return 0

@@ -156,3 +156,50 @@ def cached_values(texts: Sequence[str], cache: VectorCache,
         cache.put_many(fresh)
         have.update(fresh)
     return [have[k] for k in keys], len(todo)
+
+
+def distinct_rows(texts: Sequence[str]) -> tuple[list[bytes], list[str], np.ndarray]:
+    """The distinct texts (keys and texts, in order of first use) and, per
+    input text, its row among them."""
+    index: dict[bytes, int] = {}
+    keys, firsts = [], []
+    rows = np.empty(len(texts), np.int64)
+    for k, text in enumerate(texts):
+        key = text_key(text)
+        row = index.get(key)
+        if row is None:
+            row = index[key] = len(keys)
+            keys.append(key)
+            firsts.append(text)
+        rows[k] = row
+    return keys, firsts, rows
+
+
+def cached_rows(texts: Sequence[str], cache: VectorCache, compute: Callable[[list[str]], np.ndarray],
+                dim: int, dtype: Any = np.float32, chunk: int = 262_144) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cached_values` for fixed-width vectors, without a Python
+    object per text: a ``(distinct texts, dim)`` matrix of ``dtype`` filled
+    in place from ``cache`` and from ``compute`` on the misses (``chunk``
+    misses at a time, in order of first use, stored as the cache dtype), and
+    the row of that matrix for each input text."""
+    keys, firsts, rows = distinct_rows(texts)
+    out = np.empty((len(keys), dim), dtype)
+    missing: list[int] = []
+    for start in range(0, len(keys), chunk):
+        part = keys[start:start + chunk]
+        have = cache.get_many(part)
+        for at, key in enumerate(part, start):
+            if key in have:
+                out[at] = have[key]
+            else:
+                missing.append(at)
+    for start in range(0, len(missing), chunk):
+        todo = missing[start:start + chunk]
+        values = np.asarray(compute([firsts[i] for i in todo]), cache.dtype)
+        for at in range(0, len(todo), _PUT_ROWS):
+            cache.put_many(zip((keys[i] for i in todo[at:at + _PUT_ROWS]), values[at:at + _PUT_ROWS]))
+        out[todo] = values
+    return out, rows
+
+
+_PUT_ROWS = 16_384  # rows per cache transaction of cached_rows (bounds the bytes held for SQLite)

@@ -10,7 +10,7 @@ inputs it makes available to the rules and why the others are missing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -105,11 +105,12 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
     stage("tokenizer")
     tokenizer = _tokenizer(base_model)
     with_features, with_probe = _pick(opts.features, config, "features"), _pick(opts.probe, config, "probe")
-    valid = [ex for ex in records if ex.ok] if with_features or with_probe else []
+    valid = [ex for ex in records if ex.ok] if with_probe else []
+    streamed = ValidRecords(records)  # without the probe the features read the records as a stream
     if with_features:
         stage("features")
-        features = _run_features(valid, config, _with_feature_thresholds(opts, config, rules), base_model,
-                                 stages.features)
+        features = _run_features(valid if with_probe else streamed, config,
+                                 _with_feature_thresholds(opts, config, rules), base_model, stages.features)
     else:
         features = Provided(missing=(("embeddings", _FEATURES_OFF), ("base_model", _FEATURES_OFF)))
     if with_probe:
@@ -118,8 +119,8 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
     else:
         probe = Provided(missing=(("probe", "needs --probe"),))
     values = tuple(getattr(features.result, "values", ()) or ()) + tuple(getattr(probe.result, "values", ()) or ())
-    predicted = _predict_if_possible(bool(valid), features, probe, values, config, opts, base_model, stage,
-                                     stages.predict)
+    predicted = _predict_if_possible(bool(valid) or streamed.seen > 0, features, probe, values, config, opts,
+                                     base_model, stage, stages.predict)
     del valid  # the rules stage streams the records again
     stage("rules")
     available, missing = _merge((tokenizer, features, probe, predicted))
@@ -134,6 +135,20 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
         prediction_detail=outcome.detail if outcome else None, probe_run=probe_run(probe.result),
         targets=outcome.targets if outcome else (), divergence=outcome.divergence if outcome else None,
     )
+
+
+class ValidRecords:
+    """The valid records of ``records`` as a stream; ``seen`` counts those read."""
+
+    def __init__(self, records: Iterable[Example]) -> None:
+        self.records = records
+        self.seen = 0
+
+    def __iter__(self) -> Iterator[Example]:
+        for ex in self.records:
+            if ex.ok:
+                self.seen += 1
+                yield ex
 
 
 def _predict_if_possible(any_valid: bool, features: Provided, probe: Provided, values, config, opts, base_model,
@@ -159,7 +174,7 @@ def probe_run(probe) -> ProbeRun | None:
                     **{k: conf[k] for k in PROBE_SHOWN if k in conf})
 
 
-def _run_features(valid: Sequence[Example], config: Config, opts: LintOptions, base_model: str | None,
+def _run_features(valid: Iterable[Example], config: Config, opts: LintOptions, base_model: str | None,
                   compute=None) -> Provided:
     """Dataset features of the ``valid`` records (embeddings, base model)."""
     from tuneahead_lint.features import FeatureConfig, compute_features
@@ -173,7 +188,7 @@ def _run_features(valid: Sequence[Example], config: Config, opts: LintOptions, b
         from tuneahead_lint.features.embed.blocks import connect
 
         connect(cfg.ray_address)  # a missing Ray or an unreachable cluster fails before any model loads
-    result = (compute or compute_features)(valid, cfg)
+    result = compute_features(valid, cfg) if compute is None else compute(list(valid), cfg)  # hooks get a list
     return Provided(result, frozenset({"embeddings", "base_model"}))
 
 

@@ -73,3 +73,33 @@ def test_truncated_cache_file_is_moved_aside_and_rebuilt(tmp_path, capsys) -> No
     assert list(cache.get_many([text_key("a")])) == [text_key("a")]
     cache.close()
     assert "unreadable feature cache" in capsys.readouterr().err
+
+
+def _fixture_texts() -> list[str]:
+    from tests.features.conftest import records
+
+    recs = records("gsm8k_40.jsonl")
+    texts = [r["instruction"] for r in recs] + [r["output"] for r in recs]
+    return texts + texts[:25]  # repeated texts, as a large input repeats its responses
+
+
+def test_cached_rows_equal_cached_values_and_compute_each_text_once(tmp_path) -> None:
+    from tuneahead_lint.cache import cached_rows, cached_values
+
+    texts = _fixture_texts()
+    calls: list[int] = []
+
+    def encode(todo: list[str]) -> np.ndarray:
+        calls.append(len(todo))
+        return np.array([[len(t), t.count(" "), hash(t) % 7] for t in todo], np.float32) / 3
+
+    cache = VectorCache(tmp_path, "rows", dtype="float32")
+    table, rows = cached_rows(texts, cache, encode, 3, chunk=16)
+    assert sum(calls) == len(set(texts)) == len(table) and max(calls) <= 16
+    values, _ = cached_values(texts, VectorCache(None, "x", dtype="float32"), encode)
+    assert np.array_equal(table[rows], np.array(values))
+    calls.clear()
+    warm, warm_rows = cached_rows(texts, cache, encode, 3, dtype=np.float16)
+    assert calls == [] and warm.dtype == np.float16
+    assert np.array_equal(warm[warm_rows], table[rows].astype(np.float16))
+    cache.close()

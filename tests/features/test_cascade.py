@@ -182,3 +182,33 @@ def test_candidate_share_counts_rows_of_pairs_and_sample() -> None:
     assert cascade.candidate_share(parts, np.array([9]), 10) == 0.6
     assert cascade.merge_pairs(*parts)[0].tolist() == [0, 1, 1] and cascade.merge_pairs(*parts)[1].tolist() == [2, 3, 5]
     assert [len(a) for a in cascade.merge_pairs(np.zeros(0), np.zeros(0))] == [0, 0]
+
+
+def test_static_vectors_of_a_large_set_are_half_precision_and_agree() -> None:
+    from tuneahead_lint.features.corpus import Corpus
+
+    examples = examples_of(planted_records()[0])
+    full = Corpus(examples, FeatureConfig(use_cache=False)).static_vectors
+    half = Corpus(examples, FeatureConfig(use_cache=False, static_half_above=10)).static_vectors
+    assert full.prompt.dtype == np.float32 and half.prompt.dtype == np.float16
+    assert half.record.dtype == np.float32
+    assert np.allclose(half.record, full.record, atol=2e-3)
+    rows = np.arange(len(examples))
+    cos = cascade.pair_cosines(half.prompt, half.response, rows, rows)
+    assert cos.dtype == np.float32
+    assert np.allclose(cos, cascade.row_cosines(full.prompt, full.response), atol=2e-3)
+
+
+def test_minhash_pairs_are_the_pairs_of_datasketchs_lsh_index() -> None:
+    from datasketch import MinHash, MinHashLSH
+
+    recs = planted_records()[0]
+    examples = examples_of(recs + recs[:30])  # exact copies too: one bucket per band
+    prompts, responses = [e.prompt for e in examples], [e.response for e in examples]
+    hashes = MinHash.bulk((cascade.shingles(p, r) for p, r in zip(prompts, responses)), num_perm=64, seed=1)
+    lsh = MinHashLSH(threshold=0.5, num_perm=64)
+    for k, m in enumerate(hashes):
+        lsh.insert(k, m, check_duplication=False)
+    want = sorted((k, j) for k, m in enumerate(hashes) for j in lsh.query(m) if j > k)
+    i, j = cascade.minhash_pairs(prompts, responses, 0.5)
+    assert len(want) >= 30 and list(zip(i.tolist(), j.tolist())) == want

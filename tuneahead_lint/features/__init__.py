@@ -15,7 +15,7 @@ report: near-duplicate clusters (:class:`DupCluster`) and embedding outliers
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -195,7 +195,7 @@ class FeatureResult:
         }
 
 
-def compute_features(examples: Sequence[Example], cfg: FeatureConfig | None = None,
+def compute_features(examples: Iterable[Example], cfg: FeatureConfig | None = None,
                      embedder: Any = None) -> FeatureResult:
     """Compute every feature of :data:`FEATURES` over the valid examples.
     ``embedder``: an object with ``encode(texts)`` (unit float32 rows) and

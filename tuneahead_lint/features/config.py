@@ -70,6 +70,9 @@ class FeatureConfig:
         candidate search as Ray tasks (``local``, ``auto`` or
         ``ray://host:port``); the numbers are the same as without it.
     :param exact_max: records up to which near-duplicate search is exact.
+    :param static_half_above: records above which the static prompt and
+        response vectors are held as float16 (1M records: 1 GB instead of 2);
+        the record vectors and every product stay float32.
     :param ivf_assign: inverted lists each vector joins beyond ``exact_max``.
     :param embed_max_tokens: word pieces embedded per prompt/response.
     :param embed_backend: ``auto`` (torch on CUDA, fp32 ``onnx`` on CPU),
@@ -106,6 +109,7 @@ class FeatureConfig:
     end_candidates: int = 0
     ray_address: str | None = None
     exact_max: int = EXACT_MAX
+    static_half_above: int = 100_000
     ivf_assign: int = 2
     embed_max_tokens: int = 128
     embed_backend: str = "auto"

@@ -25,7 +25,7 @@ from tuneahead_lint.basemodel import model_id
 from tuneahead_lint.types import Example, text_hash
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from tuneahead_lint.features.config import FeatureConfig
     from tuneahead_lint.features.embed.index import Cluster, Pairs
@@ -58,13 +58,20 @@ def instruction_group(examples: Sequence[Example]) -> InstructionGroup | None:
     """The largest group of valid ``examples`` sharing one instruction (the
     first in (path, line) order on a tie); None without valid records."""
     valid = sorted((e for e in examples if e.ok), key=lambda e: (e.path, e.line, e.index))
-    if not valid:
+    return group_of([e.prompt for e in valid], [(e.path, e.line) for e in valid], [e.index for e in valid])
+
+
+def group_of(prompts: Sequence[str], refs: Sequence[tuple[str, int]],
+             indices: Sequence[int]) -> InstructionGroup | None:
+    """:func:`instruction_group` of records given as prompts, (path, line)
+    and 0-based record indices, in (path, line) order."""
+    if not prompts:
         return None
-    keys = [instruction_key(e.prompt) for e in valid]
+    keys = [instruction_key(p) for p in prompts]
     top, _ = Counter(keys).most_common(1)[0]
-    group = [e for e, k in zip(valid, keys) if k == top]
-    return InstructionGroup(top, tuple((e.path, e.line) for e in group), tuple(e.index + 1 for e in group),
-                            len(valid))
+    group = [k for k, key in enumerate(keys) if key == top]
+    return InstructionGroup(top, tuple(refs[k] for k in group), tuple(int(indices[k]) + 1 for k in group),
+                            len(prompts))
 MAX_REFS = 10
 PMI_CANDIDATE_Z = -1.0  # TA207: own cosine at this robust z or below may be scored by the base model
 RANDOM_PAIRS = 512  # seeded records a pair is compared with (random_share)
@@ -105,20 +112,23 @@ class Corpus:
     ``embedder`` (``encode``, ``get_params``) replaces the one
     ``cfg.embedder`` names (None: load that one)."""
 
-    def __init__(self, examples: Sequence[Example], cfg: FeatureConfig, embedder: Any = None) -> None:
-        valid = sorted((e for e in examples if e.ok), key=lambda e: (e.path, e.line, e.index))
-        self.examples = tuple(valid)
+    def __init__(self, examples: Iterable[Example], cfg: FeatureConfig, embedder: Any = None) -> None:
+        valid = sorted(((e.path, e.line, e.index, e.prompt, e.response, sum(t.role == "user" for t in e.turns))
+                        for e in examples if e.ok), key=lambda r: r[:3])  # no Example is kept (1M records: -0.5 GB)
         self.cfg = cfg
         self.embedder = embedder
-        self.prompts = [e.prompt for e in valid]
-        self.responses = [e.response for e in valid]
-        self.refs = [(e.path, e.line) for e in valid]
+        self.prompts = [r[3] for r in valid]
+        self.responses = [r[4] for r in valid]
+        self.refs = [(r[0], r[1]) for r in valid]
+        self.indices = np.fromiter((r[2] for r in valid), np.int64, len(valid))
+        self.user_turns = np.fromiter((r[5] for r in valid), np.int64, len(valid))
+        del valid
         self.timings: dict[str, float] = {}
         self.samples: dict[str, int] = {}
         self.stats: dict[str, Any] = {}
 
     def __len__(self) -> int:
-        return len(self.examples)
+        return len(self.prompts)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -139,7 +149,7 @@ class Corpus:
     @cached_property
     def instruction_group(self) -> InstructionGroup | None:
         """Feature ``top_instruction_share`` and TA203 constant-instruction read it."""
-        return instruction_group(self.examples)
+        return group_of(self.prompts, self.refs, self.indices)
 
     @cached_property
     def content_keys(self) -> list[str]:
@@ -321,25 +331,25 @@ class Corpus:
     @cached_property
     def static_vectors(self) -> Vectors:
         """Static (model2vec) vectors of every record: the cascade's first
-        stage, cached per distinct text (float32) like the MiniLM vectors."""
-        from tuneahead_lint.cache import VectorCache, cached_values, namespace
+        stage, each distinct text encoded once and cached (float32) like the
+        MiniLM vectors. Prompt and response vectors are float16 above
+        ``static_half_above`` records; record vectors are float32."""
+        from tuneahead_lint.cache import VectorCache, cached_rows, namespace
         from tuneahead_lint.features.embed.static import STATIC_MODEL, static_encode
 
         with self.stage("static-embed"):
             ns = namespace("static", {"model": STATIC_MODEL, "max_tokens": self.cfg.embed_max_tokens})
             cache = VectorCache(self.cfg.cache_path(), ns, dtype="float32")
             encode = partial(static_encode, max_tokens=self.cfg.embed_max_tokens, mapper=self._map)
+            dtype = np.float16 if len(self) > self.cfg.static_half_above else np.float32
             try:
-                values, _ = cached_values(self.prompts + self.responses, cache, encode)
+                table, rows = cached_rows(self.prompts + self.responses, cache, encode, 256, dtype)
             finally:
                 cache.close()
-            mat = np.array(values, np.float32).reshape(len(values), -1) if values else np.zeros((0, 256), np.float32)
             n = len(self)
-            record = mat[:n] + mat[n:]
-            for start in range(0, n, 65536):  # in place, by blocks: 1M rows are 1 GB, and so is a temporary
-                part = record[start:start + 65536]
-                part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
-            return Vectors(mat[:n], mat[n:], record)
+            prompt, response = table[rows[:n]], table[rows[n:]]
+            del table, rows
+            return Vectors(prompt, response, record_vectors(prompt, response))
 
     @cached_property
     def dup_rows(self) -> np.ndarray:
@@ -581,8 +591,7 @@ class Corpus:
 
     def _gap_judged(self, row: int) -> bool:
         """The local fit gap of ``row`` means something (see :attr:`local_gaps`)."""
-        users = sum(t.role == "user" for t in self.examples[row].turns)
-        return len(self.responses[row].split()) >= PMI_MIN_WORDS and users <= 1
+        return len(self.responses[row].split()) >= PMI_MIN_WORDS and self.user_turns[row] <= 1
 
     @property
     def gap_neighbours(self) -> int:
@@ -730,6 +739,16 @@ class Corpus:
             ppl, info = record_perplexities(texts, self.cfg, torch_threads)
             self.stats["perplexity"] = info
             return ppl
+
+
+def record_vectors(prompt: np.ndarray, response: np.ndarray, block: int = 65536) -> np.ndarray:
+    """float32 unit(prompt + response) per row, by blocks (no full-size temporary)."""
+    out = np.empty(prompt.shape, np.float32)
+    for start in range(0, len(out), block):
+        part = out[start:start + block]
+        np.add(prompt[start:start + block], response[start:start + block], out=part, dtype=np.float32)
+        part /= np.maximum(np.linalg.norm(part, axis=1, keepdims=True), 1e-12)
+    return out
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
