@@ -119,7 +119,8 @@ def lint(paths: Sequence[str], config: Config, opts: LintOptions = LintOptions()
     else:
         probe = Provided(missing=(("probe", "needs --probe"),))
     values = tuple(getattr(features.result, "values", ()) or ()) + tuple(getattr(probe.result, "values", ()) or ())
-    predicted = _predict_if_possible(bool(valid) or streamed.seen > 0, features, probe, values, config, opts,
+    any_valid = bool(valid) or streamed.seen > 0 or any(ex.ok for ex in records)  # stream unread: stops at the first
+    predicted = _predict_if_possible(any_valid, features, probe, values, config, opts,
                                      base_model, stage, stages.predict)
     del valid  # the rules stage streams the records again
     stage("rules")
