@@ -25,19 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from make_stream_inputs import DEFAULT, pool  # noqa: E402
+from make_stream_inputs import DEFAULT, pool, variant  # noqa: E402
 
 PLANTED = 0.01
-
-
-def variant(turns: list[dict[str, str]], n: int) -> list[dict[str, str]]:
-    """The ``n``-th redraw of a record: `` (variant n)`` after its first user turn."""
-    if n == 0:
-        return turns
-    turns = [dict(t) for t in turns]
-    first = next((t for t in turns if t["role"] == "user"), turns[0])
-    first["content"] += f" (variant {n})"
-    return turns
 
 
 def _swap_words(text: str, rng: random.Random) -> str:

@@ -32,7 +32,8 @@ def pool(root: Path) -> list[list[dict[str, str]]]:
     return out
 
 
-def _variant(turns: list[dict[str, str]], n: int) -> list[dict[str, str]]:
+def variant(turns: list[dict[str, str]], n: int) -> list[dict[str, str]]:
+    """The ``n``-th redraw of a record: `` (variant n)`` after its first user turn."""
     if n == 0:
         return turns
     turns = [dict(t) for t in turns]
@@ -47,7 +48,7 @@ def write_mix(records: list[list[dict[str, str]]], path: Path, size: int, seed: 
     with path.open("w", encoding="utf-8") as out:
         while written < size:
             i = rng.randrange(len(records))
-            line = json.dumps({"messages": _variant(records[i], drawn[i])}, ensure_ascii=False) + "\n"
+            line = json.dumps({"messages": variant(records[i], drawn[i])}, ensure_ascii=False) + "\n"
             drawn[i] += 1
             written += len(line.encode("utf-8"))
             count += 1
