@@ -17,6 +17,20 @@ features = pytest.importorskip("tuneahead_lint.features")
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sample" / "alpaca_sample.jsonl"
 
 
+def ta207(path: Path, tmp_path: Path, **gap: float):
+    """TA207 on the file at its defaults (or with ``min_gap=...`` in both the
+    features and the rule): (features, hits)."""
+    from tuneahead_lint.readers import read
+
+    exs = list(read(str(path)))
+    extra = {"mismatch_min_gap": gap["min_gap"]} if gap else {}
+    cfg = features.FeatureConfig(cache_dir=str(tmp_path / "cache"), skip=frozenset({"base_model"}), **extra)
+    result = features.compute_features(exs, cfg)
+    rule = find_rule("TA207")
+    options = {**rule.defaults(), **gap}
+    return result, list(load_all()[rule.check](exs, CheckContext(options=options, features=result)))
+
+
 def swapped_set(tmp_path: Path) -> tuple[Path, set[int]]:
     """alpaca_sample with the responses of 10 random pairs swapped: (file, swapped lines)."""
     recs = [json.loads(line) for line in SAMPLE.read_text(encoding="utf-8").splitlines()]
@@ -31,14 +45,8 @@ def swapped_set(tmp_path: Path) -> tuple[Path, set[int]]:
 
 @pytest.mark.slow
 def test_swapped_responses_are_found_and_clean_pairs_are_not(tmp_path):
-    from tuneahead_lint.readers import read
-
     path, swapped = swapped_set(tmp_path)
-    exs = list(read(str(path)))
-    cfg = features.FeatureConfig(cache_dir=str(tmp_path / "cache"), skip=frozenset({"base_model"}))
-    result = features.compute_features(exs, cfg)
-    rule = find_rule("TA207")
-    hits = list(load_all()[rule.check](exs, CheckContext(options=rule.defaults(), features=result)))
+    _, hits = ta207(path, tmp_path)
     found = {h.lines[0] for h in hits}
     assert found <= swapped  # no clean record
     assert len(found) >= 19  # measured: 19 of 20 (one swap lands between two related tasks)
@@ -62,16 +70,8 @@ def strangers_set(tmp_path: Path) -> tuple[Path, set[int]]:
 
 @pytest.mark.slow
 def test_responses_to_prompts_outside_the_file_are_found_by_the_local_fit_gap(tmp_path):
-    from tuneahead_lint.readers import read
-
     path, strangers = strangers_set(tmp_path)
-    exs = list(read(str(path)))
-    cfg = features.FeatureConfig(cache_dir=str(tmp_path / "cache"), skip=frozenset({"base_model"}),
-                                 mismatch_min_gap=0.2)
-    result = features.compute_features(exs, cfg)
-    rule = find_rule("TA207")
-    options = {**rule.defaults(), "min_gap": 0.2}
-    hits = list(load_all()[rule.check](exs, CheckContext(options=options, features=result)))
+    _, hits = ta207(path, tmp_path, min_gap=0.2)
     found = {h.lines[0] for h in hits}
     # measured: 9 of 10 (line 118, a proverb's meaning under another proverb
     # question, has a gap of 0.158) and one clean record, line 268 ("Give an
@@ -85,13 +85,7 @@ def test_responses_to_prompts_outside_the_file_are_found_by_the_local_fit_gap(tm
 
 @pytest.mark.slow
 def test_the_local_fit_gap_is_off_by_default(tmp_path):
-    from tuneahead_lint.readers import read
-
     path, _ = strangers_set(tmp_path)
-    exs = list(read(str(path)))
-    cfg = features.FeatureConfig(cache_dir=str(tmp_path / "cache"), skip=frozenset({"base_model"}))
-    result = features.compute_features(exs, cfg)
+    result, hits = ta207(path, tmp_path)
     assert all(math.isnan(m.local_gap) for m in result.mismatches)
-    rule = find_rule("TA207")
-    hits = list(load_all()[rule.check](exs, CheckContext(options=rule.defaults(), features=result)))
     assert not hits  # measured: the partner test alone finds none of the 10 (their prompts are gone)
